@@ -1,0 +1,588 @@
+//! Top-level records and the reader that yields them one at a time.
+
+use std::borrow::Cow;
+
+use crate::crc64::Crc64;
+use crate::error::{DisplayBytes, Error, ErrorKind, Result};
+use crate::format::*;
+use crate::input::Input;
+use crate::limits::Limits;
+use crate::module::{self, KeyMeta, ModuleAux};
+use crate::value::{self, Ctx, RawValue};
+
+/// Length of the header (`REDIS0011`, `VALKEY080`).
+pub const HEADER_LEN: usize = 9;
+
+/// Whether checksums are verified by default. Off under `cfg(fuzzing)` so that
+/// a fuzzer can reach past the trailer.
+const VERIFY_CHECKSUM: bool = !cfg!(fuzzing);
+
+/// Parse the 9-byte header and return the version.
+///
+/// Follows the loaders: `REDIS` + 4 digits for versions 1-79, `VALKEY` + 3
+/// digits for 80 and above (Valkey 9's `rdbIsVersionAccepted`).
+pub fn parse_header(data: &[u8]) -> Result<RdbVersion> {
+    let head = data.get(..HEADER_LEN).ok_or_else(|| {
+        Error::new(
+            data.len() as u64,
+            ErrorKind::Truncated {
+                what: "file header",
+                needed: (HEADER_LEN - data.len()) as u64,
+            },
+        )
+    })?;
+    let bad = || {
+        Error::new(
+            0,
+            ErrorKind::BadMagic {
+                found: DisplayBytes(head).to_string(),
+            },
+        )
+    };
+    let digits = |d: &[u8]| -> Option<u32> {
+        if d.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(d).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (magic, version) = if let (Some(b"REDIS"), Some(d)) = (head.get(..5), head.get(5..)) {
+        ("REDIS", digits(d).ok_or_else(bad)?)
+    } else if let (Some(b"VALKEY"), Some(d)) = (head.get(..6), head.get(6..)) {
+        ("VALKEY", digits(d).ok_or_else(bad)?)
+    } else {
+        return Err(bad());
+    };
+    let ok = match magic {
+        "REDIS" => (1..=RDB_VERSION_MAX_REDIS).contains(&version),
+        _ => (RDB_VERSION_MIN_VALKEY..=RDB_VERSION_MAX_VALKEY).contains(&version),
+    };
+    if !ok {
+        return Err(Error::new(5, ErrorKind::UnsupportedVersion { magic, version }));
+    }
+    Ok(RdbVersion(version))
+}
+
+/// Options for a reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReaderOptions {
+    /// Caps on claimed sizes and counts.
+    pub limits: Limits,
+    /// Verify the CRC-64 trailer (default: yes).
+    pub verify_checksum: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions {
+            limits: Limits::default(),
+            verify_checksum: VERIFY_CHECKSUM,
+        }
+    }
+}
+
+/// One top-level record, with its file offset and exact bytes.
+#[derive(Clone, Debug)]
+pub struct Record<'data> {
+    /// File offset of the record's first byte.
+    pub offset: u64,
+    /// The record's bytes, exactly as in the file (for key records: the
+    /// prefixes, type, key and value).
+    pub raw: &'data [u8],
+    /// What the record is.
+    pub kind: RecordKind<'data>,
+}
+
+/// The kinds of top-level record.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RecordKind<'data> {
+    /// An AUX metadata field.
+    Aux {
+        /// The field name.
+        key: Cow<'data, [u8]>,
+        /// The value.
+        value: Cow<'data, [u8]>,
+    },
+    /// SELECTDB.
+    SelectDb {
+        /// The database number.
+        db: u64,
+    },
+    /// RESIZEDB sizing hint.
+    ResizeDb {
+        /// Keys in the database.
+        db_size: u64,
+        /// Keys with an expiry.
+        expires_size: u64,
+    },
+    /// SLOT_INFO sizing hint (Redis 7.4+ cluster mode).
+    SlotInfo {
+        /// The slot.
+        slot: u64,
+        /// Keys in the slot.
+        keys: u64,
+        /// Keys with an expiry in the slot.
+        expires: u64,
+    },
+    /// MODULE_AUX data.
+    ModuleAux(ModuleAux<'data>),
+    /// A function library.
+    Function(Function<'data>),
+    /// Valkey 9 SLOT_IMPORT: slots being imported when the file was written.
+    SlotImport {
+        /// The import job's name.
+        job: Cow<'data, [u8]>,
+        /// Inclusive slot ranges.
+        ranges: Vec<(u64, u64)>,
+    },
+    /// A key and its value.
+    Entry(Entry<'data>),
+    /// The end of the data.
+    Eof {
+        /// The state of the checksum trailer.
+        checksum: Checksum,
+    },
+}
+
+/// The state of the CRC-64 trailer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checksum {
+    /// RDB 1-4: files have no trailer.
+    Absent,
+    /// The saver stored 0: "not computed" (`rdbchecksum no`).
+    NotComputed,
+    /// Verified equal to the contents.
+    Verified(u64),
+    /// Present but not checked ([`ReaderOptions::verify_checksum`] is off).
+    Unchecked(u64),
+}
+
+/// A function library (RDB 10+).
+#[derive(Clone, Debug)]
+pub struct Function<'data> {
+    /// Whether it was stored in the 7.0 release-candidate form (opcode 246).
+    pub pre_ga: bool,
+    /// The library source, starting with its `#!engine name=...` line. For the
+    /// pre-GA form it is rebuilt from the separate fields.
+    pub source: Cow<'data, [u8]>,
+}
+
+impl Function<'_> {
+    fn shebang(&self) -> Option<&str> {
+        let line = self.source.split(|&b| b == b'\n').next()?;
+        std::str::from_utf8(line.strip_prefix(b"#!")?).ok()
+    }
+
+    /// The engine named in the shebang (`lua`).
+    pub fn engine(&self) -> Option<&str> {
+        self.shebang()?.split_whitespace().next()
+    }
+
+    /// The library name from the shebang's `name=` argument.
+    pub fn library_name(&self) -> Option<&str> {
+        self.shebang()?
+            .split_whitespace()
+            .skip(1)
+            .find_map(|a| a.strip_prefix("name="))
+    }
+}
+
+/// A key record.
+#[derive(Clone, Debug)]
+pub struct Entry<'data> {
+    /// The database selected when the key was read.
+    pub db: u64,
+    /// The key.
+    pub key: Cow<'data, [u8]>,
+    /// Absolute expiry in Unix ms (EXPIRETIME seconds are converted).
+    pub expire_ms: Option<i64>,
+    /// LRU idle time in seconds (IDLE).
+    pub lru_idle: Option<u64>,
+    /// LFU counter (FREQ).
+    pub lfu_freq: Option<u8>,
+    /// Redis 8.6 key metadata, kept opaque.
+    pub key_meta: Option<KeyMeta<'data>>,
+    /// The value.
+    pub value: RawValue<'data>,
+}
+
+/// What parsing one record produced.
+pub(crate) struct Parsed<'data> {
+    pub(crate) record: Record<'data>,
+    pub(crate) end: usize,
+    pub(crate) done: bool,
+}
+
+/// Parse the record at `pos` of `data` (which starts at file offset `base`).
+/// Pure: the caller applies the db change, checksum and position.
+pub(crate) fn parse_record<'data>(
+    data: &'data [u8],
+    pos: usize,
+    base: u64,
+    ctx: &Ctx,
+    db: u64,
+    crc_before: Option<Crc64>,
+) -> Result<Parsed<'data>> {
+    let mut input = Input::new(data, base);
+    input.take(pos as u64, "record")?;
+    let i = &mut input;
+    let start = i.pos();
+    let offset = i.offset();
+    let limits = &ctx.limits;
+    let tag_at = i.pos();
+    let tag = i.u8("record tag (expected an opcode, a value type or EOF)")?;
+    let valkey = ctx.version.is_valkey();
+    let kind = match tag {
+        255 => {
+            let checksum = if ctx.version.has_checksum() {
+                let stored = i.le_u64("CRC-64 trailer")?;
+                match crc_before {
+                    _ if stored == 0 => Checksum::NotComputed,
+                    Some(mut crc) => {
+                        crc.update(&[255]);
+                        let computed = crc.finish();
+                        if computed != stored {
+                            return Err(i.err_at(tag_at + 1, ErrorKind::ChecksumMismatch { stored, computed }));
+                        }
+                        Checksum::Verified(stored)
+                    }
+                    None => Checksum::Unchecked(stored),
+                }
+            } else {
+                Checksum::Absent
+            };
+            RecordKind::Eof { checksum }
+        }
+        254 => RecordKind::SelectDb {
+            db: i.len("database number")?,
+        },
+        251 => RecordKind::ResizeDb {
+            db_size: i.len("RESIZEDB db size")?,
+            expires_size: i.len("RESIZEDB expires size")?,
+        },
+        250 => RecordKind::Aux {
+            key: i.string_bytes("AUX field name", limits)?,
+            value: i.string_bytes("AUX field value", limits)?,
+        },
+        247 => RecordKind::ModuleAux(module::read_module_aux(i, ctx)?),
+        246 => {
+            let name = i.string_bytes("function name", limits)?;
+            let engine = i.string_bytes("function engine", limits)?;
+            let has_desc = i.len("function description flag")?;
+            if has_desc != 0 {
+                i.string("function description")?;
+            }
+            let code = i.string_bytes("function code", limits)?;
+            // 7.0.x converts this form to a shebang library when loading.
+            let mut src = b"#!".to_vec();
+            src.extend_from_slice(&engine.to_ascii_lowercase());
+            src.extend_from_slice(b" name=");
+            src.extend_from_slice(&name);
+            src.push(b'\n');
+            src.extend_from_slice(&code);
+            RecordKind::Function(Function {
+                pre_ga: true,
+                source: Cow::Owned(src),
+            })
+        }
+        245 => RecordKind::Function(Function {
+            pre_ga: false,
+            source: i.string_bytes("function library", limits)?,
+        }),
+        244 => RecordKind::SlotInfo {
+            slot: i.len("SLOT_INFO slot")?,
+            keys: i.len("SLOT_INFO key count")?,
+            expires: i.len("SLOT_INFO expires count")?,
+        },
+        243 if valkey => {
+            let job = i.string_bytes("SLOT_IMPORT job name", limits)?;
+            let n = i.count("SLOT_IMPORT range count", 2, limits.max_elements)?;
+            let mut ranges = Vec::new();
+            for _ in 0..n {
+                ranges.push((i.len("SLOT_IMPORT range start")?, i.len("SLOT_IMPORT range end")?));
+            }
+            RecordKind::SlotImport { job, ranges }
+        }
+        243 | 248 | 249 | 252 | 253 => {
+            let mut expire_ms = None;
+            let mut lru_idle = None;
+            let mut lfu_freq = None;
+            let mut key_meta = None;
+            let mut t = tag;
+            let mut t_at = tag_at;
+            loop {
+                let dup = || {
+                    Error::new(
+                        base + t_at as u64,
+                        ErrorKind::invalid("key prefix", format!("{} given twice for one key", Opcode(t))),
+                    )
+                };
+                match t {
+                    253 | 252 if expire_ms.is_some() => return Err(dup()),
+                    253 => expire_ms = Some(i64::from(i.le_i32("EXPIRETIME seconds")?) * 1000),
+                    252 => expire_ms = Some(i.le_i64("EXPIRETIME_MS")?),
+                    248 if lru_idle.is_some() => return Err(dup()),
+                    248 => lru_idle = Some(i.len("IDLE seconds")?),
+                    249 if lfu_freq.is_some() => return Err(dup()),
+                    249 => lfu_freq = Some(i.u8("FREQ counter")?),
+                    243 if key_meta.is_some() => return Err(dup()),
+                    243 => key_meta = Some(module::read_key_meta(i, ctx)?),
+                    _ if t < 242 => break,
+                    _ => {
+                        return Err(Error::new(
+                            base + t_at as u64,
+                            ErrorKind::invalid(
+                                "key record",
+                                format!("{} after a key prefix (EXPIRETIME/IDLE/FREQ): expected a value type", Opcode(t)),
+                            ),
+                        ))
+                    }
+                }
+                if key_meta.is_some() && t == 243 {
+                    // KEY_META must be the last prefix: the type follows it directly.
+                    t_at = i.pos();
+                    t = i.u8("value type after KEY_META")?;
+                    if t >= 242 {
+                        return Err(Error::new(
+                            base + t_at as u64,
+                            ErrorKind::invalid("key record", format!("{} after KEY_META: expected a value type", Opcode(t))),
+                        ));
+                    }
+                    break;
+                }
+                t_at = i.pos();
+                t = i.u8("value type after a key prefix")?;
+            }
+            let mut e = read_entry(i, RdbType(t), ctx, db)?;
+            e.expire_ms = expire_ms;
+            e.lru_idle = lru_idle;
+            e.lfu_freq = lfu_freq;
+            e.key_meta = key_meta;
+            RecordKind::Entry(e)
+        }
+        t if t < 242 => RecordKind::Entry(read_entry(i, RdbType(t), ctx, db)?),
+        t => {
+            return Err(i.err_at(
+                tag_at,
+                ErrorKind::UnknownTag {
+                    tag: t,
+                    version: ctx.version,
+                },
+            ))
+        }
+    };
+    let done = matches!(kind, RecordKind::Eof { .. });
+    Ok(Parsed {
+        record: Record {
+            offset,
+            raw: i.since(start),
+            kind,
+        },
+        end: i.pos(),
+        done,
+    })
+}
+
+fn read_entry<'data>(i: &mut Input<'data>, ty: RdbType, ctx: &Ctx, db: u64) -> Result<Entry<'data>> {
+    let key = i.string_bytes("key", &ctx.limits)?;
+    let body_start = i.pos();
+    let body_offset = i.offset();
+    value::skip_value(i, ty, ctx).map_err(|e| e.with_key(&key))?;
+    let value = RawValue::new(ty, i.since(body_start), body_offset, *ctx);
+    Ok(Entry {
+        db,
+        key,
+        expire_ms: None,
+        lru_idle: None,
+        lfu_freq: None,
+        key_meta: None,
+        value,
+    })
+}
+
+/// Shared state of the mmap and the streaming readers.
+#[derive(Clone, Debug)]
+pub(crate) struct ReadState {
+    pub(crate) ctx: Ctx,
+    pub(crate) db: u64,
+    pub(crate) crc: Option<Crc64>,
+    pub(crate) done: bool,
+}
+
+impl ReadState {
+    pub(crate) fn new(header: &[u8], version: RdbVersion, options: &ReaderOptions) -> Self {
+        let crc = (options.verify_checksum && version.has_checksum()).then(|| {
+            let mut c = Crc64::new();
+            c.update(header);
+            c
+        });
+        ReadState {
+            ctx: Ctx {
+                version,
+                limits: options.limits,
+            },
+            db: 0,
+            crc,
+            done: false,
+        }
+    }
+
+    /// Account for a parsed record.
+    pub(crate) fn apply(&mut self, p: &Parsed<'_>) {
+        if let RecordKind::SelectDb { db } = p.record.kind {
+            self.db = db;
+        }
+        // The EOF record hashed its own opcode while checking the trailer.
+        if !p.done {
+            if let Some(c) = &mut self.crc {
+                c.update(p.record.raw);
+            }
+        }
+        self.done |= p.done;
+    }
+}
+
+/// A zero-copy reader over a whole RDB file in memory (a slice or a memory map).
+///
+/// Records come one at a time from [`RdbReader::next_record`] or the
+/// `Iterator` impl; after the first error, or after EOF, there are no more.
+///
+/// ```
+/// use rdbkit_parser::{RdbReader, RecordKind, Value};
+///
+/// // "REDIS0009", db 0, the string "a" -> "b", EOF and CRC-64.
+/// let file = b"REDIS0009\xfe\x00\x00\x01a\x01b\xff\xdb\x66\x2f\xb4\x0f\x16\x46\xe3";
+/// let mut reader = RdbReader::new(file)?;
+/// assert_eq!(reader.version().number(), 9);
+/// while let Some(record) = reader.next_record()? {
+///     if let RecordKind::Entry(entry) = record.kind {
+///         assert_eq!(&entry.key[..], b"a");
+///         match entry.value.decode()? {
+///             Value::String(s) => assert_eq!(&s[..], b"b"),
+///             _ => unreachable!(),
+///         }
+///     }
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct RdbReader<'data> {
+    data: &'data [u8],
+    pos: usize,
+    version: RdbVersion,
+    state: ReadState,
+}
+
+impl<'data> RdbReader<'data> {
+    /// A reader over `data` with default options. Checks the header.
+    pub fn new(data: &'data [u8]) -> Result<Self> {
+        Self::with_options(data, ReaderOptions::default())
+    }
+
+    /// A reader with the given options. Checks the header.
+    pub fn with_options(data: &'data [u8], options: ReaderOptions) -> Result<Self> {
+        let version = parse_header(data)?;
+        let state = ReadState::new(data.get(..HEADER_LEN).unwrap_or_default(), version, &options);
+        Ok(RdbReader {
+            data,
+            pos: HEADER_LEN,
+            version,
+            state,
+        })
+    }
+
+    /// The file's version.
+    pub fn version(&self) -> RdbVersion {
+        self.version
+    }
+
+    /// File offset of the next record.
+    pub fn offset(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// Bytes after the checksum (or after EOF in RDB < 5), once EOF was read.
+    /// Loaders ignore them (an AOF preamble is followed by AOF text).
+    pub fn trailing(&self) -> Option<&'data [u8]> {
+        self.state.done.then(|| self.data.get(self.pos..).unwrap_or_default())
+    }
+
+    /// The next record, `Ok(None)` after EOF.
+    pub fn next_record(&mut self) -> Result<Option<Record<'data>>> {
+        if self.state.done {
+            return Ok(None);
+        }
+        match parse_record(self.data, self.pos, 0, &self.state.ctx, self.state.db, self.state.crc) {
+            Ok(p) => {
+                self.state.apply(&p);
+                self.pos = p.end;
+                Ok(Some(p.record))
+            }
+            Err(e) => {
+                // Fuse: nothing more after an error.
+                self.state.done = true;
+                self.pos = self.data.len();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl<'data> Iterator for RdbReader<'data> {
+    type Item = Result<Record<'data>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers() {
+        assert_eq!(parse_header(b"REDIS0011").unwrap(), RdbVersion(11));
+        assert_eq!(parse_header(b"VALKEY080").unwrap(), RdbVersion(80));
+        assert!(matches!(parse_header(b"REDIS0080").unwrap_err().kind(), ErrorKind::UnsupportedVersion { .. }));
+        assert!(matches!(parse_header(b"VALKEY011").unwrap_err().kind(), ErrorKind::UnsupportedVersion { .. }));
+        assert!(matches!(parse_header(b"REDIS00a1").unwrap_err().kind(), ErrorKind::BadMagic { .. }));
+        assert!(parse_header(b"REDIS").unwrap_err().is_truncated());
+    }
+
+    #[test]
+    fn spec_vectors() {
+        for hex in [
+            "524544495330303036ffdcb343f05adcf256",
+            "524544495330303039ff9aac7abcfb0fad74",
+            "524544495330303131ffc0228a8d74389762",
+            "524544495330303132ff10d0db4120bef4d3",
+            "56414c4b4559303830ff439da48fc1806c23",
+        ] {
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            let recs: Vec<_> = RdbReader::new(&bytes).unwrap().collect::<Result<_>>().unwrap();
+            assert_eq!(recs.len(), 1);
+            assert!(matches!(recs[0].kind, RecordKind::Eof { checksum: Checksum::Verified(_) }));
+        }
+    }
+
+    #[test]
+    fn bad_checksum_fuses() {
+        let mut f = b"REDIS0009\xfe\x00\x00\x01a\x01b\xff\xdb\x66\x2f\xb4\x0f\x16\x46\xe3".to_vec();
+        let n = f.len();
+        f[n - 1] ^= 1;
+        let mut r = RdbReader::new(&f).unwrap();
+        let mut errs = 0;
+        for rec in &mut r {
+            if rec.is_err() {
+                errs += 1;
+            }
+        }
+        assert_eq!(errs, 1);
+        assert!(r.next().is_none());
+    }
+}

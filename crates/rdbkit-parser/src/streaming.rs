@@ -1,0 +1,172 @@
+//! Reading from a byte stream (stdin, a pipe from `zcat`) with memory bounded
+//! by the largest record, not by the file.
+//!
+//! The same record parser runs over a buffer; when a record does not fit
+//! ([`ErrorKind::Truncated`]), the buffer grows and the parse is retried, and
+//! bytes of records already returned are dropped.
+
+use std::io::{self, Read};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::format::RdbVersion;
+use crate::record::{parse_header, parse_record, ReadState, ReaderOptions, Record, HEADER_LEN};
+
+const CHUNK: usize = 256 << 10;
+
+/// A reader of records from any [`Read`].
+///
+/// Unlike [`RdbReader`](crate::RdbReader), each record borrows the reader's
+/// buffer, so it must be dropped before the next call ("lending" iteration).
+///
+/// ```
+/// use rdbkit_parser::{StreamingReader, RecordKind};
+///
+/// let file: &[u8] = b"REDIS0009\xfe\x00\x00\x01a\x01b\xff\xdb\x66\x2f\xb4\x0f\x16\x46\xe3";
+/// let mut reader = StreamingReader::new(file)?;
+/// let mut keys = 0;
+/// while let Some(record) = reader.next_record()? {
+///     if let RecordKind::Entry(_) = record.kind {
+///         keys += 1;
+///     }
+/// }
+/// assert_eq!(keys, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct StreamingReader<R> {
+    src: R,
+    buf: Vec<u8>,
+    /// Start of unconsumed bytes in `buf`.
+    start: usize,
+    /// File offset of `buf[0]`.
+    base: u64,
+    eof: bool,
+    version: RdbVersion,
+    state: ReadState,
+    max_record: u64,
+    failed: bool,
+}
+
+fn io_err(offset: u64, e: io::Error) -> Error {
+    Error::new(
+        offset,
+        ErrorKind::invalid("input", format!("read error: {e}")),
+    )
+}
+
+impl<R: Read> StreamingReader<R> {
+    /// A reader with default options; reads and checks the header.
+    pub fn new(src: R) -> Result<Self> {
+        Self::with_options(src, ReaderOptions::default())
+    }
+
+    /// A reader with the given options; reads and checks the header.
+    pub fn with_options(mut src: R, options: ReaderOptions) -> Result<Self> {
+        let mut head = Vec::with_capacity(HEADER_LEN);
+        (&mut src)
+            .take(HEADER_LEN as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| io_err(0, e))?;
+        let version = parse_header(&head)?;
+        let state = ReadState::new(&head, version, &options);
+        Ok(StreamingReader {
+            src,
+            buf: Vec::new(),
+            start: 0,
+            base: HEADER_LEN as u64,
+            eof: false,
+            version,
+            state,
+            max_record: options.limits.max_record_len,
+            failed: false,
+        })
+    }
+
+    /// The file's version.
+    pub fn version(&self) -> RdbVersion {
+        self.version
+    }
+
+    /// File offset of the next record.
+    pub fn offset(&self) -> u64 {
+        self.base + self.start as u64
+    }
+
+    /// Read at least `want` more bytes unless the source ends.
+    fn fill(&mut self, want: usize) -> Result<()> {
+        // Drop what was consumed before growing.
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.base += self.start as u64;
+            self.start = 0;
+        }
+        let old = self.buf.len();
+        let target = old.saturating_add(want.max(CHUNK));
+        self.buf.resize(target, 0);
+        let mut filled = old;
+        while filled < target {
+            match self.src.read(self.buf.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.buf.truncate(filled);
+                    return Err(io_err(self.base + filled as u64, e));
+                }
+            }
+        }
+        self.buf.truncate(filled);
+        Ok(())
+    }
+
+    /// The next record, `Ok(None)` after EOF. After an error there are no more.
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
+        if self.state.done || self.failed {
+            return Ok(None);
+        }
+        // Find how much buffer the next record needs; the record itself is
+        // parsed again below because a borrow cannot outlive a refill.
+        loop {
+            let r = parse_record(&self.buf, self.start, self.base, &self.state.ctx, self.state.db, self.state.crc);
+            match r {
+                Ok(_) => break,
+                Err(e) if e.is_truncated() && !self.eof => {
+                    let pending = (self.buf.len() - self.start) as u64;
+                    if pending > self.max_record {
+                        self.failed = true;
+                        return Err(Error::new(
+                            self.offset(),
+                            ErrorKind::LimitExceeded {
+                                what: "record size",
+                                requested: pending,
+                                limit: self.max_record,
+                            },
+                        ));
+                    }
+                    let needed = match e.kind() {
+                        ErrorKind::Truncated { needed, .. } => *needed,
+                        _ => 1,
+                    };
+                    // Grow by at most the size already buffered (doubling): a
+                    // claimed size is not trusted until the bytes exist.
+                    let grow = needed.min(pending.max(CHUNK as u64)) as usize;
+                    if let Err(e) = self.fill(grow) {
+                        self.failed = true;
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
+        }
+        let p = parse_record(&self.buf, self.start, self.base, &self.state.ctx, self.state.db, self.state.crc)?;
+        self.state.apply(&p);
+        self.start = p.end;
+        Ok(Some(p.record))
+    }
+}

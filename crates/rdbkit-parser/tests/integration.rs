@@ -1,0 +1,3 @@
+//! Integration tests of the parser: every real fixture, hostile inputs.
+
+mod fixtures;

@@ -1,0 +1,1 @@
+//! Writer for RDB snapshot files (work in progress: see the convert issue).
