@@ -89,7 +89,8 @@ impl std::error::Error for Error {
 }
 
 /// Bytes shown for humans: quoted, printable ASCII as is, the rest escaped,
-/// long values cut with their length shown.
+/// long values cut after 64 bytes with their length shown (the alternate
+/// form, `{:#}`, shows everything).
 #[derive(Clone, Copy)]
 pub struct DisplayBytes<'a>(pub &'a [u8]);
 
@@ -97,7 +98,8 @@ impl fmt::Display for DisplayBytes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const MAX: usize = 64;
         f.write_str("\"")?;
-        for &b in self.0.iter().take(MAX) {
+        let max = if f.alternate() { usize::MAX } else { MAX };
+        for &b in self.0.iter().take(max) {
             match b {
                 b'"' => f.write_str("\\\"")?,
                 b'\\' => f.write_str("\\\\")?,
@@ -109,7 +111,7 @@ impl fmt::Display for DisplayBytes<'_> {
             }
         }
         f.write_str("\"")?;
-        if self.0.len() > MAX {
+        if self.0.len() > max {
             write!(f, "... ({} bytes)", self.0.len())?;
         }
         Ok(())
@@ -239,6 +241,9 @@ mod tests {
             "at byte offset 42 (key \"user:\\x001\"): unexpected end of input while reading string: 3 more byte(s) needed"
         );
         assert!(e.is_truncated());
-        assert_eq!(std::mem::size_of::<Result<()>>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Result<()>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 }

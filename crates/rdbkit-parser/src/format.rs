@@ -355,7 +355,10 @@ mod tests {
         assert_eq!(RdbType(99).to_string(), "unknown RdbType 99");
         assert_eq!(RDB_OPCODE_AUX.to_string(), "AUX (250)");
         assert_eq!(RdbType(22).name_in(RdbVersion(80)), Some("hash-2"));
-        assert_eq!(RdbType(22).name_in(RdbVersion(12)), Some("hash-hashtable-md-pre-release"));
+        assert_eq!(
+            RdbType(22).name_in(RdbVersion(12)),
+            Some("hash-hashtable-md-pre-release")
+        );
     }
 
     #[test]

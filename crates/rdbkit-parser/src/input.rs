@@ -186,7 +186,12 @@ impl<'data> Input<'data> {
     /// A count of items that each take at least `min_item_size` bytes: checked
     /// against what remains (as truncation, so a streaming reader can fetch
     /// more) and against `max`, before anything trusts it.
-    pub(crate) fn count(&mut self, what: &'static str, min_item_size: u64, max: u64) -> Result<u64> {
+    pub(crate) fn count(
+        &mut self,
+        what: &'static str,
+        min_item_size: u64,
+        max: u64,
+    ) -> Result<u64> {
         let start = self.pos;
         let n = self.len(what)?;
         if n > max {

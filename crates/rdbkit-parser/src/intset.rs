@@ -23,11 +23,18 @@ fn bad(offset: u64, reason: String) -> Error {
 impl<'a> Intset<'a> {
     /// Check `blob` (at file offset `offset`).
     pub fn parse(blob: &'a [u8], offset: u64) -> Result<Intset<'a>> {
-        let header = blob
-            .get(0..8)
-            .ok_or_else(|| bad(offset, format!("{} bytes is shorter than the 8-byte header", blob.len())))?;
-        let enc = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        let len = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let field = |at: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(blob.get(at..at + 4)?.try_into().ok()?))
+        };
+        let (enc, len) = match (field(0), field(4)) {
+            (Some(e), Some(l)) => (e, l),
+            _ => {
+                return Err(bad(
+                    offset,
+                    format!("{} bytes is shorter than the 8-byte header", blob.len()),
+                ))
+            }
+        };
         if !matches!(enc, 2 | 4 | 8) {
             return Err(bad(offset, format!("element width {enc} is not 2, 4 or 8")));
         }
@@ -103,7 +110,10 @@ impl Iterator for IntsetEntries<'_> {
                 self.chunks = [].chunks_exact(1);
                 return Some(Err(bad(
                     self.offset,
-                    format!("element {} ({v}) is not greater than the one before it ({p})", self.index),
+                    format!(
+                        "element {} ({v}) is not greater than the one before it ({p})",
+                        self.index
+                    ),
                 )));
             }
         }
@@ -128,7 +138,10 @@ mod tests {
             b.extend_from_slice(&v.to_le_bytes());
         }
         let s = Intset::parse(&b, 0).unwrap();
-        assert_eq!(s.entries().collect::<Result<Vec<_>>>().unwrap(), vec![-5, 1, 300]);
+        assert_eq!(
+            s.entries().collect::<Result<Vec<_>>>().unwrap(),
+            vec![-5, 1, 300]
+        );
         let mut unsorted = b.clone();
         unsorted.swap(8, 10);
         unsorted.swap(9, 11);

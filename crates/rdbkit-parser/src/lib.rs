@@ -28,7 +28,7 @@
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod crc64;
@@ -57,12 +57,15 @@ pub use item::{parse_canonical_i64, Item};
 pub use limits::Limits;
 pub use module::{KeyMeta, ModuleAux, ModuleId, ModuleItem, ModuleValue};
 pub use record::{
-    parse_header, Checksum, Entry, Function, RdbReader, ReaderOptions, Record, RecordKind, HEADER_LEN,
+    parse_header, Checksum, Entry, Function, RdbReader, ReaderOptions, Record, RecordKind,
+    HEADER_LEN,
 };
-pub use stream::{Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamIdmp, StreamNode};
+pub use stream::{
+    Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamIdmp, StreamNode,
+};
 pub use streaming::StreamingReader;
 pub use string::RawString;
 pub use value::{
-    Elements, Hash, HashEntries, HashField, List, ListNode, NodeContainer, RawValue, Set, Value, ZSet, ZSetEntries,
-    HASH_FIELD_EXPIRE_MAX,
+    Elements, Hash, HashEntries, HashField, List, ListNode, NodeContainer, RawValue, Set, Value,
+    ZSet, ZSetEntries, HASH_FIELD_EXPIRE_MAX,
 };

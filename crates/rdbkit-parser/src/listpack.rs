@@ -61,7 +61,10 @@ impl<'a> Listpack<'a> {
     /// Check the header of `blob`, which starts at file offset `offset`.
     pub fn parse(blob: &'a [u8], offset: u64) -> Result<Listpack<'a>> {
         if blob.len() < LP_HEADER_SIZE + 1 {
-            return Err(bad(offset, format!("{} bytes is shorter than the 7-byte minimum", blob.len())));
+            return Err(bad(
+                offset,
+                format!("{} bytes is shorter than the 7-byte minimum", blob.len()),
+            ));
         }
         let total = blob
             .get(0..4)
@@ -71,10 +74,17 @@ impl<'a> Listpack<'a> {
         if total as usize != blob.len() {
             return Err(bad(
                 offset,
-                format!("header says {} bytes but the blob has {}", total, blob.len()),
+                format!(
+                    "header says {} bytes but the blob has {}",
+                    total,
+                    blob.len()
+                ),
             ));
         }
-        let count = u16::from_le_bytes([blob.get(4).copied().unwrap_or(0), blob.get(5).copied().unwrap_or(0)]);
+        let count = u16::from_le_bytes([
+            blob.get(4).copied().unwrap_or(0),
+            blob.get(5).copied().unwrap_or(0),
+        ]);
         if blob.last() != Some(&LP_EOF) {
             return Err(bad(offset, "missing the 0xFF end marker".into()));
         }
@@ -122,7 +132,10 @@ pub struct ListpackEntries<'a> {
 impl<'a> ListpackEntries<'a> {
     fn fail(&mut self, at: usize, reason: String) -> Option<Result<Item<'a>>> {
         self.done = true;
-        Some(Err(bad(self.offset, format!("element at blob byte {at}: {reason}"))))
+        Some(Err(bad(
+            self.offset,
+            format!("element at blob byte {at}: {reason}"),
+        )))
     }
 
     fn get(&self, at: usize, n: usize) -> Option<&'a [u8]> {
@@ -152,13 +165,19 @@ impl<'a> Iterator for ListpackEntries<'a> {
             if self.count != LISTPACK_COUNT_UNKNOWN && u64::from(self.count) != self.seen {
                 return Some(Err(bad(
                     self.offset,
-                    format!("header counts {} elements but {} were found", self.count, self.seen),
+                    format!(
+                        "header counts {} elements but {} were found",
+                        self.count, self.seen
+                    ),
                 )));
             }
             if start + 1 != self.blob.len() {
                 return Some(Err(bad(
                     self.offset,
-                    format!("{} bytes follow the end marker", self.blob.len() - start - 1),
+                    format!(
+                        "{} bytes follow the end marker",
+                        self.blob.len() - start - 1
+                    ),
                 )));
             }
             return None;
@@ -178,7 +197,10 @@ impl<'a> Iterator for ListpackEntries<'a> {
         } else {
             match b0 {
                 0xf0 => match self.get(start + 1, 4) {
-                    Some(b) => (5, b.try_into().map(u32::from_le_bytes).unwrap_or(0) as usize),
+                    Some(b) => (
+                        5,
+                        b.try_into().map(u32::from_le_bytes).unwrap_or(0) as usize,
+                    ),
                     None => return self.fail(start, "string length past the end".into()),
                 },
                 0xf1 => (1, 2),
@@ -217,7 +239,10 @@ impl<'a> Iterator for ListpackEntries<'a> {
         match (self.get(back_at, n), want.get(..n)) {
             (Some(found), Some(want)) if found == want => {}
             (Some(_), _) => {
-                return self.fail(start, format!("backlen does not encode the element size {entry_len}"))
+                return self.fail(
+                    start,
+                    format!("backlen does not encode the element size {entry_len}"),
+                )
             }
             (None, _) => return self.fail(start, "backlen runs past the end".into()),
         }

@@ -69,14 +69,18 @@ pub fn max_decompressed_len(compressed_len: usize) -> usize {
 }
 
 /// Decode `input` and append exactly `expected_len` bytes to `out`.
-pub fn decompress_into(input: &[u8], out: &mut Vec<u8>, expected_len: usize) -> Result<(), LzfError> {
+pub fn decompress_into(
+    input: &[u8],
+    out: &mut Vec<u8>,
+    expected_len: usize,
+) -> Result<(), LzfError> {
     let start = out.len();
     let end = start.saturating_add(expected_len);
     out.reserve_exact(expected_len);
     let mut ip = 0usize;
-    while ip < input.len() {
+    while let Some(&c) = input.get(ip) {
         let at = ip;
-        let ctrl = usize::from(input[ip]);
+        let ctrl = usize::from(c);
         ip += 1;
         if ctrl < 32 {
             let run = ctrl + 1;
@@ -110,8 +114,8 @@ pub fn decompress_into(input: &[u8], out: &mut Vec<u8>, expected_len: usize) -> 
                 out.extend_from_within(from..from + len);
             } else {
                 // Overlapping copy: the source grows as we write (run-length style).
-                for i in 0..len {
-                    let b = out[from + i];
+                for i in from..from + len {
+                    let b = out.get(i).copied().unwrap_or(0);
                     out.push(b);
                 }
             }

@@ -13,7 +13,8 @@ use crate::input::Input;
 use crate::string::RawString;
 use crate::value::Ctx;
 
-const MODULE_CHARSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const MODULE_CHARSET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// A module type id: a 9-character name (6 bits per character) and a 10-bit
 /// encoding version.
@@ -106,7 +107,11 @@ impl<'data> ModuleValue<'data> {
 }
 
 /// Walk items up to and including the EOF item.
-fn walk_items<'data>(input: &mut Input<'data>, ctx: &Ctx, mut f: impl FnMut(ModuleItem<'data>)) -> Result<u64> {
+fn walk_items<'data>(
+    input: &mut Input<'data>,
+    ctx: &Ctx,
+    mut f: impl FnMut(ModuleItem<'data>),
+) -> Result<u64> {
     let mut n = 0u64;
     loop {
         let at = input.pos();
@@ -150,7 +155,10 @@ pub(crate) fn skip_module_value(input: &mut Input<'_>, ctx: &Ctx) -> Result<()> 
     Ok(())
 }
 
-pub(crate) fn read_module_value<'data>(input: &mut Input<'data>, ctx: &Ctx) -> Result<ModuleValue<'data>> {
+pub(crate) fn read_module_value<'data>(
+    input: &mut Input<'data>,
+    ctx: &Ctx,
+) -> Result<ModuleValue<'data>> {
     let id = module_id(input)?;
     let start = input.pos();
     let offset = input.offset();
@@ -174,14 +182,20 @@ pub struct ModuleAux<'data> {
     pub items: &'data [u8],
 }
 
-pub(crate) fn read_module_aux<'data>(input: &mut Input<'data>, ctx: &Ctx) -> Result<ModuleAux<'data>> {
+pub(crate) fn read_module_aux<'data>(
+    input: &mut Input<'data>,
+    ctx: &Ctx,
+) -> Result<ModuleAux<'data>> {
     let id = module_id(input)?;
     let at = input.pos();
     let when_op = input.len("module aux when opcode")?;
     if when_op != RDB_MODULE_OPCODE_UINT {
         return Err(input.err_at(
             at,
-            ErrorKind::invalid("module aux", format!("when opcode {when_op}, expected 2 (UINT)")),
+            ErrorKind::invalid(
+                "module aux",
+                format!("when opcode {when_op}, expected 2 (UINT)"),
+            ),
         ));
     }
     let when = input.len("module aux when")?;
@@ -210,7 +224,10 @@ pub(crate) fn read_key_meta<'data>(input: &mut Input<'data>, ctx: &Ctx) -> Resul
     if !(1..=7).contains(&classes) {
         return Err(input.err_at(
             at,
-            ErrorKind::invalid("key metadata", format!("{classes} classes, expected 1 to 7")),
+            ErrorKind::invalid(
+                "key metadata",
+                format!("{classes} classes, expected 1 to 7"),
+            ),
         ));
     }
     for _ in 0..classes {

@@ -58,7 +58,10 @@ pub fn parse_header(data: &[u8]) -> Result<RdbVersion> {
         _ => (RDB_VERSION_MIN_VALKEY..=RDB_VERSION_MAX_VALKEY).contains(&version),
     };
     if !ok {
-        return Err(Error::new(5, ErrorKind::UnsupportedVersion { magic, version }));
+        return Err(Error::new(
+            5,
+            ErrorKind::UnsupportedVersion { magic, version },
+        ));
     }
     Ok(RdbVersion(version))
 }
@@ -243,7 +246,10 @@ pub(crate) fn parse_record<'data>(
                         crc.update(&[255]);
                         let computed = crc.finish();
                         if computed != stored {
-                            return Err(i.err_at(tag_at + 1, ErrorKind::ChecksumMismatch { stored, computed }));
+                            return Err(i.err_at(
+                                tag_at + 1,
+                                ErrorKind::ChecksumMismatch { stored, computed },
+                            ));
                         }
                         Checksum::Verified(stored)
                     }
@@ -300,7 +306,10 @@ pub(crate) fn parse_record<'data>(
             let n = i.count("SLOT_IMPORT range count", 2, limits.max_elements)?;
             let mut ranges = Vec::new();
             for _ in 0..n {
-                ranges.push((i.len("SLOT_IMPORT range start")?, i.len("SLOT_IMPORT range end")?));
+                ranges.push((
+                    i.len("SLOT_IMPORT range start")?,
+                    i.len("SLOT_IMPORT range end")?,
+                ));
             }
             RecordKind::SlotImport { job, ranges }
         }
@@ -315,7 +324,10 @@ pub(crate) fn parse_record<'data>(
                 let dup = || {
                     Error::new(
                         base + t_at as u64,
-                        ErrorKind::invalid("key prefix", format!("{} given twice for one key", Opcode(t))),
+                        ErrorKind::invalid(
+                            "key prefix",
+                            format!("{} given twice for one key", Opcode(t)),
+                        ),
                     )
                 };
                 match t {
@@ -346,7 +358,10 @@ pub(crate) fn parse_record<'data>(
                     if t >= 242 {
                         return Err(Error::new(
                             base + t_at as u64,
-                            ErrorKind::invalid("key record", format!("{} after KEY_META: expected a value type", Opcode(t))),
+                            ErrorKind::invalid(
+                                "key record",
+                                format!("{} after KEY_META: expected a value type", Opcode(t)),
+                            ),
                         ));
                     }
                     break;
@@ -384,7 +399,12 @@ pub(crate) fn parse_record<'data>(
     })
 }
 
-fn read_entry<'data>(i: &mut Input<'data>, ty: RdbType, ctx: &Ctx, db: u64) -> Result<Entry<'data>> {
+fn read_entry<'data>(
+    i: &mut Input<'data>,
+    ty: RdbType,
+    ctx: &Ctx,
+    db: u64,
+) -> Result<Entry<'data>> {
     let key = i.string_bytes("key", &ctx.limits)?;
     let body_start = i.pos();
     let body_offset = i.offset();
@@ -483,7 +503,11 @@ impl<'data> RdbReader<'data> {
     /// A reader with the given options. Checks the header.
     pub fn with_options(data: &'data [u8], options: ReaderOptions) -> Result<Self> {
         let version = parse_header(data)?;
-        let state = ReadState::new(data.get(..HEADER_LEN).unwrap_or_default(), version, &options);
+        let state = ReadState::new(
+            data.get(..HEADER_LEN).unwrap_or_default(),
+            version,
+            &options,
+        );
         Ok(RdbReader {
             data,
             pos: HEADER_LEN,
@@ -505,7 +529,9 @@ impl<'data> RdbReader<'data> {
     /// Bytes after the checksum (or after EOF in RDB < 5), once EOF was read.
     /// Loaders ignore them (an AOF preamble is followed by AOF text).
     pub fn trailing(&self) -> Option<&'data [u8]> {
-        self.state.done.then(|| self.data.get(self.pos..).unwrap_or_default())
+        self.state
+            .done
+            .then(|| self.data.get(self.pos..).unwrap_or_default())
     }
 
     /// The next record, `Ok(None)` after EOF.
@@ -513,7 +539,14 @@ impl<'data> RdbReader<'data> {
         if self.state.done {
             return Ok(None);
         }
-        match parse_record(self.data, self.pos, 0, &self.state.ctx, self.state.db, self.state.crc) {
+        match parse_record(
+            self.data,
+            self.pos,
+            0,
+            &self.state.ctx,
+            self.state.db,
+            self.state.crc,
+        ) {
             Ok(p) => {
                 self.state.apply(&p);
                 self.pos = p.end;
@@ -545,9 +578,18 @@ mod tests {
     fn headers() {
         assert_eq!(parse_header(b"REDIS0011").unwrap(), RdbVersion(11));
         assert_eq!(parse_header(b"VALKEY080").unwrap(), RdbVersion(80));
-        assert!(matches!(parse_header(b"REDIS0080").unwrap_err().kind(), ErrorKind::UnsupportedVersion { .. }));
-        assert!(matches!(parse_header(b"VALKEY011").unwrap_err().kind(), ErrorKind::UnsupportedVersion { .. }));
-        assert!(matches!(parse_header(b"REDIS00a1").unwrap_err().kind(), ErrorKind::BadMagic { .. }));
+        assert!(matches!(
+            parse_header(b"REDIS0080").unwrap_err().kind(),
+            ErrorKind::UnsupportedVersion { .. }
+        ));
+        assert!(matches!(
+            parse_header(b"VALKEY011").unwrap_err().kind(),
+            ErrorKind::UnsupportedVersion { .. }
+        ));
+        assert!(matches!(
+            parse_header(b"REDIS00a1").unwrap_err().kind(),
+            ErrorKind::BadMagic { .. }
+        ));
         assert!(parse_header(b"REDIS").unwrap_err().is_truncated());
     }
 
@@ -564,9 +606,17 @@ mod tests {
                 .step_by(2)
                 .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
                 .collect();
-            let recs: Vec<_> = RdbReader::new(&bytes).unwrap().collect::<Result<_>>().unwrap();
+            let recs: Vec<_> = RdbReader::new(&bytes)
+                .unwrap()
+                .collect::<Result<_>>()
+                .unwrap();
             assert_eq!(recs.len(), 1);
-            assert!(matches!(recs[0].kind, RecordKind::Eof { checksum: Checksum::Verified(_) }));
+            assert!(matches!(
+                recs[0].kind,
+                RecordKind::Eof {
+                    checksum: Checksum::Verified(_)
+                }
+            ));
         }
     }
 

@@ -113,6 +113,9 @@ pub struct ConsumerGroup<'data> {
     pub nacks: Vec<StreamId>,
 }
 
+/// One idempotent producer: its id and its (IID, entry ID) pairs.
+pub type IdmpProducer<'data> = (Cow<'data, [u8]>, Vec<(Cow<'data, [u8]>, StreamId)>);
+
 /// Redis 8.6 (stream v4) idempotent-producer state.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamIdmp<'data> {
@@ -121,7 +124,7 @@ pub struct StreamIdmp<'data> {
     /// Maximum tracked IIDs per producer.
     pub max_entries: u64,
     /// Producers: id and their (IID, entry ID) pairs.
-    pub producers: Vec<(Cow<'data, [u8]>, Vec<(Cow<'data, [u8]>, StreamId)>)>,
+    pub producers: Vec<IdmpProducer<'data>>,
     /// Total IIDs added.
     pub iids_added: u64,
     /// Total duplicates detected.
@@ -182,7 +185,12 @@ fn len_id(input: &mut Input<'_>, what: &'static str) -> Result<StreamId> {
 }
 
 /// Read (or, with `keep == false`, only walk) a stream body.
-pub(crate) fn read_stream<'data>(input: &mut Input<'data>, ty: RdbType, ctx: &Ctx, keep: bool) -> Result<Stream<'data>> {
+pub(crate) fn read_stream<'data>(
+    input: &mut Input<'data>,
+    ty: RdbType,
+    ctx: &Ctx,
+    keep: bool,
+) -> Result<Stream<'data>> {
     let limits = &ctx.limits;
     let max = limits.max_elements;
     let v = match ty.0 {
@@ -203,11 +211,19 @@ pub(crate) fn read_stream<'data>(input: &mut Input<'data>, ty: RdbType, ctx: &Ct
             other => other.decode(limits)?,
         };
         if key_bytes.len() != 16 {
-            return Err(bad(at, "stream node key", format!("{} bytes, expected a 16-byte ID", key_bytes.len())));
+            return Err(bad(
+                at,
+                "stream node key",
+                format!("{} bytes, expected a 16-byte ID", key_bytes.len()),
+            ));
         }
         let master_id = StreamId::from_raw(&key_bytes).unwrap_or_default();
         if prev_key.is_some_and(|p| p >= master_id) {
-            return Err(bad(at, "stream node key", format!("{master_id} does not follow the previous node key")));
+            return Err(bad(
+                at,
+                "stream node key",
+                format!("{master_id} does not follow the previous node key"),
+            ));
         }
         prev_key = Some(master_id);
         if keep {
@@ -232,7 +248,10 @@ pub(crate) fn read_stream<'data>(input: &mut Input<'data>, ty: RdbType, ctx: &Ct
         entries_added = Some(input.len("stream entries added")?);
     }
     if length > 0 && n_nodes == 0 {
-        return Err(input.err(ErrorKind::invalid("stream", format!("length {length} but no nodes"))));
+        return Err(input.err(ErrorKind::invalid(
+            "stream",
+            format!("length {length} but no nodes"),
+        )));
     }
     let n_groups = input.count("stream consumer group count", 3, max)?;
     let mut groups = Vec::new();
@@ -280,7 +299,11 @@ pub(crate) fn read_stream<'data>(input: &mut Input<'data>, ty: RdbType, ctx: &Ct
                 let at = input.offset();
                 let id = raw_id(input, "consumer PEL entry ID")?;
                 if keep && !pending.iter().any(|p| p.id == id) {
-                    return Err(bad(at, "consumer PEL", format!("entry {id} is not in the group PEL")));
+                    return Err(bad(
+                        at,
+                        "consumer PEL",
+                        format!("entry {id} is not in the group PEL"),
+                    ));
                 }
                 cpel.push(id);
             }
@@ -385,9 +408,17 @@ impl<'a> NodeCursor<'a> {
         let next_int = |lp: &mut ListpackEntries<'a>, what: &'static str| -> Result<i64> {
             match lp.next() {
                 Some(Ok(Item::Int(v))) => Ok(v),
-                Some(Ok(other)) => Err(bad(offset, "stream node", format!("{what}: expected an integer, found {other:?}"))),
+                Some(Ok(other)) => Err(bad(
+                    offset,
+                    "stream node",
+                    format!("{what}: expected an integer, found {other:?}"),
+                )),
                 Some(Err(e)) => Err(e),
-                None => Err(bad(offset, "stream node", format!("{what}: listpack ended"))),
+                None => Err(bad(
+                    offset,
+                    "stream node",
+                    format!("{what}: listpack ended"),
+                )),
             }
         };
         let count = next_int(&mut lp, "master entry count")?;
@@ -405,11 +436,21 @@ impl<'a> NodeCursor<'a> {
             match lp.next() {
                 Some(Ok(f)) => master_fields.push(f),
                 Some(Err(e)) => return Err(e),
-                None => return Err(bad(offset, "stream node", "listpack ended in the master fields".into())),
+                None => {
+                    return Err(bad(
+                        offset,
+                        "stream node",
+                        "listpack ended in the master fields".into(),
+                    ))
+                }
             }
         }
         if next_int(&mut lp, "master entry terminator")? != 0 {
-            return Err(bad(offset, "stream node", "master entry terminator is not 0".into()));
+            return Err(bad(
+                offset,
+                "stream node",
+                "master entry terminator is not 0".into(),
+            ));
         }
         Ok(NodeCursor {
             lp,
@@ -438,12 +479,21 @@ impl<'a> NodeCursor<'a> {
         let mut next = |what: &'static str| -> Result<Item<'a>> {
             match lp.next() {
                 Some(r) => r,
-                None => Err(bad(offset, "stream node", format!("listpack ended before {what}"))),
+                None => Err(bad(
+                    offset,
+                    "stream node",
+                    format!("listpack ended before {what}"),
+                )),
             }
         };
         let int = |it: Item<'a>, what: &'static str| -> Result<i64> {
-            it.as_i64()
-                .ok_or_else(|| bad(offset, "stream entry", format!("{what}: expected an integer")))
+            it.as_i64().ok_or_else(|| {
+                bad(
+                    offset,
+                    "stream entry",
+                    format!("{what}: expected an integer"),
+                )
+            })
         };
         let flags = int(next("entry flags")?, "flags")?;
         let ms_delta = int(next("entry ID")?, "ID ms delta")?;
@@ -453,12 +503,11 @@ impl<'a> NodeCursor<'a> {
             seq: self.master.seq.wrapping_add(seq_delta as u64),
         };
         let mut fields = Vec::new();
-        let n_items: i64;
-        if flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0 {
+        let n_items: i64 = if flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0 {
             for f in &self.master_fields {
                 fields.push((f.clone(), next("entry value")?));
             }
-            n_items = self.master_fields.len() as i64 + 3;
+            self.master_fields.len() as i64 + 3
         } else {
             let n = int(next("entry field count")?, "field count")?;
             if n < 0 || n as u64 > u64::from(u32::MAX) {
@@ -469,8 +518,8 @@ impl<'a> NodeCursor<'a> {
                 let v = next("entry value")?;
                 fields.push((f, v));
             }
-            n_items = 2 * n + 4;
-        }
+            2 * n + 4
+        };
         let lp_count = int(next("entry lp-count")?, "lp-count")?;
         if lp_count != n_items {
             return Err(bad(

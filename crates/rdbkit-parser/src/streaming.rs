@@ -105,7 +105,10 @@ impl<R: Read> StreamingReader<R> {
         self.buf.resize(target, 0);
         let mut filled = old;
         while filled < target {
-            match self.src.read(self.buf.get_mut(filled..).unwrap_or_default()) {
+            match self
+                .src
+                .read(self.buf.get_mut(filled..).unwrap_or_default())
+            {
                 Ok(0) => {
                     self.eof = true;
                     break;
@@ -130,7 +133,14 @@ impl<R: Read> StreamingReader<R> {
         // Find how much buffer the next record needs; the record itself is
         // parsed again below because a borrow cannot outlive a refill.
         loop {
-            let r = parse_record(&self.buf, self.start, self.base, &self.state.ctx, self.state.db, self.state.crc);
+            let r = parse_record(
+                &self.buf,
+                self.start,
+                self.base,
+                &self.state.ctx,
+                self.state.db,
+                self.state.crc,
+            );
             match r {
                 Ok(_) => break,
                 Err(e) if e.is_truncated() && !self.eof => {
@@ -164,7 +174,14 @@ impl<R: Read> StreamingReader<R> {
                 }
             }
         }
-        let p = parse_record(&self.buf, self.start, self.base, &self.state.ctx, self.state.db, self.state.crc)?;
+        let p = parse_record(
+            &self.buf,
+            self.start,
+            self.base,
+            &self.state.ctx,
+            self.state.db,
+            self.state.crc,
+        )?;
         self.state.apply(&p);
         self.start = p.end;
         Ok(Some(p.record))

@@ -32,7 +32,9 @@ impl fmt::Debug for RawString<'_> {
         match self {
             RawString::Raw(b) => write!(f, "Raw({})", DisplayBytes(b)),
             RawString::Int(i) => write!(f, "Int({i})"),
-            RawString::Lzf { compressed, len, .. } => {
+            RawString::Lzf {
+                compressed, len, ..
+            } => {
                 write!(f, "Lzf({} -> {} bytes)", compressed.len(), len)
             }
         }
@@ -81,7 +83,12 @@ fn itoa_len(i: i64) -> u64 {
 
 /// Decompress an LZF payload found at `offset`, refusing impossible or
 /// over-limit claims before allocating.
-pub(crate) fn decompress(compressed: &[u8], len: u64, offset: u64, limits: &Limits) -> Result<Vec<u8>> {
+pub(crate) fn decompress(
+    compressed: &[u8],
+    len: u64,
+    offset: u64,
+    limits: &Limits,
+) -> Result<Vec<u8>> {
     if len > limits.max_string_len {
         return Err(Error::new(
             offset,
@@ -138,15 +145,18 @@ impl<'data> Input<'data> {
                     offset,
                 })
             }
-            Length::Encoded(e) => Err(self.err_at(
-                start,
-                ErrorKind::InvalidStringEncoding { byte: 0xc0 | e },
-            )),
+            Length::Encoded(e) => {
+                Err(self.err_at(start, ErrorKind::InvalidStringEncoding { byte: 0xc0 | e }))
+            }
         }
     }
 
     /// Read and decode an RDB string.
-    pub(crate) fn string_bytes(&mut self, what: &'static str, limits: &Limits) -> Result<Cow<'data, [u8]>> {
+    pub(crate) fn string_bytes(
+        &mut self,
+        what: &'static str,
+        limits: &Limits,
+    ) -> Result<Cow<'data, [u8]>> {
         self.string(what)?.decode(limits)
     }
 }
@@ -166,8 +176,14 @@ mod tests {
         assert_eq!(read(&[3, b'a', b'b', b'c']).unwrap(), b"abc");
         assert_eq!(read(&[0xc0, 0xfb]).unwrap(), b"-5");
         assert_eq!(read(&[0xc1, 0x39, 0x30]).unwrap(), b"12345");
-        assert_eq!(read(&[0xc2, 0xff, 0xff, 0xff, 0x7f]).unwrap(), b"2147483647");
-        assert_eq!(read(&[0xc3, 5, 6, 1, b'a', b'b', 0x40, 1]).unwrap(), b"ababab");
+        assert_eq!(
+            read(&[0xc2, 0xff, 0xff, 0xff, 0x7f]).unwrap(),
+            b"2147483647"
+        );
+        assert_eq!(
+            read(&[0xc3, 5, 6, 1, b'a', b'b', 0x40, 1]).unwrap(),
+            b"ababab"
+        );
         assert!(matches!(
             read(&[0xc4]).unwrap_err().kind(),
             ErrorKind::InvalidStringEncoding { byte: 0xc4 }

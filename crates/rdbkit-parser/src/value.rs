@@ -155,7 +155,11 @@ impl fmt::Debug for Blob<'_> {
 }
 
 impl<'data> Blob<'data> {
-    pub(crate) fn read(input: &mut Input<'data>, what: &'static str, limits: &Limits) -> Result<Self> {
+    pub(crate) fn read(
+        input: &mut Input<'data>,
+        what: &'static str,
+        limits: &Limits,
+    ) -> Result<Self> {
         let offset = input.offset();
         let data = input.string(what)?.decode(limits)?;
         Ok(Blob { data, offset })
@@ -173,7 +177,10 @@ pub(crate) struct Plain<'data> {
 // Element iteration shared by lists, sets and pair-encoded hashes/zsets
 
 enum Elems<'a> {
-    Strings { input: Input<'a>, left: u64 },
+    Strings {
+        input: Input<'a>,
+        left: u64,
+    },
     Ziplist(ZiplistEntries<'a>),
     Listpack(ListpackEntries<'a>),
     Intset(IntsetEntries<'a>),
@@ -198,7 +205,9 @@ impl<'a> Elems<'a> {
         Ok(Elems::Ziplist(Ziplist::parse(&b.data, b.offset)?.entries()))
     }
     fn listpack(b: &'a Blob<'_>) -> Result<Elems<'a>> {
-        Ok(Elems::Listpack(Listpack::parse(&b.data, b.offset)?.entries()))
+        Ok(Elems::Listpack(
+            Listpack::parse(&b.data, b.offset)?.entries(),
+        ))
     }
 
     fn next_item(&mut self, limits: &Limits) -> Option<Result<Item<'a>>> {
@@ -437,7 +446,10 @@ impl<'data> Set<'data> {
 #[derive(Clone, Debug)]
 enum ZSetRepr<'data> {
     /// Type 3 (`binary == false`, scores as text) or 5 (binary doubles).
-    Skiplist { plain: Plain<'data>, binary: bool },
+    Skiplist {
+        plain: Plain<'data>,
+        binary: bool,
+    },
     Ziplist(Blob<'data>),
     Listpack(Blob<'data>),
 }
@@ -460,7 +472,11 @@ pub struct ZSetEntries<'a> {
 
 #[derive(Debug)]
 enum ZInner<'a> {
-    Plain { input: Input<'a>, left: u64, binary: bool },
+    Plain {
+        input: Input<'a>,
+        left: u64,
+        binary: bool,
+    },
     Pairs(Elems<'a>),
 }
 
@@ -474,12 +490,18 @@ fn parse_score(item: &Item<'_>, offset: u64) -> Result<f64> {
             .ok_or_else(|| {
                 Error::new(
                     offset,
-                    ErrorKind::invalid("zset score", format!("{} is not a number", DisplayBytes(b))),
+                    ErrorKind::invalid(
+                        "zset score",
+                        format!("{} is not a number", DisplayBytes(b)),
+                    ),
                 )
             })?,
     };
     if v.is_nan() {
-        return Err(Error::new(offset, ErrorKind::invalid("zset score", "NaN is not a valid score")));
+        return Err(Error::new(
+            offset,
+            ErrorKind::invalid("zset score", "NaN is not a valid score"),
+        ));
     }
     Ok(v)
 }
@@ -509,7 +531,10 @@ impl<'a> Iterator for ZSetEntries<'a> {
                         read_string_double(input)?
                     };
                     if score.is_nan() {
-                        return Err(Error::new(at, ErrorKind::invalid("zset score", "NaN is not a valid score")));
+                        return Err(Error::new(
+                            at,
+                            ErrorKind::invalid("zset score", "NaN is not a valid score"),
+                        ));
                     }
                     Ok((member, score))
                 })()
@@ -602,7 +627,9 @@ enum HashRepr<'data> {
     Ziplist(Blob<'data>),
     Listpack(Blob<'data>),
     /// Types 23 and 25: listpack of (field, value, absolute expiry or 0).
-    ListpackEx { blob: Blob<'data> },
+    ListpackEx {
+        blob: Blob<'data>,
+    },
     /// Type 22 (Redis pre-GA, absolute TTLs) and 24 (relative to `min_expire`).
     Metadata {
         plain: Plain<'data>,
@@ -643,13 +670,19 @@ pub struct HashEntries<'a> {
 #[derive(Debug)]
 enum HInner<'a> {
     /// Field, value[, expiry] elements of a blob (`triplets` for types 23/25).
-    Elems { elems: Elems<'a>, triplets: bool },
+    Elems {
+        elems: Elems<'a>,
+        triplets: bool,
+    },
     Metadata {
         input: Input<'a>,
         left: u64,
         min_expire: Option<i64>,
     },
-    Valkey { input: Input<'a>, left: u64 },
+    Valkey {
+        input: Input<'a>,
+        left: u64,
+    },
     Done,
 }
 
@@ -672,7 +705,10 @@ impl<'a> HashEntries<'a> {
                     None => {
                         return Some(Err(Error::new(
                             self.offset,
-                            ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
+                            ErrorKind::invalid(
+                                "hash",
+                                "odd number of elements: a field has no value",
+                            ),
                         )))
                     }
                 };
@@ -734,7 +770,10 @@ impl<'a> HashEntries<'a> {
                         Some(t) => {
                             return Err(Error::new(
                                 at,
-                                ErrorKind::invalid("hash field TTL", format!("{t} exceeds 2^48-1 ms")),
+                                ErrorKind::invalid(
+                                    "hash field TTL",
+                                    format!("{t} exceeds 2^48-1 ms"),
+                                ),
                             ))
                         }
                     };
@@ -838,7 +877,9 @@ impl<'data> Hash<'data> {
     /// The field count.
     pub fn len(&self) -> Result<u64> {
         match &self.repr {
-            HashRepr::Hashtable(p) | HashRepr::Metadata { plain: p, .. } | HashRepr::Valkey(p) => Ok(p.len),
+            HashRepr::Hashtable(p) | HashRepr::Metadata { plain: p, .. } | HashRepr::Valkey(p) => {
+                Ok(p.len)
+            }
             _ => {
                 let mut n = 0;
                 for r in self.iter()? {
@@ -901,7 +942,13 @@ pub(crate) fn skip_value(input: &mut Input<'_>, ty: RdbType, ctx: &Ctx) -> Resul
                 input.take(8, "zset score")?;
             }
         }
-        6 => return Err(unsupported(input, ty, "4.0 pre-release module values have no framing and cannot be skipped")),
+        6 => {
+            return Err(unsupported(
+                input,
+                ty,
+                "4.0 pre-release module values have no framing and cannot be skipped",
+            ))
+        }
         7 => {
             module::skip_module_value(input, ctx)?;
         }
@@ -950,7 +997,13 @@ pub(crate) fn skip_value(input: &mut Input<'_>, ty: RdbType, ctx: &Ctx) -> Resul
             input.take(8, "hash minimum expiry")?;
             input.string("hash listpack")?;
         }
-        28 if !valkey => return Err(unsupported(input, ty, "the layout of the Redis 8.8 array type is not documented")),
+        28 if !valkey => {
+            return Err(unsupported(
+                input,
+                ty,
+                "the layout of the Redis 8.8 array type is not documented",
+            ))
+        }
         tag => {
             return Err(input.err(ErrorKind::UnknownTag {
                 tag,
@@ -961,7 +1014,12 @@ pub(crate) fn skip_value(input: &mut Input<'_>, ty: RdbType, ctx: &Ctx) -> Resul
     Ok(())
 }
 
-fn plain<'data>(input: &mut Input<'data>, what: &'static str, min: u64, limits: &Limits) -> Result<Plain<'data>> {
+fn plain<'data>(
+    input: &mut Input<'data>,
+    what: &'static str,
+    min: u64,
+    limits: &Limits,
+) -> Result<Plain<'data>> {
     let len = input.count(what, min, limits.max_elements)?;
     Ok(Plain { input: *input, len })
 }
@@ -999,7 +1057,10 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
             plain: plain(i, "zset length", 2, &limits)?,
             binary: raw.ty.0 == 5,
         }),
-        4 => hash(HashRepr::Hashtable(plain(i, "hash length", 2, &limits)?), None),
+        4 => hash(
+            HashRepr::Hashtable(plain(i, "hash length", 2, &limits)?),
+            None,
+        ),
         7 => Value::Module(module::read_module_value(i, &ctx)?),
         9 => hash(HashRepr::Zipmap(blob(i, "zipmap")?), None),
         10 => list(ListRepr::Ziplist(blob(i, "ziplist")?)),
@@ -1020,7 +1081,10 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
                         c => {
                             return Err(i.err_at(
                                 at,
-                                ErrorKind::invalid("quicklist node", format!("container {c} is neither 1 (plain) nor 2 (packed)")),
+                                ErrorKind::invalid(
+                                    "quicklist node",
+                                    format!("container {c} is neither 1 (plain) nor 2 (packed)"),
+                                ),
                             ))
                         }
                     }
@@ -1041,7 +1105,10 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
         20 => set(SetRepr::Listpack(blob(i, "listpack")?)),
         15 | 19 | 21 => Value::Stream(Box::new(stream::read_stream(i, raw.ty, &ctx, true)?)),
         26 | 27 if !valkey => Value::Stream(Box::new(stream::read_stream(i, raw.ty, &ctx, true)?)),
-        22 if valkey => hash(HashRepr::Valkey(plain(i, "hash length", 10, &limits)?), None),
+        22 if valkey => hash(
+            HashRepr::Valkey(plain(i, "hash length", 10, &limits)?),
+            None,
+        ),
         22 => hash(
             HashRepr::Metadata {
                 plain: plain(i, "hash length", 3, &limits)?,
@@ -1049,7 +1116,12 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
             },
             None,
         ),
-        23 if !valkey => hash(HashRepr::ListpackEx { blob: blob(i, "listpack")? }, None),
+        23 if !valkey => hash(
+            HashRepr::ListpackEx {
+                blob: blob(i, "listpack")?,
+            },
+            None,
+        ),
         24 if !valkey => {
             let min = i.le_i64("hash minimum expiry")?;
             hash(
@@ -1062,7 +1134,12 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
         }
         25 if !valkey => {
             let min = i.le_i64("hash minimum expiry")?;
-            hash(HashRepr::ListpackEx { blob: blob(i, "listpack")? }, Some(min))
+            hash(
+                HashRepr::ListpackEx {
+                    blob: blob(i, "listpack")?,
+                },
+                Some(min),
+            )
         }
         _ => {
             // Same errors as the structural walk (unknown or unskippable types).

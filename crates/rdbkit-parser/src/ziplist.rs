@@ -41,20 +41,37 @@ impl<'a> Ziplist<'a> {
     /// Check the header of `blob`, which starts at file offset `offset`.
     pub fn parse(blob: &'a [u8], offset: u64) -> Result<Ziplist<'a>> {
         if blob.len() < HEADER_SIZE + 1 {
-            return Err(bad(offset, format!("{} bytes is shorter than the 11-byte minimum", blob.len())));
+            return Err(bad(
+                offset,
+                format!("{} bytes is shorter than the 11-byte minimum", blob.len()),
+            ));
         }
         let zlbytes = le_u32_at(blob, 0).unwrap_or(0);
         if zlbytes as usize != blob.len() {
             return Err(bad(
                 offset,
-                format!("header says {} bytes but the blob has {}", zlbytes, blob.len()),
+                format!(
+                    "header says {} bytes but the blob has {}",
+                    zlbytes,
+                    blob.len()
+                ),
             ));
         }
         let zltail = le_u32_at(blob, 4).unwrap_or(0);
         if zltail as usize >= blob.len() {
-            return Err(bad(offset, format!("tail offset {} lies outside the {}-byte blob", zltail, blob.len())));
+            return Err(bad(
+                offset,
+                format!(
+                    "tail offset {} lies outside the {}-byte blob",
+                    zltail,
+                    blob.len()
+                ),
+            ));
         }
-        let zllen = u16::from_le_bytes([blob.get(8).copied().unwrap_or(0), blob.get(9).copied().unwrap_or(0)]);
+        let zllen = u16::from_le_bytes([
+            blob.get(8).copied().unwrap_or(0),
+            blob.get(9).copied().unwrap_or(0),
+        ]);
         if blob.last() != Some(&ZIP_END) {
             return Err(bad(offset, "missing the 0xFF end marker".into()));
         }
@@ -121,19 +138,28 @@ impl<'a> ZiplistEntries<'a> {
         if self.zltail as usize != last {
             return Some(Err(bad(
                 self.offset,
-                format!("tail offset {} does not point at the last entry ({})", self.zltail, last),
+                format!(
+                    "tail offset {} does not point at the last entry ({})",
+                    self.zltail, last
+                ),
             )));
         }
         if self.zllen != ZIPLIST_COUNT_UNKNOWN && u64::from(self.zllen) != self.count {
             return Some(Err(bad(
                 self.offset,
-                format!("header counts {} entries but {} were found", self.zllen, self.count),
+                format!(
+                    "header counts {} entries but {} were found",
+                    self.zllen, self.count
+                ),
             )));
         }
         if self.pos + 1 != self.blob.len() {
             return Some(Err(bad(
                 self.offset,
-                format!("{} bytes follow the end marker", self.blob.len() - self.pos - 1),
+                format!(
+                    "{} bytes follow the end marker",
+                    self.blob.len() - self.pos - 1
+                ),
             )));
         }
         None
@@ -167,7 +193,10 @@ impl<'a> Iterator for ZiplistEntries<'a> {
         if prevlen != self.prev_size {
             return self.fail(
                 start,
-                format!("prevlen {} but the previous entry is {} bytes", prevlen, self.prev_size),
+                format!(
+                    "prevlen {} but the previous entry is {} bytes",
+                    prevlen, self.prev_size
+                ),
             );
         }
         let enc = match self.blob.get(p) {
@@ -176,7 +205,7 @@ impl<'a> Iterator for ZiplistEntries<'a> {
         };
         p += 1;
         let item = match enc >> 6 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let len = match enc >> 6 {
                     0 => usize::from(enc & 0x3f),
                     1 => match self.blob.get(p) {
@@ -189,7 +218,7 @@ impl<'a> Iterator for ZiplistEntries<'a> {
                     _ => match self.get(p, 4) {
                         Some(b) => {
                             p += 4;
-                            u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
+                            b.try_into().map(u32::from_be_bytes).unwrap_or(0) as usize
                         }
                         None => return self.fail(start, "string length past the end".into()),
                     },
@@ -220,7 +249,9 @@ impl<'a> Iterator for ZiplistEntries<'a> {
                 let v = match (enc, data) {
                     (0xc0, &[a, b]) => i64::from(i16::from_le_bytes([a, b])),
                     (0xd0, &[a, b, c, d]) => i64::from(i32::from_le_bytes([a, b, c, d])),
-                    (0xe0, &[a, b, c, d, e, f, g, h]) => i64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                    (0xe0, &[a, b, c, d, e, f, g, h]) => {
+                        i64::from_le_bytes([a, b, c, d, e, f, g, h])
+                    }
                     // 24-bit: sign-extend by placing the bytes high and shifting down.
                     (0xf0, &[a, b, c]) => i64::from(i32::from_le_bytes([0, a, b, c]) >> 8),
                     (0xfe, &[a]) => i64::from(a as i8),
@@ -295,8 +326,17 @@ mod tests {
         ]);
         let got = items(&blob).unwrap();
         let want: Vec<&[u8]> = vec![
-            b"abc", b"12345", b"-2147483648", b"-1", b"8388607", b"-8388608", b"-128", b"0", b"12",
-            &big, b"hi",
+            b"abc",
+            b"12345",
+            b"-2147483648",
+            b"-1",
+            b"8388607",
+            b"-8388608",
+            b"-128",
+            b"0",
+            b"12",
+            &big,
+            b"hi",
         ];
         assert_eq!(got, want);
     }

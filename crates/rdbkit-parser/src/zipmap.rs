@@ -34,7 +34,10 @@ impl<'a> Zipmap<'a> {
 
     /// The pair count from the header, if below 254.
     pub fn len_hint(&self) -> Option<u64> {
-        self.blob.first().filter(|&&n| n < 254).map(|&n| u64::from(n))
+        self.blob
+            .first()
+            .filter(|&&n| n < 254)
+            .map(|&n| u64::from(n))
     }
 
     /// Field, value, field, value, ... in order.
@@ -64,7 +67,10 @@ pub struct ZipmapEntries<'a> {
 impl<'a> ZipmapEntries<'a> {
     fn fail(&mut self, reason: String) -> Option<Result<Item<'a>>> {
         self.done = true;
-        Some(Err(bad(self.offset, format!("at blob byte {}: {reason}", self.pos))))
+        Some(Err(bad(
+            self.offset,
+            format!("at blob byte {}: {reason}", self.pos),
+        )))
     }
 
     fn read_len(&mut self) -> Option<usize> {
@@ -144,9 +150,15 @@ mod tests {
             .entries()
             .map(|r| r.unwrap().to_bytes().into_owned())
             .collect();
-        assert_eq!(items, vec![b"a".to_vec(), b"bc".to_vec(), b"d".to_vec(), b"".to_vec()]);
+        assert_eq!(
+            items,
+            vec![b"a".to_vec(), b"bc".to_vec(), b"d".to_vec(), b"".to_vec()]
+        );
         let mut lie = blob;
         lie[0] = 3;
-        assert!(Zipmap::parse(&lie, 0).unwrap().entries().any(|r| r.is_err()));
+        assert!(Zipmap::parse(&lie, 0)
+            .unwrap()
+            .entries()
+            .any(|r| r.is_err()));
     }
 }

@@ -13,7 +13,13 @@ pub(crate) fn fixtures() -> Vec<(String, Vec<u8>)> {
     for e in std::fs::read_dir(fixture_dir()).unwrap() {
         let p = e.unwrap().path().join("types.rdb");
         if p.exists() {
-            let name = p.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+            let name = p
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.push((name, std::fs::read(&p).unwrap()));
         }
     }
@@ -48,7 +54,10 @@ fn every_fixture_walks_and_decodes() {
                     keys += 1;
                 }
                 RecordKind::Eof { checksum } => {
-                    assert!(matches!(checksum, Checksum::Verified(_)), "{name}: {checksum:?}");
+                    assert!(
+                        matches!(checksum, Checksum::Verified(_)),
+                        "{name}: {checksum:?}"
+                    );
                     eof = true;
                 }
                 _ => {}

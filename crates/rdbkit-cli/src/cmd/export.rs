@@ -1,0 +1,337 @@
+//! `rdbkit export`: keys as JSON lines or one JSON document, in the logical
+//! shape of the fixture files (`key`, `type`, `expire_ms`, `value`,
+//! `field_expire_ms`) plus `db`.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
+
+use crate::input::{walk, Visitor};
+use crate::json;
+use crate::select::{SelectArgs, Selector};
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Format {
+    /// One JSON object per key per line.
+    Jsonl,
+    /// One JSON document: `{"dbs": {"0": [ENTRY...]}, "functions": [...]}`.
+    Json,
+}
+
+/// Arguments of `rdbkit export`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The snapshot (`-` for stdin).
+    pub(crate) file: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+}
+
+/// Append one key as a JSON object (no trailing newline).
+pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> anyhow::Result<()> {
+    let value = e.value.decode()?;
+    out.push(b'{');
+    if with_db {
+        json::raw(out, "\"db\":");
+        json::int(out, e.db);
+        out.push(b',');
+    }
+    json::raw(out, "\"key\":");
+    json::bytes(out, &e.key);
+    json::raw(out, ",\"type\":");
+    json::str(out, value.kind().as_str());
+    json::raw(out, ",\"expire_ms\":");
+    match e.expire_ms {
+        Some(t) => json::int(out, t),
+        None => json::raw(out, "null"),
+    }
+    json::raw(out, ",\"value\":");
+    let mut field_ttls: Vec<(Vec<u8>, i64)> = Vec::new();
+    match &value {
+        Value::String(s) => json::bytes(out, s),
+        Value::List(l) => {
+            out.push(b'[');
+            for (i, item) in l.iter()?.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json::bytes(out, &item?.to_bytes());
+            }
+            out.push(b']');
+        }
+        Value::Set(s) => {
+            out.push(b'[');
+            for (i, item) in s.iter()?.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json::bytes(out, &item?.to_bytes());
+            }
+            out.push(b']');
+        }
+        Value::ZSet(z) => {
+            out.push(b'[');
+            for (i, r) in z.iter()?.enumerate() {
+                let (m, s) = r?;
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                json::bytes(out, &m.to_bytes());
+                out.push(b',');
+                json::str(out, &json::score(s));
+                out.push(b']');
+            }
+            out.push(b']');
+        }
+        Value::Hash(h) => {
+            out.push(b'[');
+            for (i, r) in h.iter()?.enumerate() {
+                let f = r?;
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                json::bytes(out, &f.field.to_bytes());
+                out.push(b',');
+                json::bytes(out, &f.value.to_bytes());
+                out.push(b']');
+                if let Some(t) = f.expire_ms {
+                    field_ttls.push((f.field.to_bytes().into_owned(), t));
+                }
+            }
+            out.push(b']');
+        }
+        Value::Stream(s) => stream_json(out, s)?,
+        Value::Module(m) => {
+            json::raw(out, "{\"module\":");
+            json::str(out, &m.id.name());
+            json::raw(out, ",\"encver\":");
+            json::int(out, m.id.encver());
+            // Opaque module items: always base64 so they round-trip exactly.
+            json::raw(out, ",\"raw\":");
+            json::base64(out, m.raw_items());
+            out.push(b'}');
+        }
+    }
+    if !field_ttls.is_empty() {
+        json::raw(out, ",\"field_expire_ms\":[");
+        for (i, (f, t)) in field_ttls.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            json::bytes(out, f);
+            out.push(b',');
+            json::int(out, t);
+            out.push(b']');
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn id(out: &mut Vec<u8>, id: StreamId) {
+    json::str(out, &id.to_string());
+}
+
+fn stream_json(out: &mut Vec<u8>, s: &rdbkit_parser::Stream<'_>) -> anyhow::Result<()> {
+    json::raw(out, "{\"length\":");
+    json::int(out, s.length);
+    json::raw(out, ",\"last_id\":");
+    id(out, s.last_id);
+    json::raw(out, ",\"entries\":[");
+    let mut first = true;
+    for r in s.entries() {
+        let e = r?;
+        if e.deleted {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        out.push(b'[');
+        id(out, e.id);
+        json::raw(out, ",[");
+        for (i, (f, v)) in e.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            json::bytes(out, &f.to_bytes());
+            out.push(b',');
+            json::bytes(out, &v.to_bytes());
+            out.push(b']');
+        }
+        json::raw(out, "]]");
+    }
+    out.push(b']');
+    if let Some(n) = s.entries_added {
+        json::raw(out, ",\"entries_added\":");
+        json::int(out, n);
+    }
+    if let Some(m) = s.max_deleted_id {
+        json::raw(out, ",\"max_deleted_entry_id\":");
+        id(out, m);
+    }
+    json::raw(out, ",\"groups\":[");
+    let mut groups: Vec<_> = s.groups.iter().collect();
+    groups.sort_by(|a, b| a.name.cmp(&b.name));
+    let v2 = s.first_id.is_some();
+    for (gi, g) in groups.iter().enumerate() {
+        if gi > 0 {
+            out.push(b',');
+        }
+        json::raw(out, "{\"name\":");
+        json::bytes(out, &g.name);
+        json::raw(out, ",\"last_delivered_id\":");
+        id(out, g.last_delivered_id);
+        if v2 {
+            json::raw(out, ",\"entries_read\":");
+            match g.entries_read {
+                Some(n) => json::int(out, n),
+                None => json::raw(out, "null"),
+            }
+        }
+        let mut owner: HashMap<StreamId, &[u8]> = HashMap::new();
+        for c in &g.consumers {
+            for p in &c.pending {
+                owner.insert(*p, &c.name);
+            }
+        }
+        json::raw(out, ",\"pending\":[");
+        for (i, p) in g.pending.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            id(out, p.id);
+            out.push(b',');
+            json::bytes(out, owner.get(&p.id).copied().unwrap_or_default());
+            out.push(b',');
+            json::int(out, p.delivery_time);
+            out.push(b',');
+            json::int(out, p.delivery_count);
+            out.push(b']');
+        }
+        json::raw(out, "],\"consumers\":[");
+        let mut consumers: Vec<_> = g.consumers.iter().collect();
+        consumers.sort_by(|a, b| a.name.cmp(&b.name));
+        for (i, c) in consumers.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json::raw(out, "{\"name\":");
+            json::bytes(out, &c.name);
+            json::raw(out, ",\"pending\":");
+            json::int(out, c.pending.len());
+            out.push(b'}');
+        }
+        json::raw(out, "]}");
+    }
+    json::raw(out, "]}");
+    Ok(())
+}
+
+/// Append a function library as `{"name", "engine", "code"}` (the shape of
+/// `FUNCTION LIST WITHCODE`: engine upper-case, code = full source).
+pub(crate) fn function_json(out: &mut Vec<u8>, f: &Function<'_>) {
+    json::raw(out, "{\"name\":");
+    json::bytes(out, f.library_name().unwrap_or_default().as_bytes());
+    json::raw(out, ",\"engine\":");
+    json::str(out, &f.engine().unwrap_or_default().to_ascii_uppercase());
+    json::raw(out, ",\"code\":");
+    json::bytes(out, &f.source);
+    out.push(b'}');
+}
+
+struct Exporter<'a> {
+    out: &'a mut dyn Write,
+    sel: Selector,
+    format: Format,
+    buf: Vec<u8>,
+    functions: Vec<u8>,
+    nfunctions: usize,
+    db: Option<u64>,
+    in_db: bool,
+}
+
+impl Visitor for Exporter<'_> {
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        match &rec.kind {
+            RecordKind::Entry(e) if self.sel.matches(e) => {
+                self.buf.clear();
+                match self.format {
+                    Format::Jsonl => {
+                        entry_json(&mut self.buf, e, true).map_err(|err| {
+                            anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+                        })?;
+                        self.buf.push(b'\n');
+                    }
+                    Format::Json => {
+                        // Databases are grouped as they come; a db that shows up
+                        // twice (legal, never written by servers) gets two groups.
+                        if self.db != Some(e.db) {
+                            if self.in_db {
+                                self.buf.extend_from_slice(b"],");
+                            }
+                            self.buf.push(b'"');
+                            json::int(&mut self.buf, e.db);
+                            self.buf.extend_from_slice(b"\":[");
+                            self.db = Some(e.db);
+                            self.in_db = true;
+                        } else {
+                            self.buf.push(b',');
+                        }
+                        entry_json(&mut self.buf, e, false)?;
+                    }
+                }
+                self.out.write_all(&self.buf)?;
+            }
+            RecordKind::Function(f) => {
+                if self.nfunctions > 0 {
+                    self.functions.push(b',');
+                }
+                function_json(&mut self.functions, f);
+                self.nfunctions += 1;
+            }
+            _ => {}
+        }
+        Ok(true)
+    }
+}
+
+/// Run `rdbkit export`.
+pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if args.format == Format::Json {
+        out.write_all(b"{\"dbs\":{")?;
+    }
+    let mut ex = Exporter {
+        out,
+        sel: Selector::new(&args.select)?,
+        format: args.format,
+        buf: Vec::new(),
+        functions: Vec::new(),
+        nfunctions: 0,
+        db: None,
+        in_db: false,
+    };
+    walk(&args.file, Default::default(), &mut ex)?;
+    if args.format == Format::Json {
+        if ex.in_db {
+            ex.out.write_all(b"]")?;
+        }
+        ex.out.write_all(b"},\"functions\":[")?;
+        ex.out.write_all(&ex.functions)?;
+        ex.out.write_all(b"]}\n")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

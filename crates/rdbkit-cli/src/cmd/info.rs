@@ -1,0 +1,281 @@
+//! `rdbkit info`: what a snapshot holds, from one pass without decoding values.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rdbkit_parser::{Checksum, DisplayBytes, RdbVersion, Record, RecordKind};
+
+use crate::input::{walk, Visitor};
+use crate::json;
+
+/// Arguments of `rdbkit info`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The snapshot (`-` for stdin).
+    pub(crate) file: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Default)]
+struct DbStats {
+    keys: u64,
+    expires: u64,
+    expired: u64,
+    bytes: u64,
+}
+
+#[derive(Default)]
+struct Info {
+    version: Option<RdbVersion>,
+    aux: Vec<(Vec<u8>, Vec<u8>)>,
+    dbs: BTreeMap<u64, DbStats>,
+    types: BTreeMap<&'static str, u64>,
+    encodings: BTreeMap<&'static str, u64>,
+    functions: Vec<String>,
+    module_types: BTreeMap<String, u64>,
+    module_aux: Vec<String>,
+    slot_info: u64,
+    slot_imports: u64,
+    idle: u64,
+    freq: u64,
+    checksum: Option<Checksum>,
+    now_ms: i64,
+}
+
+impl Visitor for Info {
+    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
+        self.version = Some(version);
+        Ok(())
+    }
+
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        match &rec.kind {
+            RecordKind::Aux { key, value } => self.aux.push((key.to_vec(), value.to_vec())),
+            RecordKind::Entry(e) => {
+                let db = self.dbs.entry(e.db).or_default();
+                db.keys += 1;
+                db.bytes += rec.raw.len() as u64;
+                if let Some(t) = e.expire_ms {
+                    db.expires += 1;
+                    if t <= self.now_ms {
+                        db.expired += 1;
+                    }
+                }
+                let kind = e.value.kind().map_or("unknown", |k| k.as_str());
+                *self.types.entry(kind).or_default() += 1;
+                *self.encodings.entry(e.value.encoding_name()).or_default() += 1;
+                if let Ok(rdbkit_parser::Value::Module(m)) = e.value.decode() {
+                    *self.module_types.entry(m.id.name()).or_default() += 1;
+                }
+                self.idle += u64::from(e.lru_idle.is_some());
+                self.freq += u64::from(e.lfu_freq.is_some());
+            }
+            RecordKind::Function(f) => self
+                .functions
+                .push(f.library_name().unwrap_or("?").to_string()),
+            RecordKind::ModuleAux(m) => self.module_aux.push(m.id.name()),
+            RecordKind::SlotInfo { .. } => self.slot_info += 1,
+            RecordKind::SlotImport { .. } => self.slot_imports += 1,
+            RecordKind::Eof { checksum } => self.checksum = Some(*checksum),
+            _ => {}
+        }
+        Ok(true)
+    }
+}
+
+fn checksum_text(c: Option<Checksum>) -> (&'static str, Option<u64>) {
+    match c {
+        Some(Checksum::Verified(v)) => ("verified", Some(v)),
+        Some(Checksum::Unchecked(v)) => ("not checked", Some(v)),
+        Some(Checksum::NotComputed) => ("not computed (stored 0)", None),
+        Some(Checksum::Absent) | None => ("absent (RDB < 5)", None),
+    }
+}
+
+/// Run `rdbkit info`.
+pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let mut info = Info {
+        now_ms,
+        ..Default::default()
+    };
+    let end = walk(&args.file, Default::default(), &mut info)?;
+    let version = info.version.unwrap_or(RdbVersion(0));
+    let (ck, ck_value) = checksum_text(info.checksum);
+    let total_keys: u64 = info.dbs.values().map(|d| d.keys).sum();
+    if args.json {
+        let mut o = Vec::new();
+        json::raw(&mut o, "{\"file\":");
+        json::str(&mut o, &args.file);
+        json::raw(&mut o, ",\"magic\":");
+        json::str(&mut o, version.magic());
+        json::raw(&mut o, ",\"version\":");
+        json::int(&mut o, version.number());
+        json::raw(&mut o, ",\"size\":");
+        json::int(&mut o, end.bytes + end.trailing.unwrap_or(0));
+        json::raw(&mut o, ",\"aux\":{");
+        for (i, (k, v)) in info.aux.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::str(&mut o, &String::from_utf8_lossy(k));
+            o.push(b':');
+            json::bytes(&mut o, v);
+        }
+        json::raw(&mut o, "},\"keys\":");
+        json::int(&mut o, total_keys);
+        json::raw(&mut o, ",\"dbs\":{");
+        for (i, (db, s)) in info.dbs.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::raw(
+                &mut o,
+                &format!(
+                    "\"{db}\":{{\"keys\":{},\"expires\":{},\"already_expired\":{},\"bytes\":{}}}",
+                    s.keys, s.expires, s.expired, s.bytes
+                ),
+            );
+        }
+        let map = |o: &mut Vec<u8>, m: &BTreeMap<&'static str, u64>| {
+            o.push(b'{');
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    o.push(b',');
+                }
+                json::str(o, k);
+                o.push(b':');
+                json::int(o, v);
+            }
+            o.push(b'}');
+        };
+        json::raw(&mut o, "},\"types\":");
+        map(&mut o, &info.types);
+        json::raw(&mut o, ",\"encodings\":");
+        map(&mut o, &info.encodings);
+        json::raw(&mut o, ",\"functions\":[");
+        for (i, f) in info.functions.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::str(&mut o, f);
+        }
+        json::raw(&mut o, "],\"module_types\":{");
+        for (i, (k, v)) in info.module_types.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::str(&mut o, k);
+            o.push(b':');
+            json::int(&mut o, v);
+        }
+        json::raw(&mut o, "},\"module_aux\":[");
+        for (i, m) in info.module_aux.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::str(&mut o, m);
+        }
+        json::raw(&mut o, &format!(
+            "],\"slot_info_records\":{},\"slot_import_records\":{},\"keys_with_idle\":{},\"keys_with_freq\":{},\"checksum\":",
+            info.slot_info, info.slot_imports, info.idle, info.freq
+        ));
+        json::str(&mut o, ck);
+        if let Some(v) = ck_value {
+            json::raw(&mut o, &format!(",\"checksum_value\":\"{v:016x}\""));
+        }
+        json::raw(
+            &mut o,
+            &format!(",\"trailing_bytes\":{}}}\n", end.trailing.unwrap_or(0)),
+        );
+        out.write_all(&o)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "file:       {}", args.file)?;
+    writeln!(
+        out,
+        "format:     {} (RDB version {})",
+        version,
+        version.number()
+    )?;
+    writeln!(
+        out,
+        "size:       {} bytes",
+        end.bytes + end.trailing.unwrap_or(0)
+    )?;
+    writeln!(out, "aux fields:")?;
+    for (k, v) in &info.aux {
+        writeln!(
+            out,
+            "  {:<16} {}",
+            String::from_utf8_lossy(k),
+            DisplayBytes(v)
+        )?;
+    }
+    writeln!(out, "keys:       {total_keys}")?;
+    for (db, s) in &info.dbs {
+        writeln!(
+            out,
+            "  db {db:<4} {} keys, {} with expiry, {} already expired, {} bytes",
+            s.keys, s.expires, s.expired, s.bytes
+        )?;
+    }
+    let line = |m: &BTreeMap<&str, u64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    writeln!(out, "types:      {}", line(&info.types))?;
+    writeln!(out, "encodings:  {}", line(&info.encodings))?;
+    writeln!(
+        out,
+        "functions:  {}",
+        if info.functions.is_empty() {
+            "none".into()
+        } else {
+            info.functions.join(", ")
+        }
+    )?;
+    let mods: Vec<String> = info
+        .module_types
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    writeln!(
+        out,
+        "modules:    {}",
+        if mods.is_empty() {
+            "none".into()
+        } else {
+            mods.join(", ")
+        }
+    )?;
+    if !info.module_aux.is_empty() {
+        writeln!(out, "module aux: {}", info.module_aux.join(", "))?;
+    }
+    if info.slot_info + info.slot_imports + info.idle + info.freq > 0 {
+        writeln!(
+            out,
+            "hints:      {} SLOT_INFO, {} SLOT_IMPORT, {} keys with IDLE, {} with FREQ",
+            info.slot_info, info.slot_imports, info.idle, info.freq
+        )?;
+    }
+    match ck_value {
+        Some(v) => writeln!(out, "checksum:   {ck} (0x{v:016x})")?,
+        None => writeln!(out, "checksum:   {ck}")?,
+    }
+    if let Some(t) = end.trailing.filter(|&t| t > 0) {
+        writeln!(
+            out,
+            "trailing:   {t} bytes after the checksum (ignored by loaders)"
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

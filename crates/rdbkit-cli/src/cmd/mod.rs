@@ -1,0 +1,22 @@
+//! One module per subcommand, each with its `Args` and a `run` that writes
+//! to an injected output.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::cli::Command;
+
+pub(crate) mod export;
+pub(crate) mod info;
+pub(crate) mod keys;
+pub(crate) mod verify;
+
+/// Run a parsed command, writing data to `out`.
+pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Command::Info(a) => info::run(&a, out),
+        Command::Verify(a) => verify::run(&a, out),
+        Command::Keys(a) => keys::run(&a, out),
+        Command::Export(a) => export::run(&a, out),
+    }
+}

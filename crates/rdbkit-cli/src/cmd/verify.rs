@@ -1,0 +1,199 @@
+//! `rdbkit verify`: a full structural walk with every value decoded, plus
+//! the checksum and cross-record rules a loader enforces (duplicate keys).
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::Write;
+use std::process::ExitCode;
+
+use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
+
+use crate::input::{walk, Visitor};
+
+/// Arguments of `rdbkit verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The snapshot (`-` for stdin).
+    pub(crate) file: String,
+}
+
+/// Decode a value completely (every element, with the checks the iterators
+/// make) and check the rules loaders enforce on top: no empty collections, no
+/// duplicate members or fields. Returns the element count.
+pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
+    fn dup_check<'a>(
+        seen: &mut HashSet<Vec<u8>>,
+        item: &Item<'a>,
+        what: &'static str,
+        offset: u64,
+    ) -> Result<(), Error> {
+        if !seen.insert(item.to_bytes().into_owned()) {
+            return Err(Error::new(
+                offset,
+                rdbkit_parser::ErrorKind::Invalid {
+                    what,
+                    reason: format!("duplicate member {item:?}").into(),
+                },
+            ));
+        }
+        Ok(())
+    }
+    let at = v.offset();
+    let mut seen = HashSet::new();
+    let n = match v.decode()? {
+        Value::String(_) => return Ok(1),
+        Value::List(l) => l.iter()?.try_fold(0u64, |n, r| r.map(|_| n + 1))?,
+        Value::Set(s) => {
+            let mut n = 0;
+            for r in s.iter()? {
+                dup_check(&mut seen, &r?, "set", at)?;
+                n += 1;
+            }
+            n
+        }
+        Value::ZSet(z) => {
+            let mut n = 0;
+            for r in z.iter()? {
+                dup_check(&mut seen, &r?.0, "sorted set", at)?;
+                n += 1;
+            }
+            n
+        }
+        Value::Hash(h) => {
+            let mut n = 0;
+            for r in h.iter()? {
+                dup_check(&mut seen, &r?.field, "hash", at)?;
+                n += 1;
+            }
+            n
+        }
+        Value::Stream(s) => {
+            let mut live = 0u64;
+            for r in s.entries() {
+                if !r?.deleted {
+                    live += 1;
+                }
+            }
+            if live != s.length {
+                return Err(Error::new(
+                    at,
+                    rdbkit_parser::ErrorKind::Invalid {
+                        what: "stream",
+                        reason: format!(
+                            "length says {} entries but the nodes hold {live} live entries",
+                            s.length
+                        )
+                        .into(),
+                    },
+                ));
+            }
+            // An empty stream is a valid key.
+            return Ok(live);
+        }
+        Value::Module(m) => return Ok(m.items()?.len() as u64),
+    };
+    if n == 0 {
+        return Err(Error::new(
+            at,
+            rdbkit_parser::ErrorKind::Invalid {
+                what: "collection",
+                reason: "empty collection (loaders skip or mishandle it)".into(),
+            },
+        ));
+    }
+    Ok(n)
+}
+
+struct Verifier {
+    records: u64,
+    keys: u64,
+    keys_seen: HashSet<u128>,
+    hashers: (
+        std::collections::hash_map::RandomState,
+        std::collections::hash_map::RandomState,
+    ),
+    checksum: Option<Checksum>,
+}
+
+impl Visitor for Verifier {
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        self.records += 1;
+        match &rec.kind {
+            RecordKind::Entry(e) => {
+                check_value(&e.value).map_err(|err| err.with_key(&e.key))?;
+                // Two independent 64-bit hashes per key: duplicate keys make every
+                // loader refuse the file, and 16 bytes a key keeps this affordable.
+                let h = |s: &std::collections::hash_map::RandomState| {
+                    let mut h = s.build_hasher();
+                    e.db.hash(&mut h);
+                    e.key.hash(&mut h);
+                    h.finish()
+                };
+                let id = (u128::from(h(&self.hashers.0)) << 64) | u128::from(h(&self.hashers.1));
+                if !self.keys_seen.insert(id) {
+                    return Err(Error::new(
+                        rec.offset,
+                        rdbkit_parser::ErrorKind::Invalid {
+                            what: "key",
+                            reason: format!(
+                                "duplicate key in db {} (every loader refuses the file)",
+                                e.db
+                            )
+                            .into(),
+                        },
+                    )
+                    .with_key(&e.key)
+                    .into());
+                }
+                self.keys += 1;
+            }
+            RecordKind::Eof { checksum } => self.checksum = Some(*checksum),
+            _ => {}
+        }
+        Ok(true)
+    }
+}
+
+/// Run `rdbkit verify`: exit 0 sound, 1 damaged, 2 usage/I/O.
+pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let mut v = Verifier {
+        records: 0,
+        keys: 0,
+        keys_seen: HashSet::new(),
+        hashers: Default::default(),
+        checksum: None,
+    };
+    match walk(&args.file, Default::default(), &mut v) {
+        Ok(end) => {
+            let checksum = match v.checksum {
+                Some(Checksum::Verified(c)) => format!("checksum OK (0x{c:016x})"),
+                Some(Checksum::NotComputed) => {
+                    "checksum not computed by the saver (stored 0)".into()
+                }
+                Some(Checksum::Absent) => "no checksum (RDB < 5)".into(),
+                Some(Checksum::Unchecked(c)) => format!("checksum 0x{c:016x} not checked"),
+                None => "no checksum".into(),
+            };
+            writeln!(
+                out,
+                "OK: {} records, {} keys, {}",
+                v.records, v.keys, checksum
+            )?;
+            if let Some(t) = end.trailing.filter(|&t| t > 0) {
+                writeln!(
+                    out,
+                    "note: {t} bytes after the checksum (ignored by loaders)"
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => match e.downcast_ref::<Error>() {
+            Some(pe) => {
+                writeln!(out, "DAMAGED: {pe}")?;
+                writeln!(out, "(after {} good records, {} keys)", v.records, v.keys)?;
+                Ok(ExitCode::from(1))
+            }
+            None => Err(e),
+        },
+    }
+}

@@ -1,0 +1,63 @@
+//! Opening inputs: a file is memory-mapped; `-` reads stdin as a stream with
+//! memory bounded by the largest record. Both feed the same [`Visitor`].
+
+use std::io;
+
+use anyhow::Context;
+use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
+
+/// Receives the records of a file in order.
+pub(crate) trait Visitor {
+    /// Called once with the file's version, before any record.
+    fn header(&mut self, _version: RdbVersion) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// Called for each record; return `Ok(false)` to stop early.
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool>;
+}
+
+/// How a walk ended.
+#[derive(Debug)]
+pub(crate) struct WalkEnd {
+    /// Total bytes of the input that were consumed.
+    pub(crate) bytes: u64,
+    /// Bytes after the checksum (file inputs only).
+    pub(crate) trailing: Option<u64>,
+}
+
+/// Walk `path` (`-` = stdin). Parse errors come back as
+/// `rdbkit_parser::Error` inside the `anyhow::Error` so that callers can tell
+/// a damaged file from an I/O problem.
+pub(crate) fn walk(
+    path: &str,
+    options: ReaderOptions,
+    v: &mut dyn Visitor,
+) -> anyhow::Result<WalkEnd> {
+    if path == "-" {
+        let stdin = io::stdin();
+        let mut r = StreamingReader::with_options(stdin.lock(), options)?;
+        v.header(r.version())?;
+        while let Some(rec) = r.next_record()? {
+            if !v.record(&rec)? {
+                break;
+            }
+        }
+        return Ok(WalkEnd {
+            bytes: r.offset(),
+            trailing: None,
+        });
+    }
+    let map =
+        rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))?;
+    let mut r = RdbReader::with_options(&map, options)?;
+    v.header(r.version())?;
+    while let Some(rec) = r.next_record()? {
+        if !v.record(&rec)? {
+            break;
+        }
+    }
+    Ok(WalkEnd {
+        bytes: r.offset(),
+        trailing: r.trailing().map(|t| t.len() as u64),
+    })
+}

@@ -1,0 +1,94 @@
+//! `verify` and `info` on good and damaged files: exit codes and messages.
+
+use crate::common::*;
+
+#[test]
+fn verify_accepts_every_fixture() {
+    for name in fixture_names() {
+        let out = run(&["verify", &fixture_rdb(&name)]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.starts_with("OK:"), "{text}");
+    }
+}
+
+#[test]
+fn verify_reports_damage_with_offset_and_key() {
+    let path = fixture_rdb("redis-7.2.6");
+    let mut data = std::fs::read(&path).unwrap();
+    // Flip the checksum: exit 1 naming the mismatch.
+    let n = data.len();
+    data[n - 1] ^= 0x55;
+    let dir = tmpdir("verify");
+    let bad = dir.join("bad.rdb");
+    std::fs::write(&bad, &data).unwrap();
+    let out = run(&["verify", bad.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("checksum mismatch") && text.contains("offset"),
+        "{text}"
+    );
+
+    // Truncate in the middle of a big value: names the offset and the key.
+    let data = std::fs::read(&path).unwrap();
+    let cut = data.len() / 2;
+    std::fs::write(&bad, &data[..cut]).unwrap();
+    let out = run(&["verify", bad.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("byte offset") && text.contains("(key \""),
+        "{text}"
+    );
+    assert!(text.contains("unexpected end of input"), "{text}");
+
+    // Stdin works the same way.
+    let out = run_stdin(&["verify", "-"], &data[..cut]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Not an RDB file at all, and a missing file (usage/I/O error: exit 2).
+    std::fs::write(&bad, b"hello world, not a dump").unwrap();
+    let out = run(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not an RDB file"));
+    let out = run(&["verify", dir.join("missing.rdb").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn verify_rejects_duplicate_keys() {
+    // db 0: "a" -> "b" twice.
+    let mut f = b"REDIS0009\xfe\x00\x00\x01a\x01b\x00\x01a\x01c\xff".to_vec();
+    let crc = rdbkit_parser::crc64::crc64(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    let out = run_stdin(&["verify", "-"], &f);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("duplicate key") && text.contains("\"a\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn info_json_counts() {
+    let out = run(&["info", "--json", &fixture_rdb("redis-8.2.3")]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["version"], 12);
+    assert_eq!(v["magic"], "REDIS");
+    assert_eq!(v["checksum"], "verified");
+    assert_eq!(v["functions"][0], "fixturelib");
+    let expected = crate::export_fixtures_expected_count("redis-8.2.3");
+    assert_eq!(v["keys"].as_u64().unwrap(), expected);
+    let out = run(&["info", &fixture_rdb("valkey-9.1.2")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("VALKEY080"), "{text}");
+}
