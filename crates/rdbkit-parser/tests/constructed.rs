@@ -1,0 +1,529 @@
+//! Files built byte by byte for constructs no available server writes:
+//! RDB 13-15 (stream v4/v5, KEY_META, ARRAY), Redis 7.4 pre-release hash
+//! types, Valkey SLOT_IMPORT, module values and aux data, FUNCTION_PRE_GA,
+//! SLOT_INFO, IDLE/FREQ, and the oldest forms (RDB 1-4: EXPIRETIME seconds,
+//! text scores, zipmaps, no checksum).
+
+use rdbkit_parser::*;
+
+/// Builds an RDB file: header, records, EOF and (for RDB >= 5) the CRC-64.
+pub(crate) struct Rdb {
+    buf: Vec<u8>,
+    version: u32,
+}
+
+impl Rdb {
+    pub(crate) fn new(version: u32) -> Rdb {
+        let h = RdbVersion(version).header().unwrap();
+        Rdb {
+            buf: h.to_vec(),
+            version,
+        }
+    }
+    pub(crate) fn byte(mut self, b: u8) -> Self {
+        self.buf.push(b);
+        self
+    }
+    pub(crate) fn bytes(mut self, b: &[u8]) -> Self {
+        self.buf.extend_from_slice(b);
+        self
+    }
+    pub(crate) fn len(mut self, n: u64) -> Self {
+        put_len(&mut self.buf, n);
+        self
+    }
+    pub(crate) fn str(mut self, s: &[u8]) -> Self {
+        put_str(&mut self.buf, s);
+        self
+    }
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        self.buf.push(0xff);
+        if self.version >= 5 {
+            let c = crc64::crc64(&self.buf);
+            self.buf.extend_from_slice(&c.to_le_bytes());
+        }
+        self.buf
+    }
+}
+
+pub(crate) fn put_len(out: &mut Vec<u8>, n: u64) {
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if n <= u64::from(u32::MAX) {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &[u8]) {
+    put_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// A listpack element.
+pub(crate) enum E<'a> {
+    S(&'a [u8]),
+    I(i64),
+}
+
+/// Build a listpack (strings with the 6/12/32-bit forms, integers as i64).
+pub(crate) fn listpack(elems: &[E<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for e in elems {
+        let start = body.len();
+        match e {
+            E::S(s) if s.len() < 64 => {
+                body.push(0x80 | s.len() as u8);
+                body.extend_from_slice(s);
+            }
+            E::S(s) => {
+                body.push(0xf0);
+                body.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                body.extend_from_slice(s);
+            }
+            E::I(v) => {
+                body.push(0xf4);
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        let l = (body.len() - start) as u64;
+        let mut b = [0u8; 5];
+        let n = listpack::encode_backlen(l, &mut b);
+        body.extend_from_slice(&b[..n]);
+    }
+    let mut out = ((6 + body.len() + 1) as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&(elems.len() as u16).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.push(0xff);
+    out
+}
+
+fn records(file: &[u8]) -> Vec<Record<'_>> {
+    RdbReader::new(file)
+        .unwrap()
+        .collect::<Result<Vec<_>>>()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn entries(file: &[u8]) -> Vec<Entry<'_>> {
+    records(file)
+        .into_iter()
+        .filter_map(|r| match r.kind {
+            RecordKind::Entry(e) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn id(ms: u64, seq: u64) -> StreamId {
+    StreamId { ms, seq }
+}
+
+/// A one-node stream body up to (not including) the consumer groups:
+/// entries 100-0 {f: a} and 100-1 {f: b} (SAMEFIELDS), 100-1 deleted.
+fn stream_head(out: &mut Vec<u8>, v2: bool) {
+    put_len(out, 1);
+    put_str(out, &id(100, 0).to_raw());
+    let lp = listpack(&[
+        E::I(1),
+        E::I(1),
+        E::I(1),
+        E::S(b"f"),
+        E::I(0),
+        E::I(2), // SAMEFIELDS
+        E::I(0),
+        E::I(0),
+        E::S(b"a"),
+        E::I(4),
+        E::I(3), // DELETED | SAMEFIELDS
+        E::I(0),
+        E::I(1),
+        E::S(b"b"),
+        E::I(4),
+    ]);
+    put_str(out, &lp);
+    put_len(out, 1); // length
+    put_len(out, 100);
+    put_len(out, 1); // last id 100-1
+    if v2 {
+        put_len(out, 100);
+        put_len(out, 0); // first id
+        put_len(out, 100);
+        put_len(out, 1); // max deleted
+        put_len(out, 2); // entries added
+    }
+}
+
+/// One group "g" with a PEL of 100-0 owned by consumer "c".
+fn stream_group(out: &mut Vec<u8>, v: u32) {
+    put_len(out, 1);
+    put_str(out, b"g");
+    put_len(out, 100);
+    put_len(out, 0);
+    if v >= 2 {
+        put_len(out, u64::MAX); // entries_read unknown
+    }
+    put_len(out, 1);
+    out.extend_from_slice(&id(100, 0).to_raw());
+    out.extend_from_slice(&1234i64.to_le_bytes());
+    put_len(out, 3);
+    put_len(out, 1);
+    put_str(out, b"c");
+    out.extend_from_slice(&1000i64.to_le_bytes());
+    if v >= 3 {
+        out.extend_from_slice(&2000i64.to_le_bytes());
+    }
+    put_len(out, 1);
+    out.extend_from_slice(&id(100, 0).to_raw());
+    if v >= 5 {
+        put_len(out, 1);
+        out.extend_from_slice(&id(100, 0).to_raw());
+    }
+}
+
+fn idmp(out: &mut Vec<u8>) {
+    put_len(out, 60);
+    put_len(out, 1000);
+    put_len(out, 1);
+    put_str(out, b"producer-1");
+    put_len(out, 1);
+    put_str(out, b"iid-1");
+    put_len(out, 100);
+    put_len(out, 0);
+    put_len(out, 7);
+    put_len(out, 2);
+}
+
+fn check_stream(s: &Stream<'_>, v: u32) {
+    let live: Vec<_> = s
+        .entries()
+        .map(|e| e.unwrap())
+        .filter(|e| !e.deleted)
+        .collect();
+    assert_eq!(live.len(), 1);
+    assert_eq!(live[0].id, id(100, 0));
+    assert_eq!(live[0].fields[0].0, Item::from(&b"f"[..]));
+    assert_eq!(live[0].fields[0].1, Item::from(&b"a"[..]));
+    assert_eq!(s.length, 1);
+    assert_eq!(s.last_id, id(100, 1));
+    let g = &s.groups[0];
+    assert_eq!(&g.name[..], b"g");
+    assert_eq!(g.pending[0].delivery_count, 3);
+    assert_eq!(g.consumers[0].pending, vec![id(100, 0)]);
+    if v >= 2 {
+        assert_eq!(s.entries_added, Some(2));
+        assert_eq!(s.max_deleted_id, Some(id(100, 1)));
+        assert_eq!(g.entries_read, None);
+    }
+    assert_eq!(g.consumers[0].active_time, (v >= 3).then_some(2000));
+    assert_eq!(g.nacks.len(), usize::from(v >= 5));
+    assert_eq!(s.idmp.is_some(), v >= 4);
+    if let Some(i) = &s.idmp {
+        assert_eq!(
+            (i.duration, i.max_entries, i.iids_added, i.iids_duplicates),
+            (60, 1000, 7, 2)
+        );
+        assert_eq!(&i.producers[0].0[..], b"producer-1");
+        assert_eq!(i.producers[0].1[0].1, id(100, 0));
+    }
+}
+
+#[test]
+fn streams_v1_to_v5() {
+    for (ty, v, rdb) in [
+        (15u8, 1u32, 9u32),
+        (19, 2, 10),
+        (21, 3, 11),
+        (26, 4, 13),
+        (27, 5, 14),
+    ] {
+        let mut body = Vec::new();
+        stream_head(&mut body, v >= 2);
+        stream_group(&mut body, v);
+        if v >= 4 {
+            idmp(&mut body);
+        }
+        let file = Rdb::new(rdb).byte(ty).str(b"s").bytes(&body).finish();
+        let e = entries(&file);
+        assert_eq!(e.len(), 1, "type {ty}");
+        match e[0].value.decode().unwrap() {
+            Value::Stream(s) => check_stream(&s, v),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn key_meta_before_a_key() {
+    // KEY_META, one class "test" v1 with ALLOW_IGNORE, one UINT item, EOF; then "k" -> "v".
+    let mut meta = Vec::new();
+    put_len(&mut meta, 1);
+    meta.extend_from_slice(&0x1234_5609u32.to_le_bytes());
+    put_len(&mut meta, 2);
+    put_len(&mut meta, 42);
+    put_len(&mut meta, 0);
+    let file = Rdb::new(13)
+        .byte(0xfc)
+        .bytes(&5000i64.to_le_bytes())
+        .byte(0xf3)
+        .bytes(&meta)
+        .byte(0)
+        .str(b"k")
+        .str(b"v")
+        .finish();
+    let e = entries(&file);
+    assert_eq!(e[0].expire_ms, Some(5000));
+    let km = e[0].key_meta.unwrap();
+    assert_eq!(km.classes, 1);
+    assert_eq!(km.raw, &meta[..]);
+    // KEY_META must be the last prefix.
+    let bad = Rdb::new(13)
+        .byte(0xf3)
+        .bytes(&meta)
+        .byte(0xfc)
+        .bytes(&[0; 8])
+        .byte(0)
+        .str(b"k")
+        .str(b"v")
+        .finish();
+    let err = RdbReader::new(&bad).unwrap().find_map(|r| r.err()).unwrap();
+    assert!(err.to_string().contains("after KEY_META"), "{err}");
+}
+
+#[test]
+fn array_type_is_refused_with_the_key_named() {
+    let file = Rdb::new(14).byte(28).str(b"arr").bytes(&[1, 2, 3]).finish();
+    let err = RdbReader::new(&file)
+        .unwrap()
+        .find_map(|r| r.err())
+        .unwrap();
+    assert!(
+        matches!(err.kind(), ErrorKind::UnsupportedType { .. }),
+        "{err}"
+    );
+    assert_eq!(err.key(), Some(&b"arr"[..]));
+}
+
+#[test]
+fn redis_74_pre_release_hash_types_and_slot_info() {
+    // 22: LEN n, (LEN abs-expiry|0, field, value)*; 23: listpack triplets.
+    let mut h22 = Vec::new();
+    put_len(&mut h22, 2);
+    put_len(&mut h22, 4_000_000_000_000);
+    put_str(&mut h22, b"a");
+    put_str(&mut h22, b"1");
+    put_len(&mut h22, 0);
+    put_str(&mut h22, b"b");
+    put_str(&mut h22, b"2");
+    let lp = listpack(&[
+        E::S(b"x"),
+        E::S(b"1"),
+        E::I(4_000_000_000_001),
+        E::S(b"y"),
+        E::S(b"2"),
+        E::I(0),
+    ]);
+    let file = Rdb::new(12)
+        .byte(0xf4)
+        .len(5)
+        .len(2)
+        .len(0)
+        .byte(22)
+        .str(b"h22")
+        .bytes(&h22)
+        .byte(23)
+        .str(b"h23")
+        .str(&lp)
+        .finish();
+    let recs = records(&file);
+    assert!(matches!(
+        recs[0].kind,
+        RecordKind::SlotInfo {
+            slot: 5,
+            keys: 2,
+            expires: 0
+        }
+    ));
+    for e in entries(&file) {
+        let Value::Hash(h) = e.value.decode().unwrap() else {
+            panic!()
+        };
+        assert!(h.has_field_ttls());
+        let f: Vec<HashField<'_>> = h.iter().unwrap().map(|r| r.unwrap()).collect();
+        assert_eq!(f.len(), 2);
+        assert!(f[0].expire_ms.unwrap() >= 4_000_000_000_000);
+        assert_eq!(f[1].expire_ms, None);
+    }
+}
+
+#[test]
+fn valkey_slot_import_and_hash_2() {
+    let mut h = Vec::new();
+    put_len(&mut h, 2);
+    put_str(&mut h, b"f");
+    put_str(&mut h, b"v");
+    h.extend_from_slice(&4_000_000_000_000i64.to_le_bytes());
+    put_str(&mut h, b"g");
+    put_str(&mut h, b"w");
+    h.extend_from_slice(&(-1i64).to_le_bytes());
+    let file = Rdb::new(80)
+        .byte(0xf3)
+        .str(&[b'j'; 40])
+        .len(1)
+        .len(0)
+        .len(100)
+        .byte(0xfe)
+        .len(0)
+        .byte(22)
+        .str(b"h")
+        .bytes(&h)
+        .finish();
+    let recs = records(&file);
+    match &recs[0].kind {
+        RecordKind::SlotImport { job, ranges } => {
+            assert_eq!(job.len(), 40);
+            assert_eq!(ranges, &vec![(0, 100)]);
+        }
+        k => panic!("{k:?}"),
+    }
+    let e = entries(&file);
+    assert_eq!(e[0].value.encoding_name(), "hash-2");
+    let Value::Hash(h) = e[0].value.decode().unwrap() else {
+        panic!()
+    };
+    let f: Vec<_> = h.iter().unwrap().map(|r| r.unwrap().expire_ms).collect();
+    assert_eq!(f, vec![Some(4_000_000_000_000), None]);
+}
+
+#[test]
+fn modules_functions_and_lru_hints() {
+    let mid = ModuleId::from_name("ReJSON-RL", 3).unwrap();
+    let mut items = Vec::new();
+    for (op, payload) in [
+        (2u64, vec![7u8]),
+        (5, vec![3, b'a', b'b', b'c']),
+        (4, 1.5f64.to_le_bytes().to_vec()),
+    ] {
+        put_len(&mut items, op);
+        items.extend_from_slice(&payload);
+    }
+    put_len(&mut items, 0);
+    let mut pre_ga = Vec::new();
+    put_str(&mut pre_ga, b"lib");
+    put_str(&mut pre_ga, b"LUA");
+    put_len(&mut pre_ga, 1);
+    put_str(&mut pre_ga, b"a description");
+    put_str(&mut pre_ga, b"return 1");
+    let file = Rdb::new(10)
+        .byte(0xf7)
+        .len(mid.0)
+        .len(2)
+        .len(1)
+        .bytes(&items)
+        .byte(0xf6)
+        .bytes(&pre_ga)
+        .byte(0xf5)
+        .str(b"#!lua name=mylib\nreturn 2")
+        .byte(0xf8)
+        .len(3600)
+        .byte(0xf9)
+        .byte(5)
+        .byte(7)
+        .str(b"json")
+        .len(mid.0)
+        .bytes(&items)
+        .byte(0xfd)
+        .bytes(&1_700_000_000i32.to_le_bytes())
+        .byte(0)
+        .str(b"old-expiry")
+        .str(b"x")
+        .finish();
+    let recs = records(&file);
+    match &recs[0].kind {
+        RecordKind::ModuleAux(m) => {
+            assert_eq!(m.id.name(), "ReJSON-RL");
+            assert_eq!(m.when, 1);
+        }
+        k => panic!("{k:?}"),
+    }
+    let funcs: Vec<_> = recs
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RecordKind::Function(f) => Some((
+                f.pre_ga,
+                f.library_name().unwrap().to_string(),
+                f.engine().unwrap().to_string(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        funcs,
+        vec![
+            (true, "lib".into(), "lua".into()),
+            (false, "mylib".into(), "lua".into())
+        ]
+    );
+    let e = entries(&file);
+    assert_eq!((e[0].lru_idle, e[0].lfu_freq), (Some(3600), Some(5)));
+    let Value::Module(m) = e[0].value.decode().unwrap() else {
+        panic!()
+    };
+    assert_eq!(m.id.encver(), 3);
+    let it = m.items().unwrap();
+    assert_eq!(it.len(), 3);
+    assert_eq!(it[0], ModuleItem::Uint(7));
+    assert_eq!(it[2], ModuleItem::Double(1.5));
+    assert_eq!(e[1].expire_ms, Some(1_700_000_000_000));
+}
+
+#[test]
+fn oldest_forms_without_checksum() {
+    // RDB 3: no AUX, no checksum; zipmap hash (type 9), text-score zset (type 3)
+    // with +inf/-inf markers, EXPIRETIME_MS.
+    let zipmap = [2, 1, b'a', 2, 1, b'b', b'c', 0, 1, b'd', 0, 0, 0xff];
+    let mut z = Vec::new();
+    put_len(&mut z, 3);
+    put_str(&mut z, b"lo");
+    z.push(255);
+    put_str(&mut z, b"mid");
+    z.extend_from_slice(&[3, b'1', b'.', b'5']);
+    put_str(&mut z, b"hi");
+    z.push(254);
+    let file = Rdb::new(3)
+        .byte(0xfe)
+        .len(0)
+        .byte(9)
+        .str(b"zm")
+        .str(&zipmap)
+        .byte(0xfc)
+        .bytes(&99i64.to_le_bytes())
+        .byte(3)
+        .str(b"z")
+        .bytes(&z)
+        .finish();
+    let recs = records(&file);
+    assert!(matches!(
+        recs.last().unwrap().kind,
+        RecordKind::Eof {
+            checksum: Checksum::Absent
+        }
+    ));
+    let e = entries(&file);
+    let Value::Hash(h) = e[0].value.decode().unwrap() else {
+        panic!()
+    };
+    assert_eq!(h.len().unwrap(), 2);
+    let Value::ZSet(z) = e[1].value.decode().unwrap() else {
+        panic!()
+    };
+    let scores: Vec<f64> = z.iter().unwrap().map(|r| r.unwrap().1).collect();
+    assert_eq!(scores, vec![f64::NEG_INFINITY, 1.5, f64::INFINITY]);
+    assert_eq!(e[1].expire_ms, Some(99));
+}
