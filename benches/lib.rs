@@ -1,1 +1,350 @@
-//! Shared helpers for the benches.
+//! Generated inputs for the benches: RDB files built directly as bytes, so
+//! the benches need no fixture files and can be made as large as wanted.
+//!
+//! Two shapes, as the performance issue asks: [`Shape::Mixed`] (many small
+//! keys: strings, small compact collections, a few big plain collections,
+//! streams, expiries; per-key overhead dominates) and [`Shape::LargeValues`]
+//! (few keys with 4-64 KiB values; bytes dominate).
+
+use rdbkit_parser::listpack::encode_backlen;
+
+/// What the generated file mostly holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Shape {
+    /// Many small keys of every type.
+    Mixed,
+    /// Large string and listpack values.
+    LargeValues,
+}
+
+/// A deterministic xorshift PRNG (no dependency, same file every run).
+#[derive(Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+    /// The next value.
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    /// A value below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// `n` printable bytes.
+    pub fn text(&mut self, n: usize, out: &mut Vec<u8>) {
+        const A: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-";
+        for _ in 0..n {
+            out.push(A[(self.next() % A.len() as u64) as usize]);
+        }
+    }
+}
+
+/// Append an RDB length.
+pub fn put_len(out: &mut Vec<u8>, n: u64) {
+    if n < 64 {
+        out.push(n as u8);
+    } else if n < 16384 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if n <= u64::from(u32::MAX) {
+        out.push(0x80);
+        out.extend_from_slice(&(n as u32).to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Append a raw RDB string.
+pub fn put_str(out: &mut Vec<u8>, s: &[u8]) {
+    put_len(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// A listpack element for [`listpack`].
+#[derive(Debug)]
+pub enum Lp<'a> {
+    /// A string.
+    S(&'a [u8]),
+    /// An integer (stored in the smallest form).
+    I(i64),
+}
+
+/// Encode a listpack.
+pub fn listpack(elems: &[Lp<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for e in elems {
+        let start = body.len();
+        match e {
+            Lp::I(v @ 0..=127) => body.push(*v as u8),
+            Lp::I(v @ -4096..=4095) => {
+                let u = (*v as u16) & 0x1fff;
+                body.push(0xc0 | (u >> 8) as u8);
+                body.push(u as u8);
+            }
+            Lp::I(v) => {
+                body.push(0xf4);
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+            Lp::S(s) if s.len() < 64 => {
+                body.push(0x80 | s.len() as u8);
+                body.extend_from_slice(s);
+            }
+            Lp::S(s) if s.len() < 4096 => {
+                body.push(0xe0 | (s.len() >> 8) as u8);
+                body.push(s.len() as u8);
+                body.extend_from_slice(s);
+            }
+            Lp::S(s) => {
+                body.push(0xf0);
+                body.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                body.extend_from_slice(s);
+            }
+        }
+        let mut b = [0u8; 5];
+        let n = encode_backlen((body.len() - start) as u64, &mut b);
+        body.extend_from_slice(&b[..n]);
+    }
+    let mut out = ((7 + body.len()) as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&(elems.len().min(65535) as u16).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.push(0xff);
+    out
+}
+
+fn key(rng: &mut Rng, prefix: &str, i: u64, out: &mut Vec<u8>) {
+    let mut k = format!("{prefix}:{i}:").into_bytes();
+    rng.text(8, &mut k);
+    put_str(out, &k);
+}
+
+/// Build an RDB 11 file of about `target` bytes.
+pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut out = b"REDIS0011".to_vec();
+    out.push(0xfa);
+    put_str(&mut out, b"redis-ver");
+    put_str(&mut out, b"7.2.6");
+    out.extend_from_slice(&[0xfe, 0]);
+    let mut i = 0u64;
+    let mut scratch = Vec::new();
+    while out.len() < target {
+        i += 1;
+        let pick = match shape {
+            Shape::Mixed => rng.below(100),
+            Shape::LargeValues => 200 + rng.below(2),
+        };
+        if rng.below(10) == 0 {
+            out.push(0xfc);
+            out.extend_from_slice(&(4_102_444_800_000i64 + i as i64).to_le_bytes());
+        }
+        match pick {
+            0..=54 => {
+                out.push(0);
+                key(&mut rng, "str", i, &mut out);
+                scratch.clear();
+                let n = 8 + rng.below(80) as usize;
+                rng.text(n, &mut scratch);
+                put_str(&mut out, &scratch);
+            }
+            55..=69 => {
+                // small listpack hash
+                out.push(16);
+                key(&mut rng, "hash", i, &mut out);
+                let n = 2 + rng.below(12) as usize;
+                let mut vals = Vec::new();
+                for f in 0..n {
+                    let mut v = Vec::new();
+                    let len = 4 + rng.below(20) as usize;
+                    rng.text(len, &mut v);
+                    vals.push((format!("field{f}").into_bytes(), v));
+                }
+                let elems: Vec<Lp<'_>> = vals
+                    .iter()
+                    .flat_map(|(f, v)| [Lp::S(f), Lp::S(v)])
+                    .collect();
+                put_str(&mut out, &listpack(&elems));
+            }
+            70..=79 => {
+                // one-node quicklist v2 list
+                out.push(18);
+                key(&mut rng, "list", i, &mut out);
+                let n = 1 + rng.below(20) as i64;
+                let elems: Vec<Lp<'_>> = (0..n).map(|x| Lp::I(x * 37 - 100)).collect();
+                put_len(&mut out, 1);
+                put_len(&mut out, 2);
+                put_str(&mut out, &listpack(&elems));
+            }
+            80..=86 => {
+                // small listpack zset
+                out.push(17);
+                key(&mut rng, "zset", i, &mut out);
+                let n = 1 + rng.below(10) as usize;
+                let members: Vec<Vec<u8>> =
+                    (0..n).map(|m| format!("member-{m}").into_bytes()).collect();
+                let scores: Vec<Vec<u8>> = (0..n)
+                    .map(|m| format!("{}.5", m * 3).into_bytes())
+                    .collect();
+                let elems: Vec<Lp<'_>> = members
+                    .iter()
+                    .zip(&scores)
+                    .flat_map(|(m, s)| [Lp::S(m), Lp::S(s)])
+                    .collect();
+                put_str(&mut out, &listpack(&elems));
+            }
+            87..=92 => {
+                // intset
+                out.push(11);
+                key(&mut rng, "iset", i, &mut out);
+                let n = 1 + rng.below(30);
+                let mut b = 4u32.to_le_bytes().to_vec();
+                b.extend_from_slice(&(n as u32).to_le_bytes());
+                for x in 0..n {
+                    b.extend_from_slice(&((x * 1000) as i32).to_le_bytes());
+                }
+                put_str(&mut out, &b);
+            }
+            93..=97 => {
+                // big plain hash
+                out.push(4);
+                key(&mut rng, "bighash", i, &mut out);
+                let n = 200 + rng.below(800);
+                put_len(&mut out, n);
+                for f in 0..n {
+                    put_str(&mut out, format!("f:{f}").as_bytes());
+                    scratch.clear();
+                    let len = 10 + rng.below(40) as usize;
+                    rng.text(len, &mut scratch);
+                    put_str(&mut out, &scratch);
+                }
+            }
+            98 | 99 => {
+                // stream v3, one node of 50 entries, no groups
+                out.push(21);
+                key(&mut rng, "stream", i, &mut out);
+                let n = 50i64;
+                let mut elems = vec![
+                    Lp::I(n),
+                    Lp::I(0),
+                    Lp::I(2),
+                    Lp::S(b"sensor"),
+                    Lp::S(b"temp"),
+                    Lp::I(0),
+                ];
+                for e in 0..n {
+                    elems.extend([
+                        Lp::I(2),
+                        Lp::I(e),
+                        Lp::I(0),
+                        Lp::I(e % 7),
+                        Lp::I(20 + e % 15),
+                        Lp::I(5),
+                    ]);
+                }
+                put_len(&mut out, 1);
+                let mut master = [0u8; 16];
+                master[..8].copy_from_slice(&1_700_000_000_000u64.to_be_bytes());
+                put_str(&mut out, &master);
+                put_str(&mut out, &listpack(&elems));
+                put_len(&mut out, n as u64);
+                put_len(&mut out, 1_700_000_000_000 + n as u64 - 1);
+                put_len(&mut out, 0);
+                put_len(&mut out, 1_700_000_000_000);
+                put_len(&mut out, 0);
+                put_len(&mut out, 0);
+                put_len(&mut out, 0);
+                put_len(&mut out, n as u64);
+                put_len(&mut out, 0);
+            }
+            200 => {
+                out.push(0);
+                key(&mut rng, "blob", i, &mut out);
+                scratch.clear();
+                let len = 4096 + rng.below(60 << 10) as usize;
+                rng.text(len, &mut scratch);
+                put_str(&mut out, &scratch);
+            }
+            _ => {
+                out.push(16);
+                key(&mut rng, "bigfields", i, &mut out);
+                let vals: Vec<Vec<u8>> = (0..8)
+                    .map(|_| {
+                        let mut v = Vec::new();
+                        let len = 1024 + rng.below(3072) as usize;
+                        rng.text(len, &mut v);
+                        v
+                    })
+                    .collect();
+                let names: Vec<Vec<u8>> = (0..8).map(|f| format!("f{f}").into_bytes()).collect();
+                let elems: Vec<Lp<'_>> = names
+                    .iter()
+                    .zip(&vals)
+                    .flat_map(|(f, v)| [Lp::S(f), Lp::S(v)])
+                    .collect();
+                put_str(&mut out, &listpack(&elems));
+            }
+        }
+    }
+    out.push(0xff);
+    let crc = rdbkit_parser::crc64::crc64(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Walk a file and decode every value completely; returns the element count.
+pub fn full_walk(data: &[u8]) -> u64 {
+    use rdbkit_parser::{RdbReader, RecordKind, Value};
+    let mut n = 0u64;
+    for rec in RdbReader::new(data).expect("header") {
+        let rec = rec.expect("record");
+        if let RecordKind::Entry(e) = rec.kind {
+            n += match e.value.decode().expect("value") {
+                Value::String(s) => s.len() as u64,
+                Value::List(l) => l
+                    .iter()
+                    .expect("list")
+                    .map(|r| r.expect("item").len() as u64)
+                    .sum(),
+                Value::Set(s) => s
+                    .iter()
+                    .expect("set")
+                    .map(|r| r.expect("item").len() as u64)
+                    .sum(),
+                Value::ZSet(z) => z
+                    .iter()
+                    .expect("zset")
+                    .map(|r| r.expect("item").0.len() as u64)
+                    .sum(),
+                Value::Hash(h) => h
+                    .iter()
+                    .expect("hash")
+                    .map(|r| r.expect("field").value.len() as u64)
+                    .sum(),
+                Value::Stream(s) => s
+                    .entries()
+                    .map(|r| r.expect("entry").fields.len() as u64)
+                    .sum(),
+                Value::Module(m) => m.raw_items().len() as u64,
+            };
+        }
+    }
+    n
+}
+
+/// Walk a file without decoding values (the structural walk only).
+pub fn skip_walk(data: &[u8]) -> u64 {
+    let mut n = 0u64;
+    for rec in rdbkit_parser::RdbReader::new(data).expect("header") {
+        n += rec.expect("record").raw.len() as u64;
+    }
+    n
+}
