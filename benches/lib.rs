@@ -27,7 +27,7 @@ impl Rng {
         Rng(seed | 1)
     }
     /// The next value.
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -37,13 +37,13 @@ impl Rng {
     }
     /// A value below `n`.
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     /// `n` printable bytes.
     pub fn text(&mut self, n: usize, out: &mut Vec<u8>) {
         const A: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-";
         for _ in 0..n {
-            out.push(A[(self.next() % A.len() as u64) as usize]);
+            out.push(A[(self.next_u64() % A.len() as u64) as usize]);
         }
     }
 }
