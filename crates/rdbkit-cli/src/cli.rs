@@ -24,4 +24,6 @@ pub(crate) enum Command {
     Keys(cmd::keys::Args),
     /// Export keys as JSON lines or one JSON document.
     Export(cmd::export::Args),
+    /// Logical difference of two snapshots (any versions); exit 1 when they differ.
+    Diff(cmd::diff::Args),
 }

@@ -8,9 +8,12 @@ use clap::Parser;
 
 mod cli;
 mod cmd;
+mod digest;
 mod input;
 mod json;
+mod output;
 mod select;
+mod slot;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

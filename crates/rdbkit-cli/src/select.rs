@@ -18,6 +18,46 @@ pub(crate) struct SelectArgs {
     /// Only keys of this type: string, list, set, zset, hash, stream, module (repeatable).
     #[arg(long = "type", value_name = "TYPE")]
     pub(crate) types: Vec<String>,
+    /// Leave out keys matching this glob (repeatable).
+    #[arg(long = "exclude-match", value_name = "GLOB")]
+    pub(crate) exclude_glob: Vec<String>,
+    /// Leave out keys matching this regular expression (repeatable).
+    #[arg(long = "exclude-regex", value_name = "RE")]
+    pub(crate) exclude_regex: Vec<String>,
+    /// Leave out keys of this type (repeatable).
+    #[arg(long = "exclude-type", value_name = "TYPE")]
+    pub(crate) exclude_types: Vec<String>,
+    /// Keys whose expiry is already past: keep them (a loading master drops them) or drop them.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub(crate) expired: ExpiredPolicy,
+    /// Only keys with at least this many seconds to live (keys without expiry count as infinite).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) ttl_min: Option<u64>,
+    /// Only keys that expire within this many seconds (keys without expiry never match).
+    #[arg(long, value_name = "SECS")]
+    pub(crate) ttl_max: Option<u64>,
+    /// Only keys whose serialized record is at least this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) min_size: Option<u64>,
+    /// Only keys whose serialized record is at most this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_size: Option<u64>,
+    /// Only keys in these cluster hash slots, `A-B` or `A` (repeatable; `{hash tags}` honoured).
+    #[arg(long = "slot", value_name = "RANGE")]
+    pub(crate) slots: Vec<String>,
+    /// Only the keys listed in this file, one per line (a trailing `\r` is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) keys_from: Option<std::path::PathBuf>,
+}
+
+/// What to do with keys whose expiry is already past.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExpiredPolicy {
+    /// Keep them.
+    #[default]
+    Keep,
+    /// Drop them.
+    Drop,
 }
 
 /// A compiled selection.
@@ -27,6 +67,32 @@ pub(crate) struct Selector {
     globs: Vec<Vec<u8>>,
     regexes: Vec<regex::bytes::Regex>,
     types: Vec<ValueKind>,
+    exclude_globs: Vec<Vec<u8>>,
+    exclude_regexes: Vec<regex::bytes::Regex>,
+    exclude_types: Vec<ValueKind>,
+    drop_expired: bool,
+    ttl_min: Option<u64>,
+    ttl_max: Option<u64>,
+    min_size: Option<u64>,
+    max_size: Option<u64>,
+    slots: Vec<(u16, u16)>,
+    keys: Option<std::collections::HashSet<Vec<u8>>>,
+    now_ms: i64,
+}
+
+fn regexes(list: &[String]) -> anyhow::Result<Vec<regex::bytes::Regex>> {
+    list.iter()
+        .map(|r| {
+            regex::bytes::Regex::new(r).with_context(|| format!("bad regular expression {r:?}"))
+        })
+        .collect()
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub(crate) fn parse_type(s: &str) -> anyhow::Result<ValueKind> {
@@ -46,28 +112,133 @@ pub(crate) fn parse_type(s: &str) -> anyhow::Result<ValueKind> {
 
 impl Selector {
     pub(crate) fn new(a: &SelectArgs) -> anyhow::Result<Selector> {
+        let types = |list: &[String]| {
+            list.iter()
+                .map(|t| parse_type(t))
+                .collect::<anyhow::Result<Vec<_>>>()
+        };
+        let keys = match &a.keys_from {
+            None => None,
+            Some(p) => {
+                let text = std::fs::read(p)
+                    .with_context(|| format!("cannot read --keys-from {}", p.display()))?;
+                Some(
+                    text.split(|&b| b == b'\n')
+                        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                        .filter(|l| !l.is_empty())
+                        .map(<[u8]>::to_vec)
+                        .collect(),
+                )
+            }
+        };
         Ok(Selector {
             dbs: a.db.clone(),
             globs: a.glob.iter().map(|g| g.as_bytes().to_vec()).collect(),
-            regexes: a
-                .regex
+            regexes: regexes(&a.regex)?,
+            types: types(&a.types)?,
+            exclude_globs: a
+                .exclude_glob
                 .iter()
-                .map(|r| regex::bytes::Regex::new(r).with_context(|| format!("bad --regex {r:?}")))
-                .collect::<anyhow::Result<_>>()?,
-            types: a
-                .types
+                .map(|g| g.as_bytes().to_vec())
+                .collect(),
+            exclude_regexes: regexes(&a.exclude_regex)?,
+            exclude_types: types(&a.exclude_types)?,
+            drop_expired: a.expired == ExpiredPolicy::Drop,
+            ttl_min: a.ttl_min,
+            ttl_max: a.ttl_max,
+            min_size: a.min_size,
+            max_size: a.max_size,
+            slots: a
+                .slots
                 .iter()
-                .map(|t| parse_type(t))
+                .map(|s| crate::slot::parse_range(s))
                 .collect::<anyhow::Result<_>>()?,
+            keys,
+            now_ms: now_ms(),
         })
     }
 
-    /// Whether the entry is selected. Type checks use the type id only (no decoding).
-    pub(crate) fn matches(&self, e: &Entry<'_>) -> bool {
+    /// Whether the entry is selected; `size` is its serialized record length.
+    /// Type checks use the type id only (no decoding).
+    pub(crate) fn matches(&self, e: &Entry<'_>, size: u64) -> bool {
+        let kind = e.value.kind();
+        let has = |list: &[ValueKind]| kind.is_some_and(|k| list.contains(&k));
+        let ttl_ms = e.expire_ms.map(|t| t.saturating_sub(self.now_ms));
         (self.dbs.is_empty() || self.dbs.contains(&e.db))
             && (self.globs.is_empty() || self.globs.iter().any(|g| glob_match(g, &e.key)))
             && (self.regexes.is_empty() || self.regexes.iter().any(|r| r.is_match(&e.key)))
-            && (self.types.is_empty() || e.value.kind().is_some_and(|k| self.types.contains(&k)))
+            && (self.types.is_empty() || has(&self.types))
+            && !self.exclude_globs.iter().any(|g| glob_match(g, &e.key))
+            && !self.exclude_regexes.iter().any(|r| r.is_match(&e.key))
+            && !has(&self.exclude_types)
+            && !(self.drop_expired && ttl_ms.is_some_and(|t| t <= 0))
+            && self
+                .ttl_min
+                .is_none_or(|m| ttl_ms.is_none_or(|t| t >= (m as i64).saturating_mul(1000)))
+            && self
+                .ttl_max
+                .is_none_or(|m| ttl_ms.is_some_and(|t| t <= (m as i64).saturating_mul(1000)))
+            && self.min_size.is_none_or(|m| size >= m)
+            && self.max_size.is_none_or(|m| size <= m)
+            && (self.slots.is_empty() || {
+                let s = crate::slot::key_slot(&e.key);
+                self.slots.iter().any(|&(a, b)| (a..=b).contains(&s))
+            })
+            && self.keys.as_ref().is_none_or(|k| k.contains(&e.key[..]))
+    }
+}
+
+/// Database remapping flags (`--map-db`, `--flatten-db`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct DbMapArgs {
+    /// Move keys of database FROM to database TO (repeatable).
+    #[arg(long = "map-db", value_name = "FROM=TO")]
+    pub(crate) map_db: Vec<String>,
+    /// Put every key into database 0 (for cluster targets).
+    #[arg(long)]
+    pub(crate) flatten_db: bool,
+}
+
+/// A compiled database mapping.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DbMap {
+    pairs: Vec<(u64, u64)>,
+    flatten: bool,
+}
+
+impl DbMap {
+    pub(crate) fn new(a: &DbMapArgs) -> anyhow::Result<DbMap> {
+        let pairs = a
+            .map_db
+            .iter()
+            .map(|s| {
+                let (f, t) = s
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("bad --map-db {s:?}: expected FROM=TO"))?;
+                Ok((f.trim().parse()?, t.trim().parse()?))
+            })
+            .collect::<anyhow::Result<_>>()
+            .context("bad --map-db")?;
+        Ok(DbMap {
+            pairs,
+            flatten: a.flatten_db,
+        })
+    }
+
+    /// Whether the mapping changes anything.
+    pub(crate) fn is_identity(&self) -> bool {
+        !self.flatten && self.pairs.iter().all(|(f, t)| f == t)
+    }
+
+    /// The database a key of `db` goes to.
+    pub(crate) fn map(&self, db: u64) -> u64 {
+        if self.flatten {
+            return 0;
+        }
+        self.pairs
+            .iter()
+            .find(|(f, _)| *f == db)
+            .map_or(db, |(_, t)| *t)
     }
 }
 

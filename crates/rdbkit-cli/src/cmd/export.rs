@@ -267,7 +267,7 @@ struct Exporter<'a> {
 impl Visitor for Exporter<'_> {
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
         match &rec.kind {
-            RecordKind::Entry(e) if self.sel.matches(e) => {
+            RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
                 self.buf.clear();
                 match self.format {
                     Format::Jsonl => {

@@ -26,7 +26,7 @@ struct Lister<'a> {
 impl Visitor for Lister<'_> {
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
         if let RecordKind::Entry(e) = &rec.kind {
-            if self.sel.matches(e) {
+            if self.sel.matches(e, rec.raw.len() as u64) {
                 let count = check_value(&e.value).map_err(|err| err.with_key(&e.key))?;
                 let kind = e.value.kind().map_or("unknown", |k| k.as_str());
                 let expiry = e.expire_ms.map_or("-".to_string(), |t| t.to_string());

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+pub(crate) mod diff;
 pub(crate) mod export;
 pub(crate) mod info;
 pub(crate) mod keys;
@@ -18,5 +19,6 @@ pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         Command::Verify(a) => verify::run(&a, out),
         Command::Keys(a) => keys::run(&a, out),
         Command::Export(a) => export::run(&a, out),
+        Command::Diff(a) => diff::run(&a, out),
     }
 }
