@@ -1,8 +1,8 @@
 //! Parser benches: full walk (every value decoded, CRC checked), structural
 //! walk only, and CRC-64 alone, on generated files of two shapes.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rdbkit_benches::{full_walk, generate, skip_walk, Shape};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rdbkit_benches::{Shape, full_walk, generate, skip_walk};
 
 fn parse(c: &mut Criterion) {
     let size = std::env::var("RDBKIT_BENCH_MB")

@@ -137,13 +137,17 @@ pub enum ErrorKind {
         needed: u64,
     },
     /// The file does not start with `REDIS` or `VALKEY` and a version number.
-    #[error("not an RDB file: expected the magic \"REDIS\" + 4 digits or \"VALKEY\" + 3 digits, found {found}")]
+    #[error(
+        "not an RDB file: expected the magic \"REDIS\" + 4 digits or \"VALKEY\" + 3 digits, found {found}"
+    )]
     BadMagic {
         /// The first bytes, escaped.
         found: String,
     },
     /// The header's version is one this crate does not read.
-    #[error("unsupported RDB version {version} with magic {magic} (this parser reads REDIS 1-15 and VALKEY 80-81)")]
+    #[error(
+        "unsupported RDB version {version} with magic {magic} (this parser reads REDIS 1-15 and VALKEY 80-81)"
+    )]
     UnsupportedVersion {
         /// The magic.
         magic: &'static str,
@@ -151,7 +155,9 @@ pub enum ErrorKind {
         version: u32,
     },
     /// A tag that is neither a known opcode nor a known value type.
-    #[error("unknown record tag {tag} (0x{tag:02x}) in a {version} file: expected an opcode or a value type")]
+    #[error(
+        "unknown record tag {tag} (0x{tag:02x}) in a {version} file: expected an opcode or a value type"
+    )]
     UnknownTag {
         /// The tag byte.
         tag: u8,
@@ -185,7 +191,9 @@ pub enum ErrorKind {
         reason: String,
     },
     /// The stored CRC-64 does not match the one computed over the file.
-    #[error("checksum mismatch: the file stores 0x{stored:016x} but its contents hash to 0x{computed:016x}")]
+    #[error(
+        "checksum mismatch: the file stores 0x{stored:016x} but its contents hash to 0x{computed:016x}"
+    )]
     ChecksumMismatch {
         /// The stored checksum.
         stored: u64,

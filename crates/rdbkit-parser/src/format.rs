@@ -293,11 +293,7 @@ impl RdbVersion {
 
     /// The magic that starts a file of this version.
     pub fn magic(&self) -> &'static str {
-        if self.is_valkey() {
-            "VALKEY"
-        } else {
-            "REDIS"
-        }
+        if self.is_valkey() { "VALKEY" } else { "REDIS" }
     }
 
     /// The 9-byte header of a file of this version, or `None` for a version
@@ -327,11 +323,7 @@ impl RdbVersion {
     /// The equivalent Redis RDB version for feature checks: Valkey's 80 and 81
     /// can hold everything RDB 11 can (plus Valkey-only constructs).
     pub fn redis_level(&self) -> u32 {
-        if self.is_valkey() {
-            11
-        } else {
-            self.0
-        }
+        if self.is_valkey() { 11 } else { self.0 }
     }
 }
 

@@ -32,7 +32,7 @@ impl<'a> Intset<'a> {
                 return Err(bad(
                     offset,
                     format!("{} bytes is shorter than the 8-byte header", blob.len()),
-                ))
+                ));
             }
         };
         if !matches!(enc, 2 | 4 | 8) {
@@ -105,17 +105,17 @@ impl Iterator for IntsetEntries<'_> {
             [a, b, c, d, e, f, g, h] => i64::from_le_bytes([a, b, c, d, e, f, g, h]),
             _ => 0,
         };
-        if let Some(p) = self.prev {
-            if v <= p {
-                self.chunks = [].chunks_exact(1);
-                return Some(Err(bad(
-                    self.offset,
-                    format!(
-                        "element {} ({v}) is not greater than the one before it ({p})",
-                        self.index
-                    ),
-                )));
-            }
+        if let Some(p) = self.prev
+            && v <= p
+        {
+            self.chunks = [].chunks_exact(1);
+            return Some(Err(bad(
+                self.offset,
+                format!(
+                    "element {} ({v}) is not greater than the one before it ({p})",
+                    self.index
+                ),
+            )));
         }
         self.prev = Some(v);
         self.index += 1;
@@ -145,11 +145,13 @@ mod tests {
         let mut unsorted = b.clone();
         unsorted.swap(8, 10);
         unsorted.swap(9, 11);
-        assert!(Intset::parse(&unsorted, 0)
-            .unwrap()
-            .entries()
-            .collect::<Result<Vec<_>>>()
-            .is_err());
+        assert!(
+            Intset::parse(&unsorted, 0)
+                .unwrap()
+                .entries()
+                .collect::<Result<Vec<_>>>()
+                .is_err()
+        );
         assert!(Intset::parse(&b[..13], 0).is_err());
         assert!(Intset::parse(&[2, 0, 0, 0, 0, 0, 0, 0], 0).is_err());
         assert!(Intset::parse(&[3, 0, 0, 0, 1, 0, 0, 0, 1, 2, 3], 0).is_err());

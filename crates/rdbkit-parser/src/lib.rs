@@ -56,12 +56,12 @@ pub mod zipmap;
 
 pub use error::{DisplayBytes, Error, ErrorKind, Result};
 pub use format::{RdbType, RdbVersion, ValueKind};
-pub use item::{parse_canonical_i64, Item};
+pub use item::{Item, parse_canonical_i64};
 pub use limits::Limits;
 pub use module::{KeyMeta, ModuleAux, ModuleId, ModuleItem, ModuleValue};
 pub use record::{
-    parse_header, Checksum, Entry, Function, RdbReader, ReaderOptions, Record, RecordKind,
-    HEADER_LEN,
+    Checksum, Entry, Function, HEADER_LEN, RdbReader, ReaderOptions, Record, RecordKind,
+    parse_header,
 };
 pub use stream::{
     Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamIdmp, StreamNode,
@@ -69,6 +69,6 @@ pub use stream::{
 pub use streaming::StreamingReader;
 pub use string::RawString;
 pub use value::{
-    Elements, Hash, HashEntries, HashField, List, ListNode, NodeContainer, RawValue, Set, Value,
-    ZSet, ZSetEntries, HASH_FIELD_EXPIRE_MAX,
+    Elements, HASH_FIELD_EXPIRE_MAX, Hash, HashEntries, HashField, List, ListNode, NodeContainer,
+    RawValue, Set, Value, ZSet, ZSetEntries,
 };

@@ -242,7 +242,7 @@ impl<'a> Iterator for ListpackEntries<'a> {
                 return self.fail(
                     start,
                     format!("backlen does not encode the element size {entry_len}"),
-                )
+                );
             }
             (None, _) => return self.fail(start, "backlen runs past the end".into()),
         }

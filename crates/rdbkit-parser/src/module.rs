@@ -130,7 +130,7 @@ fn walk_items<'data>(
                         "module data",
                         format!("item opcode {other}: expected 0 (EOF) to 5 (STRING)"),
                     ),
-                ))
+                ));
             }
         };
         f(item);

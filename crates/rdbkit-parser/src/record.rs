@@ -346,9 +346,12 @@ pub(crate) fn parse_record<'data>(
                             base + t_at as u64,
                             ErrorKind::invalid(
                                 "key record",
-                                format!("{} after a key prefix (EXPIRETIME/IDLE/FREQ): expected a value type", Opcode(t)),
+                                format!(
+                                    "{} after a key prefix (EXPIRETIME/IDLE/FREQ): expected a value type",
+                                    Opcode(t)
+                                ),
                             ),
-                        ))
+                        ));
                     }
                 }
                 if key_meta.is_some() && t == 243 {
@@ -384,7 +387,7 @@ pub(crate) fn parse_record<'data>(
                     tag: t,
                     version: ctx.version,
                 },
-            ))
+            ));
         }
     };
     let done = matches!(kind, RecordKind::Eof { .. });
@@ -454,10 +457,10 @@ impl ReadState {
             self.db = db;
         }
         // The EOF record hashed its own opcode while checking the trailer.
-        if !p.done {
-            if let Some(c) = &mut self.crc {
-                c.update(p.record.raw);
-            }
+        if !p.done
+            && let Some(c) = &mut self.crc
+        {
+            c.update(p.record.raw);
         }
         self.done |= p.done;
     }

@@ -441,7 +441,7 @@ impl<'a> NodeCursor<'a> {
                         offset,
                         "stream node",
                         "listpack ended in the master fields".into(),
-                    ))
+                    ));
                 }
             }
         }

@@ -9,7 +9,7 @@ use std::io::{self, Read};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::RdbVersion;
-use crate::record::{parse_header, parse_record, ReadState, ReaderOptions, Record, HEADER_LEN};
+use crate::record::{HEADER_LEN, ReadState, ReaderOptions, Record, parse_header, parse_record};
 
 const CHUNK: usize = 256 << 10;
 

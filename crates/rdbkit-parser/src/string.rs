@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::error::{DisplayBytes, Error, ErrorKind, Result};
-use crate::format::{RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_INT8, RDB_ENC_LZF};
+use crate::format::{RDB_ENC_INT8, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_LZF};
 use crate::input::{Input, Length};
 use crate::limits::Limits;
 use crate::lzf;

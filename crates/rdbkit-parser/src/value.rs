@@ -709,7 +709,7 @@ impl<'a> HashEntries<'a> {
                                 "hash",
                                 "odd number of elements: a field has no value",
                             ),
-                        )))
+                        )));
                     }
                 };
                 let mut expire_ms = None;
@@ -725,14 +725,14 @@ impl<'a> HashEntries<'a> {
                                     "hash field TTL",
                                     format!("{other:?} is not an expiry time in [0, 2^48-1]"),
                                 ),
-                            )))
+                            )));
                         }
                         Some(Err(err)) => return Some(Err(err)),
                         None => {
                             return Some(Err(Error::new(
                                 self.offset,
                                 ErrorKind::invalid("hash", "a field/value pair has no TTL element"),
-                            )))
+                            )));
                         }
                     }
                 }
@@ -774,7 +774,7 @@ impl<'a> HashEntries<'a> {
                                     "hash field TTL",
                                     format!("{t} exceeds 2^48-1 ms"),
                                 ),
-                            ))
+                            ));
                         }
                     };
                     Ok(HashField {
@@ -947,7 +947,7 @@ pub(crate) fn skip_value(input: &mut Input<'_>, ty: RdbType, ctx: &Ctx) -> Resul
                 input,
                 ty,
                 "4.0 pre-release module values have no framing and cannot be skipped",
-            ))
+            ));
         }
         7 => {
             module::skip_module_value(input, ctx)?;
@@ -1002,13 +1002,13 @@ pub(crate) fn skip_value(input: &mut Input<'_>, ty: RdbType, ctx: &Ctx) -> Resul
                 input,
                 ty,
                 "the layout of the Redis 8.8 array type is not documented",
-            ))
+            ));
         }
         tag => {
             return Err(input.err(ErrorKind::UnknownTag {
                 tag,
                 version: ctx.version,
-            }))
+            }));
         }
     }
     Ok(())
@@ -1085,7 +1085,7 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
                                     "quicklist node",
                                     format!("container {c} is neither 1 (plain) nor 2 (packed)"),
                                 ),
-                            ))
+                            ));
                         }
                     }
                 };

@@ -156,9 +156,11 @@ mod tests {
         );
         let mut lie = blob;
         lie[0] = 3;
-        assert!(Zipmap::parse(&lie, 0)
-            .unwrap()
-            .entries()
-            .any(|r| r.is_err()));
+        assert!(
+            Zipmap::parse(&lie, 0)
+                .unwrap()
+                .entries()
+                .any(|r| r.is_err())
+        );
     }
 }

@@ -28,11 +28,11 @@ mod resp;
 mod server;
 
 pub use logical::{
-    dec, diff_logical, diff_logical_with, dump_logical, enc, fixtures_dir, list_fixtures,
-    load_fixture_json, parse_score, score_repr, try_dump_logical, DiffOptions, Fixture, FORMAT,
+    DiffOptions, FORMAT, Fixture, dec, diff_logical, diff_logical_with, dump_logical, enc,
+    fixtures_dir, list_fixtures, load_fixture_json, parse_score, score_repr, try_dump_logical,
 };
-pub use resp::{read_reply, Cmd, Conn, Reply, RespError, ToArg};
+pub use resp::{Cmd, Conn, Reply, RespError, ToArg, read_reply};
 pub use server::{
-    install_all, install_script, servers_dir, workspace_root, LoadError, RdbHeader, Server,
-    ServerKind, START_TIMEOUT,
+    LoadError, RdbHeader, START_TIMEOUT, Server, ServerKind, install_all, install_script,
+    servers_dir, workspace_root,
 };

@@ -20,12 +20,12 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Map, Value, json};
 
 use crate::resp::{Cmd, Conn, Reply, RespError};
-use crate::server::{workspace_root, RdbHeader};
+use crate::server::{RdbHeader, workspace_root};
 
 /// The `format` tag of fixture JSON documents.
 pub const FORMAT: &str = "rdb-fixture-expect/1";
@@ -480,7 +480,7 @@ fn dump_db(c: &mut Conn, keys: &[Vec<u8>], caps: &Caps) -> Result<Vec<Value>, Re
                         return Err(RespError::Unexpected(format!(
                             "key {}: unsupported type {typ:?} (module type?)",
                             enc(key)
-                        )))
+                        )));
                     }
                 },
             };

@@ -7,8 +7,8 @@ use std::io::{self, Read};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::resp::{Cmd, Conn, Reply, RespError};
@@ -375,7 +375,7 @@ impl Server {
                         port,
                         child,
                         dir,
-                    })
+                    });
                 }
                 Err(what) => {
                     kill_and_wait(&mut child);
@@ -521,7 +521,7 @@ fn wait_ready(child: &mut Child, port: u16, dir: &Path) -> Result<(), String> {
         match pong {
             Ok(Reply::Status(s)) if s == "PONG" => return Ok(()),
             Ok(Reply::Error(e)) if !e.starts_with("LOADING") => {
-                return Err(format!("PING answered: {e}"))
+                return Err(format!("PING answered: {e}"));
             }
             _ => {}
         }

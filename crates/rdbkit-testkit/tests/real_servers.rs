@@ -7,9 +7,9 @@
 use std::time::Instant;
 
 use rdbkit_testkit::{
-    diff_logical, dump_logical, list_fixtures, Cmd, Conn, Fixture, Reply, Server, ServerKind,
+    Cmd, Conn, Fixture, Reply, Server, ServerKind, diff_logical, dump_logical, list_fixtures,
 };
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn fixtures() -> Vec<Fixture> {
     let all = list_fixtures().expect("cannot list <workspace>/fixtures");
