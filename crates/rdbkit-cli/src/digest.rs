@@ -55,11 +55,7 @@ pub(crate) struct KeyDigest {
 
 fn score_bits(s: f64) -> u64 {
     // -0.0 and 0.0 are the same score.
-    if s == 0.0 {
-        0
-    } else {
-        s.to_bits()
-    }
+    if s == 0.0 { 0 } else { s.to_bits() }
 }
 
 /// Digest an entry's logical value.

@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 
 /// Where output goes.
 #[derive(Debug)]
@@ -167,10 +167,10 @@ impl Output {
                 })?;
                 *renamed = true;
                 // Make the rename itself durable.
-                if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    if let Ok(d) = File::open(dir) {
-                        let _ = d.sync_all();
-                    }
+                if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty())
+                    && let Ok(d) = File::open(dir)
+                {
+                    let _ = d.sync_all();
                 }
                 Ok(())
             }

@@ -262,12 +262,12 @@ pub(crate) fn glob_match(pat: &[u8], s: &[u8]) -> bool {
                     continue;
                 }
                 b'[' => {
-                    if let Some((ok, next)) = class_match(pat, p, s[i]) {
-                        if ok {
-                            p = next;
-                            i += 1;
-                            continue;
-                        }
+                    if let Some((ok, next)) = class_match(pat, p, s[i])
+                        && ok
+                    {
+                        p = next;
+                        i += 1;
+                        continue;
                     }
                 }
                 b'\\' if p + 1 < pat.len() => {

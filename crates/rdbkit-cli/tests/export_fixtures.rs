@@ -90,9 +90,11 @@ fn selection_flags() {
         .map(|l| serde_json::from_slice(l).unwrap())
         .collect();
     assert!(lines.len() >= 4);
-    assert!(lines
-        .iter()
-        .all(|v| v["key"].as_str().unwrap().starts_with("hfe:")));
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["key"].as_str().unwrap().starts_with("hfe:"))
+    );
     let out = run(&["keys", &f, "--db", "15"]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(text.lines().count(), 1 + 3, "{text}");

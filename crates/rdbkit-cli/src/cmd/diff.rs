@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{DisplayBytes, Record, RecordKind};
 
-use crate::digest::{digest, KeyDigest};
-use crate::input::{walk, Visitor};
+use crate::digest::{KeyDigest, digest};
+use crate::input::{Visitor, walk};
 
 /// Arguments of `rdbkit diff`.
 #[derive(Debug, clap::Args)]

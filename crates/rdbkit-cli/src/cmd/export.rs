@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
 
-use crate::input::{walk, Visitor};
+use crate::input::{Visitor, walk};
 use crate::json;
 use crate::select::{SelectArgs, Selector};
 

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rdbkit_parser::{Checksum, DisplayBytes, RdbVersion, Record, RecordKind};
 
-use crate::input::{walk, Visitor};
+use crate::input::{Visitor, walk};
 use crate::json;
 
 /// Arguments of `rdbkit info`.
@@ -182,10 +182,13 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             }
             json::str(&mut o, m);
         }
-        json::raw(&mut o, &format!(
-            "],\"slot_info_records\":{},\"slot_import_records\":{},\"keys_with_idle\":{},\"keys_with_freq\":{},\"checksum\":",
-            info.slot_info, info.slot_imports, info.idle, info.freq
-        ));
+        json::raw(
+            &mut o,
+            &format!(
+                "],\"slot_info_records\":{},\"slot_import_records\":{},\"keys_with_idle\":{},\"keys_with_freq\":{},\"checksum\":",
+                info.slot_info, info.slot_imports, info.idle, info.freq
+            ),
+        );
         json::str(&mut o, ck);
         if let Some(v) = ck_value {
             json::raw(&mut o, &format!(",\"checksum_value\":\"{v:016x}\""));

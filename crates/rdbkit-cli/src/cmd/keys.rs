@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use rdbkit_parser::{DisplayBytes, Record, RecordKind};
 
 use crate::cmd::verify::check_value;
-use crate::input::{walk, Visitor};
+use crate::input::{Visitor, walk};
 use crate::select::{SelectArgs, Selector};
 
 /// Arguments of `rdbkit keys`.
@@ -25,23 +25,23 @@ struct Lister<'a> {
 
 impl Visitor for Lister<'_> {
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
-        if let RecordKind::Entry(e) = &rec.kind {
-            if self.sel.matches(e, rec.raw.len() as u64) {
-                let count = check_value(&e.value).map_err(|err| err.with_key(&e.key))?;
-                let kind = e.value.kind().map_or("unknown", |k| k.as_str());
-                let expiry = e.expire_ms.map_or("-".to_string(), |t| t.to_string());
-                writeln!(
-                    self.out,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{:#}",
-                    e.db,
-                    kind,
-                    e.value.encoding_name(),
-                    count,
-                    rec.raw.len(),
-                    expiry,
-                    DisplayBytes(&e.key)
-                )?;
-            }
+        if let RecordKind::Entry(e) = &rec.kind
+            && self.sel.matches(e, rec.raw.len() as u64)
+        {
+            let count = check_value(&e.value).map_err(|err| err.with_key(&e.key))?;
+            let kind = e.value.kind().map_or("unknown", |k| k.as_str());
+            let expiry = e.expire_ms.map_or("-".to_string(), |t| t.to_string());
+            writeln!(
+                self.out,
+                "{}\t{}\t{}\t{}\t{}\t{}\t{:#}",
+                e.db,
+                kind,
+                e.value.encoding_name(),
+                count,
+                rec.raw.len(),
+                expiry,
+                DisplayBytes(&e.key)
+            )?;
         }
         Ok(true)
     }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
 
-use crate::input::{walk, Visitor};
+use crate::input::{Visitor, walk};
 
 /// Arguments of `rdbkit verify`.
 #[derive(Debug, clap::Args)]
