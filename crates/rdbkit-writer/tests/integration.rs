@@ -1,0 +1,6 @@
+//! Integration tests of the writer: every real fixture converted to every
+//! target, read back with the parser and compared logically with the source
+//! minus exactly the reported losses.
+
+mod conversions;
+mod model;
