@@ -19,18 +19,18 @@ fn ctime_ms(m: &Model) -> i64 {
         .map_or(1_700_000_000_000, |s| s * 1000)
 }
 
-fn run(data: &[u8], o: &ConvertOptions) -> Result<(Vec<u8>, Report), ConvertError> {
+pub(crate) fn run(data: &[u8], o: &ConvertOptions) -> Result<(Vec<u8>, Report), ConvertError> {
     convert(&mut RdbReader::new(data).unwrap(), Vec::new(), o)
 }
 
-fn warn(target: u32, now_ms: i64) -> ConvertOptions {
+pub(crate) fn warn(target: u32, now_ms: i64) -> ConvertOptions {
     let mut o = ConvertOptions::new(RdbVersion(target));
     o.on_loss = LossPolicy::Warn;
     o.now_ms = now_ms;
     o
 }
 
-fn stream_level(ty: u8) -> u8 {
+pub(crate) fn stream_level(ty: u8) -> u8 {
     match ty {
         15 => 1,
         19 => 2,
@@ -41,7 +41,7 @@ fn stream_level(ty: u8) -> u8 {
     }
 }
 
-fn max_stream_level(target: u32) -> u8 {
+pub(crate) fn max_stream_level(target: u32) -> u8 {
     match target {
         80.. => 3,
         9 => 1,
@@ -89,7 +89,7 @@ fn v1_estimate(s: &LStream, id: StreamId) -> Option<u64> {
 type Key = (u64, Bytes);
 
 /// Check one conversion; returns the output.
-fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
+pub(crate) fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
     let t = o.target.0;
     let ctx = format!("{name} -> {t} ({:?}, now {})", o.field_ttl, o.now_ms);
     let (out, report) = run(data, o).unwrap_or_else(|e| panic!("{ctx}: {e}"));
@@ -105,7 +105,8 @@ fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
     assert_eq!(&out[..9], expect_header.as_bytes(), "{ctx}");
     let got = model(&out);
     match got.checksum {
-        Some(rdbkit_parser::Checksum::Verified(_)) => {}
+        Some(rdbkit_parser::Checksum::Verified(_)) => assert!(t >= 5, "{ctx}"),
+        Some(rdbkit_parser::Checksum::Absent) => assert!(t < 5, "{ctx}"),
         other => panic!("{ctx}: checksum {other:?}"),
     }
     let bad_types: Vec<_> = got.types.difference(&loader_types(t)).copied().collect();
@@ -127,11 +128,14 @@ fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
     let mut expected = src.entries.clone();
     let mut stream_losses: BTreeMap<Key, BTreeSet<LossKind>> = BTreeMap::new();
     let mut function_losses = 0;
+    let mut module_aux_losses = 0;
     assert!(!report.losses_truncated(), "{ctx}");
     for loss in &report.losses {
         let Some(key) = &loss.key else {
             match loss.kind {
                 LossKind::Function => function_losses += 1,
+                LossKind::ModuleAux => module_aux_losses += 1,
+                LossKind::SlotImport => assert!(t < 80, "{ctx}"),
                 other => panic!("{ctx}: unexpected keyless loss {other}"),
             }
             continue;
@@ -149,6 +153,16 @@ fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
                 );
                 expected.remove(&k);
             }
+            LossKind::ModuleValue => {
+                assert!(matches!(entry.value, LValue::Module(..)), "{ctx}: {loss}");
+                assert!(t < 8 || o.modules == ModulePolicy::Drop, "{ctx}: {loss}");
+                expected.remove(&k);
+            }
+            LossKind::Expiry => {
+                assert!(t < 3 && entry.expire_ms.is_some(), "{ctx}: {loss}");
+                expected.remove(&k);
+            }
+            LossKind::KeyMetadata => assert!(t < 13 || t >= 80, "{ctx}: {loss}"),
             LossKind::HashWithFieldTtls | LossKind::HashAllFieldsExpired | LossKind::FieldTtls => {
                 let LValue::Hash(h) = &entry.value else {
                     panic!("{ctx}: {loss}")
@@ -219,6 +233,17 @@ fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
         assert!(got.functions.is_empty(), "{ctx}");
         assert_eq!(function_losses, src.functions.len(), "{ctx}");
     }
+    let keeps_module_aux = t >= 9 && o.modules == ModulePolicy::Keep;
+    assert_eq!(
+        got.module_aux,
+        if keeps_module_aux { src.module_aux } else { 0 },
+        "{ctx}"
+    );
+    assert_eq!(
+        module_aux_losses,
+        if keeps_module_aux { 0 } else { src.module_aux },
+        "{ctx}"
+    );
     let mut aux = src.aux.clone();
     aux.retain(|k, _| !k.eq_ignore_ascii_case(b"lua"));
     if t < 7 {
@@ -237,7 +262,15 @@ fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) -> Vec<u8> {
             String::from_utf8_lossy(&k.1),
             k.0
         );
-        assert_eq!(have.expire_ms, want.expire_ms, "{kctx}: expiry");
+        if t >= 3 {
+            assert_eq!(have.expire_ms, want.expire_ms, "{kctx}: expiry");
+        } else {
+            // EXPIRETIME seconds, rounded up.
+            let up = want.expire_ms.map(|ms| {
+                ms.div_euclid(1000) * 1000 + if ms.rem_euclid(1000) != 0 { 1000 } else { 0 }
+            });
+            assert_eq!(have.expire_ms, up, "{kctx}: expiry");
+        }
         if t >= 9 {
             assert_eq!(
                 (have.lru_idle, have.lfu_freq),
@@ -390,7 +423,7 @@ fn check_stream(kctx: &str, t: u32, want: &LStream, have: &LStream, losses: &BTr
 }
 
 /// Same keys, values and expiries (type ids may differ).
-fn assert_same_contents(a: &Model, b: &Model, ctx: &str) {
+pub(crate) fn assert_same_contents(a: &Model, b: &Model, ctx: &str) {
     let ka: Vec<&Key> = a.entries.keys().collect();
     let kb: Vec<&Key> = b.entries.keys().collect();
     assert_eq!(ka, kb, "{ctx}: key sets differ");

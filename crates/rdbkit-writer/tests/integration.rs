@@ -4,3 +4,4 @@
 
 mod conversions;
 mod model;
+mod synthetic;

@@ -271,6 +271,7 @@ pub(crate) fn loader_types(v: u32) -> BTreeSet<u8> {
     add(&mut s, 11, &[20, 21]);
     add(&mut s, 12, &[22, 23, 24, 25]);
     add(&mut s, 13, &[26]);
+    add(&mut s, 14, &[27, 28]);
     s
 }
 
