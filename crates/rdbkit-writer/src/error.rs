@@ -20,7 +20,7 @@ pub enum WriteError {
     /// The value or record cannot be expressed in the target version (for
     /// example a length of 2^32 or more below RDB 8, a stream below RDB 9, a
     /// hash field TTL below RDB 12). Deciding what to do instead is the
-    /// conversion's job ([`crate::convert`]), not the writer's.
+    /// conversion's job ([`crate::convert()`]), not the writer's.
     #[error("{what} cannot be written in {target}")]
     NotRepresentable {
         /// What could not be written.

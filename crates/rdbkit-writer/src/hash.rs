@@ -136,7 +136,9 @@ mod tests {
     use crate::EntryMeta;
     use rdbkit_parser::{RdbReader, RecordKind, Value};
 
-    fn fields_of(bytes: &[u8]) -> Vec<(RdbType, Vec<(String, String, Option<i64>)>)> {
+    type Fields = Vec<(String, String, Option<i64>)>;
+
+    fn fields_of(bytes: &[u8]) -> Vec<(RdbType, Fields)> {
         let mut out = Vec::new();
         for rec in RdbReader::new(bytes).unwrap() {
             if let RecordKind::Entry(e) = rec.unwrap().kind {

@@ -38,7 +38,7 @@ pub fn encode_len(n: u64, target: RdbVersion, buf: &mut [u8; 9]) -> Result<usize
 pub fn write_len<W: Write + ?Sized>(w: &mut W, n: u64, target: RdbVersion) -> Result<()> {
     let mut buf = [0u8; 9];
     let used = encode_len(n, target, &mut buf)?;
-    w.write_all(&buf[..used])?;
+    w.write_all(buf.get(..used).unwrap_or_default())?;
     Ok(())
 }
 

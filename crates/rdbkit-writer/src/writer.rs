@@ -367,7 +367,7 @@ impl<W: Write> RdbWriter<W> {
     /// when the target cannot hold the value (a stream below RDB 9, field
     /// TTLs below RDB 12, ...). Downgrades that drop information (stream
     /// metadata of newer layouts) are the caller's to assess, see
-    /// [`crate::convert`].
+    /// [`crate::convert()`].
     pub fn write_entry(
         &mut self,
         key: &[u8],

@@ -162,7 +162,7 @@ pub(crate) fn check(name: &str, data: &[u8], src: &Model, o: &ConvertOptions) ->
                 assert!(t < 3 && entry.expire_ms.is_some(), "{ctx}: {loss}");
                 expected.remove(&k);
             }
-            LossKind::KeyMetadata => assert!(t < 13 || t >= 80, "{ctx}: {loss}"),
+            LossKind::KeyMetadata => assert!(!(13..80).contains(&t), "{ctx}: {loss}"),
             LossKind::HashWithFieldTtls | LossKind::HashAllFieldsExpired | LossKind::FieldTtls => {
                 let LValue::Hash(h) = &entry.value else {
                     panic!("{ctx}: {loss}")

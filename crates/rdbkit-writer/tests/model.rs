@@ -46,6 +46,9 @@ pub(crate) struct LGroup {
     pub(crate) nacks: Vec<StreamId>,
 }
 
+/// (id, deleted, fields)
+pub(crate) type LStreamEntry = (StreamId, bool, Vec<(Bytes, Bytes)>);
+
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct LStream {
     pub(crate) ty: u8,
@@ -55,7 +58,7 @@ pub(crate) struct LStream {
     pub(crate) max_deleted_id: Option<StreamId>,
     pub(crate) entries_added: Option<u64>,
     /// (id, deleted, fields)
-    pub(crate) entries: Vec<(StreamId, bool, Vec<(Bytes, Bytes)>)>,
+    pub(crate) entries: Vec<LStreamEntry>,
     pub(crate) groups: BTreeMap<Bytes, LGroup>,
 }
 
