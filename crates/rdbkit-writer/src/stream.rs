@@ -211,15 +211,18 @@ pub fn assess_downgrade(s: &Stream<'_>, to: u8) -> Result<StreamDowngrade> {
             }
         }
         for g in &s.groups {
-            if let Some(read) = g.entries_read {
-                let est = estimate_entries_read(&recon, g.last_delivered_id);
-                if est != Some(read) {
-                    let est = est.map_or_else(|| "unknown".to_string(), |e| e.to_string());
-                    what.push(format!(
-                        "group {} entries-read {read} (becomes {est})",
-                        rdbkit_parser::DisplayBytes(&g.name)
-                    ));
-                }
+            // An unknown counter that the loader replaces by an estimate is a
+            // change too (XINFO then shows a lag the source did not claim).
+            let est = estimate_entries_read(&recon, g.last_delivered_id);
+            if est != g.entries_read {
+                let show =
+                    |v: Option<u64>| v.map_or_else(|| "unknown".to_string(), |e| e.to_string());
+                what.push(format!(
+                    "group {} entries-read {} (becomes {})",
+                    rdbkit_parser::DisplayBytes(&g.name),
+                    show(g.entries_read),
+                    show(est)
+                ));
             }
         }
         if !what.is_empty() {
