@@ -58,6 +58,7 @@ pub struct StreamNode<'data> {
     /// The node key: the master entry ID.
     pub master_id: StreamId,
     blob: Blob<'data>,
+    raw: &'data [u8],
 }
 
 impl<'data> StreamNode<'data> {
@@ -69,6 +70,13 @@ impl<'data> StreamNode<'data> {
     /// File offset of the node's listpack string.
     pub fn offset(&self) -> u64 {
         self.blob.offset
+    }
+
+    /// The node's listpack exactly as stored: a whole RDB string (length
+    /// header included, possibly LZF-compressed). A writer copies it verbatim,
+    /// since node listpacks never changed between stream versions.
+    pub fn raw_string(&self) -> &'data [u8] {
+        self.raw
     }
 }
 
@@ -227,11 +235,13 @@ pub(crate) fn read_stream<'data>(
         }
         prev_key = Some(master_id);
         if keep {
+            let raw_start = input.pos();
             let blob = Blob::read(input, "stream node listpack", limits)?;
             if blob.data.len() <= 7 {
                 return Err(bad(blob.offset, "stream node", "empty listpack".into()));
             }
-            nodes.push(StreamNode { master_id, blob });
+            let raw = input.since(raw_start);
+            nodes.push(StreamNode { master_id, blob, raw });
         } else {
             let s = input.string("stream node listpack")?;
             if s.len() <= 7 {

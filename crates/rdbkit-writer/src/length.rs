@@ -1,0 +1,126 @@
+//! The RDB length encoding (`rdbSaveLen`): 6, 14, 32 or 64 bits, shortest form.
+
+use std::io::Write;
+
+use rdbkit_parser::format::{RDB_32BITLEN, RDB_64BITLEN};
+use rdbkit_parser::RdbVersion;
+
+use crate::error::{Result, WriteError};
+
+/// Encode `n` into `buf` in the shortest form, returning the number of bytes
+/// used. The 64-bit form (`0x81`) exists only from RDB 8; below that a value
+/// of 2^32 or more is [`WriteError::NotRepresentable`].
+pub fn encode_len(n: u64, target: RdbVersion, buf: &mut [u8; 9]) -> Result<usize> {
+    if n < 1 << 6 {
+        buf[0] = n as u8;
+        Ok(1)
+    } else if n < 1 << 14 {
+        buf[0] = 0x40 | (n >> 8) as u8;
+        buf[1] = n as u8;
+        Ok(2)
+    } else if let Ok(n32) = u32::try_from(n) {
+        buf[0] = RDB_32BITLEN;
+        buf[1..5].copy_from_slice(&n32.to_be_bytes());
+        Ok(5)
+    } else if target.redis_level() >= 8 {
+        buf[0] = RDB_64BITLEN;
+        buf[1..9].copy_from_slice(&n.to_be_bytes());
+        Ok(9)
+    } else {
+        Err(WriteError::not_representable(
+            format!("the length {n} (2^32 or more needs the 64-bit form of RDB 8)"),
+            target,
+        ))
+    }
+}
+
+/// Write `n` as an RDB length (see [`encode_len`]).
+pub fn write_len<W: Write + ?Sized>(w: &mut W, n: u64, target: RdbVersion) -> Result<()> {
+    let mut buf = [0u8; 9];
+    let used = encode_len(n, target, &mut buf)?;
+    w.write_all(buf.get(..used).unwrap_or_default())?;
+    Ok(())
+}
+
+/// The number of bytes [`encode_len`] uses for `n` (assuming the 64-bit form
+/// is allowed).
+pub fn len_size(n: u64) -> usize {
+    match n {
+        0..=63 => 1,
+        64..=16383 => 2,
+        _ if n <= u64::from(u32::MAX) => 5,
+        _ => 9,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{read_records, write_file};
+    use rdbkit_parser::RecordKind;
+
+    #[test]
+    fn forms_and_boundaries() {
+        let v = RdbVersion(9);
+        let enc = |n| {
+            let mut b = [0u8; 9];
+            let k = encode_len(n, v, &mut b).unwrap();
+            b[..k].to_vec()
+        };
+        assert_eq!(enc(0), [0]);
+        assert_eq!(enc(63), [63]);
+        assert_eq!(enc(64), [0x40, 64]);
+        assert_eq!(enc(16383), [0x7f, 0xff]);
+        assert_eq!(enc(16384), [0x80, 0, 0, 0x40, 0]);
+        assert_eq!(enc(u64::from(u32::MAX)), [0x80, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(enc(1 << 32), [0x81, 0, 0, 0, 1, 0, 0, 0, 0]);
+        for n in [0, 63, 64, 16383, 16384, 1 << 32] {
+            assert_eq!(len_size(n), enc(n).len());
+        }
+    }
+
+    #[test]
+    fn sixty_four_bits_need_rdb_8() {
+        let mut b = [0u8; 9];
+        assert!(encode_len(1 << 32, RdbVersion(8), &mut b).is_ok());
+        assert!(encode_len(1 << 32, RdbVersion(80), &mut b).is_ok());
+        let e = encode_len(1 << 32, RdbVersion(7), &mut b).unwrap_err();
+        assert!(matches!(e, WriteError::NotRepresentable { .. }), "{e}");
+        assert!(encode_len(u64::from(u32::MAX), RdbVersion(7), &mut b).is_ok());
+    }
+
+    #[test]
+    fn round_trip_through_the_parser() {
+        let values = [
+            0u64,
+            1,
+            63,
+            64,
+            300,
+            16383,
+            16384,
+            70000,
+            u64::from(u32::MAX),
+            1 << 32,
+            u64::MAX,
+        ];
+        let bytes = write_file(RdbVersion(9), |w| {
+            for pair in values.chunks(2) {
+                w.write_resize_db(pair[0], *pair.get(1).unwrap_or(&0))?;
+            }
+            Ok(())
+        });
+        let got: Vec<u64> = read_records(&bytes)
+            .into_iter()
+            .filter_map(|k| match k {
+                RecordKind::ResizeDb {
+                    db_size,
+                    expires_size,
+                } => Some([db_size, expires_size]),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(&got[..values.len()], &values[..]);
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the writer: every real fixture converted to every
+//! target, read back with the parser and compared logically with the source
+//! minus exactly the reported losses.
+
+mod conversions;
+mod model;
+mod synthetic;
