@@ -50,7 +50,7 @@ use crate::report::{Loss, LossKind, Note, NoteKind, Report};
 use crate::scan;
 use crate::stream::{assess_downgrade, stream_level, written_type};
 use crate::value::{self, zset_type};
-use crate::writer::{expire_seconds, is_supported_target, EntryMeta, RdbWriter, WriterOptions};
+use crate::writer::{EntryMeta, RdbWriter, WriterOptions, expire_seconds, is_supported_target};
 
 // ---------------------------------------------------------------------------
 // What each version knows
@@ -659,20 +659,20 @@ impl Converter {
         let mut meta = EntryMeta::of(e);
 
         // Prefixes.
-        if let Some(ms) = meta.expire_ms {
-            if level < 3 {
-                if expire_seconds(ms).is_none() {
-                    self.loss(
-                        at,
-                        Some(key),
-                        LossKind::Expiry,
-                        format!("expiry {ms} ms is after 2038"),
-                    );
-                    return self.dropped();
-                }
-                if ms.rem_euclid(1000) != 0 {
-                    self.note(at, NoteKind::ExpiryRounded, "");
-                }
+        if let Some(ms) = meta.expire_ms
+            && level < 3
+        {
+            if expire_seconds(ms).is_none() {
+                self.loss(
+                    at,
+                    Some(key),
+                    LossKind::Expiry,
+                    format!("expiry {ms} ms is after 2038"),
+                );
+                return self.dropped();
+            }
+            if ms.rem_euclid(1000) != 0 {
+                self.note(at, NoteKind::ExpiryRounded, "");
             }
         }
         if level < 9 && (meta.lru_idle.is_some() || meta.lfu_freq.is_some()) {
@@ -720,16 +720,16 @@ impl Converter {
         };
 
         // The common case: the target loads the value as stored.
-        if let ValueAction::Copy = action {
-            if value_copyable(src, ty, e.value.body(), target) {
-                self.report.stats.keys_out += 1;
-                if record_copyable(record, src, target) {
-                    return self.copy(record, out);
-                }
-                return self.rewrite(out, |w| {
-                    w.write_entry_with_body(key, &meta, ty, e.value.body())
-                });
+        if let ValueAction::Copy = action
+            && value_copyable(src, ty, e.value.body(), target)
+        {
+            self.report.stats.keys_out += 1;
+            if record_copyable(record, src, target) {
+                return self.copy(record, out);
             }
+            return self.rewrite(out, |w| {
+                w.write_entry_with_body(key, &meta, ty, e.value.body())
+            });
         }
 
         // Decode and write in a form the target loads.
@@ -907,11 +907,11 @@ where
     let mut conv = Converter::new(reader.version(), options.clone())?;
     let mut w = conv.writer(out)?;
     while let Some(record) = reader.next_record()? {
-        if let RecordKind::Entry(e) = &record.kind {
-            if !keep(e) {
-                conv.skip_entry(&record);
-                continue;
-            }
+        if let RecordKind::Entry(e) = &record.kind
+            && !keep(e)
+        {
+            conv.skip_entry(&record);
+            continue;
         }
         conv.convert_record(&record, &mut w)?;
     }

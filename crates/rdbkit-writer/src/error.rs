@@ -46,9 +46,7 @@ pub enum WriteError {
     UnsupportedVersion(u32),
     /// An earlier write failed part-way through a record, so the output is
     /// not a valid file any more; nothing more is written.
-    #[error(
-        "an earlier write failed; the output is incomplete and no more records can be written"
-    )]
+    #[error("an earlier write failed; the output is incomplete and no more records can be written")]
     Poisoned,
 }
 
@@ -87,9 +85,7 @@ pub enum ConvertError {
     #[error("the conversion to {} would lose data: {}", .0.target, .0.loss_summary())]
     Lossy(Box<Report>),
     /// The target version is not one this crate writes.
-    #[error(
-        "cannot convert to RDB version {0}: supported targets are REDIS 1-15 and VALKEY 80-81"
-    )]
+    #[error("cannot convert to RDB version {0}: supported targets are REDIS 1-15 and VALKEY 80-81")]
     UnsupportedTarget(u32),
     /// A kind of record this crate has no conversion rule for.
     #[error("no conversion rule for the record at offset {offset}")]

@@ -9,11 +9,11 @@
 use std::io::Write;
 
 use rdbkit_parser::format::{RDB_TYPE_HASH_METADATA, RDB_TYPE_VALKEY_HASH_2};
-use rdbkit_parser::{HashField, RdbType, RdbVersion, HASH_FIELD_EXPIRE_MAX};
+use rdbkit_parser::{HASH_FIELD_EXPIRE_MAX, HashField, RdbType, RdbVersion};
 
 use crate::error::{Result, WriteError};
 use crate::length::write_len;
-use crate::string::{write_item, StringOptions};
+use crate::string::{StringOptions, write_item};
 use crate::value::write_counted;
 
 /// What a hash's fields hold, from one pass over them.
@@ -132,8 +132,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::write_file;
     use crate::EntryMeta;
+    use crate::test_util::write_file;
     use rdbkit_parser::{RdbReader, RecordKind, Value};
 
     type Fields = Vec<(String, String, Option<i64>)>;

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use rdbkit_parser::format::{RDB_32BITLEN, RDB_64BITLEN};
 use rdbkit_parser::RdbVersion;
+use rdbkit_parser::format::{RDB_32BITLEN, RDB_64BITLEN};
 
 use crate::error::{Result, WriteError};
 

@@ -73,11 +73,11 @@ pub mod value;
 mod writer;
 
 pub use convert::{
-    convert, convert_filtered, plan, record_copyable, type_copyable, type_known, type_rule,
-    value_copyable, ConvertOptions, Converter, FieldTtlPolicy, LossPolicy, ModulePolicy, TypeRule,
+    ConvertOptions, Converter, FieldTtlPolicy, LossPolicy, ModulePolicy, TypeRule, convert,
+    convert_filtered, plan, record_copyable, type_copyable, type_known, type_rule, value_copyable,
 };
 pub use crc::Crc64Writer;
 pub use error::{ConvertError, Result, WriteError};
 pub use report::{Loss, LossKind, Note, NoteKind, Report, Stats};
-pub use target::{target_from_name, TARGETS};
-pub use writer::{is_supported_target, EntryMeta, RdbWriter, WriterOptions};
+pub use target::{TARGETS, target_from_name};
+pub use writer::{EntryMeta, RdbWriter, WriterOptions, is_supported_target};

@@ -16,7 +16,7 @@ use rdbkit_parser::{RdbType, RdbVersion, Stream, StreamId};
 use crate::error::{Result, WriteError};
 use crate::length::write_len;
 use crate::report::{LossKind, NoteKind};
-use crate::string::{write_raw_string, write_string, StringOptions};
+use crate::string::{StringOptions, write_raw_string, write_string};
 
 /// The layout version (1-5) of a stream type id, `None` for other ids.
 pub fn stream_level(ty: RdbType) -> Option<u8> {
@@ -156,11 +156,12 @@ pub fn assess_downgrade(s: &Stream<'_>, to: u8) -> Result<StreamDowngrade> {
             ));
         }
     }
-    if to < 4 {
-        if let Some(idmp) = &s.idmp {
-            let iids: usize = idmp.producers.iter().map(|(_, v)| v.len()).sum();
-            if !idmp.producers.is_empty() || idmp.iids_added != 0 || idmp.iids_duplicates != 0 {
-                out.losses.push((
+    if to < 4
+        && let Some(idmp) = &s.idmp
+    {
+        let iids: usize = idmp.producers.iter().map(|(_, v)| v.len()).sum();
+        if !idmp.producers.is_empty() || idmp.iids_added != 0 || idmp.iids_duplicates != 0 {
+            out.losses.push((
                     LossKind::StreamIdmp,
                     format!(
                         "idempotent-producer state: {} producers, {iids} tracked IIDs, {} added, {} duplicates",
@@ -169,15 +170,14 @@ pub fn assess_downgrade(s: &Stream<'_>, to: u8) -> Result<StreamDowngrade> {
                         idmp.iids_duplicates
                     ),
                 ));
-            } else {
-                out.notes.push((
-                    NoteKind::StreamIdmpSettingsDropped,
-                    format!(
-                        "duration {} s, max entries {}",
-                        idmp.duration, idmp.max_entries
-                    ),
-                ));
-            }
+        } else {
+            out.notes.push((
+                NoteKind::StreamIdmpSettingsDropped,
+                format!(
+                    "duration {} s, max entries {}",
+                    idmp.duration, idmp.max_entries
+                ),
+            ));
         }
     }
     if to < 3 && from >= 3 {
@@ -197,18 +197,18 @@ pub fn assess_downgrade(s: &Stream<'_>, to: u8) -> Result<StreamDowngrade> {
     if to < 2 && from >= 2 {
         let recon = v1_reconstruction(s)?;
         let mut what = Vec::new();
-        if let Some(added) = s.entries_added {
-            if added != recon.entries_added {
-                what.push(format!(
-                    "entries-added {added} (becomes {})",
-                    recon.entries_added
-                ));
-            }
+        if let Some(added) = s.entries_added
+            && added != recon.entries_added
+        {
+            what.push(format!(
+                "entries-added {added} (becomes {})",
+                recon.entries_added
+            ));
         }
-        if let Some(md) = s.max_deleted_id {
-            if md != recon.max_deleted_id {
-                what.push(format!("max-deleted-entry-id {md} (becomes 0-0)"));
-            }
+        if let Some(md) = s.max_deleted_id
+            && md != recon.max_deleted_id
+        {
+            what.push(format!("max-deleted-entry-id {md} (becomes 0-0)"));
         }
         for g in &s.groups {
             // An unknown counter that the loader replaces by an estimate is a

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use rdbkit_parser::{parse_canonical_i64, Item, RdbVersion};
+use rdbkit_parser::{Item, RdbVersion, parse_canonical_i64};
 
 use crate::error::{Result, WriteError};
 use crate::length::write_len;
@@ -70,14 +70,14 @@ pub fn write_string<W: Write + ?Sized>(w: &mut W, s: &[u8], opts: StringOptions)
     if let Some(v) = int_encoding(s) {
         return write_int(w, v);
     }
-    if opts.compress {
-        if let Some(c) = lzf_compress(s) {
-            w.write_all(&[0xc3])?;
-            write_len(w, c.len() as u64, opts.target)?;
-            write_len(w, s.len() as u64, opts.target)?;
-            w.write_all(&c)?;
-            return Ok(());
-        }
+    if opts.compress
+        && let Some(c) = lzf_compress(s)
+    {
+        w.write_all(&[0xc3])?;
+        write_len(w, c.len() as u64, opts.target)?;
+        write_len(w, s.len() as u64, opts.target)?;
+        w.write_all(&c)?;
+        return Ok(());
     }
     write_raw_string(w, s, opts.target)
 }
@@ -111,11 +111,7 @@ pub fn write_item<W: Write + ?Sized>(
 pub fn double_text(v: f64) -> String {
     let plain = format!("{v}");
     let exp = format!("{v:e}");
-    if plain.len() <= exp.len() {
-        plain
-    } else {
-        exp
-    }
+    if plain.len() <= exp.len() { plain } else { exp }
 }
 
 fn check_score(v: f64) -> Result<()> {
@@ -154,8 +150,8 @@ pub fn write_binary_double<W: Write + ?Sized>(w: &mut W, v: f64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::{entries, write_file};
     use crate::EntryMeta;
+    use crate::test_util::{entries, write_file};
     use rdbkit_parser::Value;
 
     fn opts() -> StringOptions {

@@ -2,8 +2,8 @@
 
 use rdbkit_parser::{RdbReader, RdbVersion, RecordKind, Value};
 
-use crate::error::Result;
 use crate::RdbWriter;
+use crate::error::Result;
 
 /// Write a whole file for `target` with `f` and finish it.
 pub(crate) fn write_file(

@@ -17,7 +17,7 @@ use crate::error::{Result, WriteError};
 use crate::hash::{self, HashSummary};
 use crate::length::write_len;
 use crate::stream;
-use crate::string::{write_binary_double, write_item, write_string_double, StringOptions};
+use crate::string::{StringOptions, write_binary_double, write_item, write_string_double};
 
 /// Write `n` elements from `iter`, checking that there are exactly `n`.
 pub(crate) fn write_counted<W, T, I>(
@@ -255,8 +255,8 @@ pub(crate) fn write_planned<W: Write + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::write_file;
     use crate::EntryMeta;
+    use crate::test_util::write_file;
     use rdbkit_parser::{RdbReader, RecordKind};
 
     fn decode_all(bytes: &[u8]) -> Vec<(RdbType, String)> {
@@ -346,13 +346,15 @@ mod tests {
         assert!(write_elements_body(&mut out, 2, one(), opts).is_err());
         let two = [Ok(Item::Int(1)), Ok(Item::Int(2))];
         assert!(write_elements_body(&mut out, 1, two, opts).is_err());
-        assert!(write_zset_body(
-            &mut out,
-            RDB_TYPE_ZSET_2,
-            1,
-            [Ok((Item::Int(1), f64::NAN))],
-            opts
-        )
-        .is_err());
+        assert!(
+            write_zset_body(
+                &mut out,
+                RDB_TYPE_ZSET_2,
+                1,
+                [Ok((Item::Int(1), f64::NAN))],
+                opts
+            )
+            .is_err()
+        );
     }
 }

@@ -13,8 +13,8 @@ use crate::crc::Crc64Writer;
 use crate::error::{Result, WriteError};
 use crate::hash;
 use crate::length::write_len;
-use crate::string::{write_raw_string, write_string, StringOptions};
-use crate::value::{self, write_hash_body, write_zset_body, zset_type, Planned};
+use crate::string::{StringOptions, write_raw_string, write_string};
+use crate::value::{self, Planned, write_hash_body, write_zset_body, zset_type};
 
 /// Options of a writer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,10 +200,10 @@ impl<W: Write> RdbWriter<W> {
         }
         let before = self.out.bytes_written();
         let r = f(self);
-        if let Err(e) = &r {
-            if matches!(e, WriteError::Io(_)) || self.out.bytes_written() != before {
-                self.poisoned = true;
-            }
+        if let Err(e) = &r
+            && (matches!(e, WriteError::Io(_)) || self.out.bytes_written() != before)
+        {
+            self.poisoned = true;
         }
         r
     }
@@ -308,13 +308,14 @@ impl<W: Write> RdbWriter<W> {
 
     /// Check that the prefixes can be written (before any byte is).
     fn check_meta(&self, meta: &EntryMeta<'_>) -> Result<()> {
-        if let Some(ms) = meta.expire_ms {
-            if self.level() < 3 && expire_seconds(ms).is_none() {
-                return Err(WriteError::not_representable(
-                    format!("the expiry {ms} ms (EXPIRETIME seconds of RDB < 3 end in 2038)"),
-                    self.target,
-                ));
-            }
+        if let Some(ms) = meta.expire_ms
+            && self.level() < 3
+            && expire_seconds(ms).is_none()
+        {
+            return Err(WriteError::not_representable(
+                format!("the expiry {ms} ms (EXPIRETIME seconds of RDB < 3 end in 2038)"),
+                self.target,
+            ));
         }
         if meta.key_meta.is_some() && !rules::key_meta_known(self.target) {
             return Err(WriteError::not_representable(

@@ -206,10 +206,10 @@ fn with_fixture_streams(f: impl FnOnce(&[(Vec<u8>, Vec<u8>)])) {
         .unwrap();
     let mut streams = Vec::new();
     for rec in RdbReader::new(&data).unwrap() {
-        if let RecordKind::Entry(e) = rec.unwrap().kind {
-            if e.value.ty() == RDB_TYPE_STREAM_LISTPACKS_3 {
-                streams.push((e.key.to_vec(), e.value.body().to_vec()));
-            }
+        if let RecordKind::Entry(e) = rec.unwrap().kind
+            && e.value.ty() == RDB_TYPE_STREAM_LISTPACKS_3
+        {
+            streams.push((e.key.to_vec(), e.value.body().to_vec()));
         }
     }
     assert!(streams.len() >= 3);
@@ -344,18 +344,18 @@ fn streams_rewritten_in_their_own_layout_are_byte_identical() {
     for (name, data) in fixtures() {
         let version = RdbReader::new(&data).unwrap().version();
         for rec in RdbReader::new(&data).unwrap() {
-            if let RecordKind::Entry(e) = rec.unwrap().kind {
-                if let Value::Stream(st) = e.value.decode().unwrap() {
-                    let mut out = Vec::new();
-                    stream::write_stream_body(&mut out, st.ty, &st, version).unwrap();
-                    assert_eq!(
-                        out,
-                        e.value.body(),
-                        "{name}: {:?}",
-                        String::from_utf8_lossy(&e.key)
-                    );
-                    n += 1;
-                }
+            if let RecordKind::Entry(e) = rec.unwrap().kind
+                && let Value::Stream(st) = e.value.decode().unwrap()
+            {
+                let mut out = Vec::new();
+                stream::write_stream_body(&mut out, st.ty, &st, version).unwrap();
+                assert_eq!(
+                    out,
+                    e.value.body(),
+                    "{name}: {:?}",
+                    String::from_utf8_lossy(&e.key)
+                );
+                n += 1;
             }
         }
     }
