@@ -24,6 +24,10 @@ pub(crate) enum Command {
     Keys(cmd::keys::Args),
     /// Export keys as JSON lines or one JSON document.
     Export(cmd::export::Args),
+    /// Rewrite a snapshot for another server version (e.g. Redis 8 -> Azure Cache for Redis 6), with a loss report.
+    Convert(cmd::convert::Args),
+    /// Keep only the selected keys (byte-for-byte copies), optionally converting too.
+    Filter(cmd::filter::Args),
     /// Logical difference of two snapshots (any versions); exit 1 when they differ.
     Diff(cmd::diff::Args),
 }

@@ -158,6 +158,24 @@ impl Selector {
         })
     }
 
+    /// Whether every key is selected (no selection flag given).
+    pub(crate) fn is_all(&self) -> bool {
+        self.dbs.is_empty()
+            && self.globs.is_empty()
+            && self.regexes.is_empty()
+            && self.types.is_empty()
+            && self.exclude_globs.is_empty()
+            && self.exclude_regexes.is_empty()
+            && self.exclude_types.is_empty()
+            && !self.drop_expired
+            && self.ttl_min.is_none()
+            && self.ttl_max.is_none()
+            && self.min_size.is_none()
+            && self.max_size.is_none()
+            && self.slots.is_empty()
+            && self.keys.is_none()
+    }
+
     /// Whether the entry is selected; `size` is its serialized record length.
     /// Type checks use the type id only (no decoding).
     pub(crate) fn matches(&self, e: &Entry<'_>, size: u64) -> bool {

@@ -1,6 +1,7 @@
 //! CLI integration tests: one binary, one module per concern.
 
 mod common;
+mod convert_servers;
 mod export_fixtures;
 mod verify;
 

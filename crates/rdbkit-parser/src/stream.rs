@@ -241,7 +241,11 @@ pub(crate) fn read_stream<'data>(
                 return Err(bad(blob.offset, "stream node", "empty listpack".into()));
             }
             let raw = input.since(raw_start);
-            nodes.push(StreamNode { master_id, blob, raw });
+            nodes.push(StreamNode {
+                master_id,
+                blob,
+                raw,
+            });
         } else {
             let s = input.string("stream node listpack")?;
             if s.len() <= 7 {

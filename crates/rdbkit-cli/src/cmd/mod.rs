@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+pub(crate) mod convert;
 pub(crate) mod diff;
 pub(crate) mod export;
+pub(crate) mod filter;
 pub(crate) mod info;
 pub(crate) mod keys;
 pub(crate) mod verify;
@@ -20,5 +22,7 @@ pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         Command::Keys(a) => keys::run(&a, out),
         Command::Export(a) => export::run(&a, out),
         Command::Diff(a) => diff::run(&a, out),
+        Command::Convert(a) => convert::run(&a, out),
+        Command::Filter(a) => filter::run(&a, out),
     }
 }

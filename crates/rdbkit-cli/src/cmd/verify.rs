@@ -15,6 +15,40 @@ use crate::input::{Visitor, walk};
 pub(crate) struct Args {
     /// The snapshot (`-` for stdin).
     pub(crate) file: String,
+    /// Instead of checking the file itself, say whether target T would load
+    /// it as it is, and what `convert --target T` would have to change or lose.
+    #[arg(long, value_name = "T")]
+    pub(crate) target: Option<String>,
+    #[command(flatten)]
+    pub(crate) conv: crate::cmd::convert::ConvOpts,
+}
+
+/// `verify --target T`: a dry run of the conversion.
+fn preflight(args: &Args, target: &str, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let options = args.conv.options(Some(target), None)?;
+    let target = options.target;
+    let mut dry = crate::cmd::convert::DryRun::new(options);
+    walk(&args.file, Default::default(), &mut dry)?;
+    let (source, report) = dry.finish()?;
+    let loads_as_is = crate::cmd::convert::loads_as_is(source, target);
+    writeln!(out, "{report}")?;
+    if loads_as_is {
+        writeln!(out, "{target}: the file loads as it is")?;
+        Ok(ExitCode::SUCCESS)
+    } else if report.is_lossless() {
+        writeln!(
+            out,
+            "{target}: the file does not load as it is ({source}); `rdbkit convert --target` rewrites it without losing data"
+        )?;
+        Ok(ExitCode::from(1))
+    } else {
+        writeln!(
+            out,
+            "{target}: the file does not load as it is ({source}); converting loses: {}",
+            report.loss_summary()
+        )?;
+        Ok(ExitCode::from(1))
+    }
 }
 
 /// Decode a value completely (every element, with the checks the iterators
@@ -104,7 +138,8 @@ pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
     Ok(n)
 }
 
-struct Verifier {
+pub(crate) struct Verifier {
+    dup_check: bool,
     records: u64,
     keys: u64,
     keys_seen: HashSet<u128>,
@@ -121,6 +156,10 @@ impl Visitor for Verifier {
         match &rec.kind {
             RecordKind::Entry(e) => {
                 check_value(&e.value).map_err(|err| err.with_key(&e.key))?;
+                self.keys += 1;
+                if !self.dup_check {
+                    return Ok(true);
+                }
                 // Two independent 64-bit hashes per key: duplicate keys make every
                 // loader refuse the file, and 16 bytes a key keeps this affordable.
                 let h = |s: &std::collections::hash_map::RandomState| {
@@ -145,7 +184,6 @@ impl Visitor for Verifier {
                     .with_key(&e.key)
                     .into());
                 }
-                self.keys += 1;
             }
             RecordKind::Eof { checksum } => self.checksum = Some(*checksum),
             _ => {}
@@ -154,15 +192,36 @@ impl Visitor for Verifier {
     }
 }
 
+impl Verifier {
+    /// A verifier; `dup_check` also rejects duplicate keys (16 bytes a key).
+    pub(crate) fn new(dup_check: bool) -> Verifier {
+        Verifier {
+            dup_check,
+            records: 0,
+            keys: 0,
+            keys_seen: HashSet::new(),
+            hashers: Default::default(),
+            checksum: None,
+        }
+    }
+}
+
+/// Verify a written file completely (structure, every value, checksum).
+pub(crate) fn verify_path(path: &std::path::Path) -> anyhow::Result<()> {
+    let mut v = Verifier::new(false);
+    walk(&path.to_string_lossy(), Default::default(), &mut v)?;
+    match v.checksum {
+        Some(Checksum::Verified(_) | Checksum::Absent) => Ok(()),
+        other => anyhow::bail!("unexpected checksum state {other:?}"),
+    }
+}
+
 /// Run `rdbkit verify`: exit 0 sound, 1 damaged, 2 usage/I/O.
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let mut v = Verifier {
-        records: 0,
-        keys: 0,
-        keys_seen: HashSet::new(),
-        hashers: Default::default(),
-        checksum: None,
-    };
+    if let Some(t) = &args.target {
+        return preflight(args, t, out);
+    }
+    let mut v = Verifier::new(true);
     match walk(&args.file, Default::default(), &mut v) {
         Ok(end) => {
             let checksum = match v.checksum {

@@ -1,0 +1,340 @@
+//! The one-pass rewrite shared by `filter` and `convert` (and later `split`
+//! and `merge`): selection, database remapping, duplicate-key policy and
+//! version conversion, over a file (memory-mapped) or stdin (streamed).
+//!
+//! Records the target can load as they are are copied byte for byte by the
+//! writer crate's [`Converter`]; only the header, database opcodes, sizing
+//! hints and checksum are rewritten when filtering. For file inputs a cheap
+//! structural pre-pass counts what will be kept, so RESIZEDB and SLOT_INFO
+//! hints are recomputed for the output and `--on-duplicate keep-last` knows
+//! which occurrence is last; stdin is read once, so there those hints are
+//! dropped when filtering and keep-last is refused.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::Write;
+
+use anyhow::bail;
+use rdbkit_parser::{DisplayBytes, Entry, RdbVersion, Record, RecordKind};
+use rdbkit_writer::{ConvertOptions, Converter, RdbWriter, Report};
+
+use crate::input::{Visitor, walk};
+use crate::select::{DbMap, Selector};
+
+/// What to do when two kept keys end up with the same name in the same
+/// database (after `--map-db`/`--flatten-db`, or across merged inputs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OnDuplicate {
+    /// Write nothing and name the key (every server refuses a file with duplicates).
+    #[default]
+    Error,
+    /// Keep the first occurrence.
+    KeepFirst,
+    /// Keep the last occurrence.
+    KeepLast,
+}
+
+/// Everything a rewrite needs besides the input and output.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) selector: Selector,
+    pub(crate) dbmap: DbMap,
+    pub(crate) on_duplicate: OnDuplicate,
+    /// Conversion options; `None` target means "the source's version".
+    pub(crate) convert: ConvertOptions,
+    pub(crate) same_version: bool,
+}
+
+/// 128-bit identity of (db, key) from two independently keyed hashers.
+#[derive(Debug, Default)]
+struct KeyIds(
+    std::collections::hash_map::RandomState,
+    std::collections::hash_map::RandomState,
+);
+
+impl KeyIds {
+    fn id(&self, db: u64, key: &[u8]) -> u128 {
+        let h = |s: &std::collections::hash_map::RandomState| {
+            let mut h = s.build_hasher();
+            db.hash(&mut h);
+            key.hash(&mut h);
+            h.finish()
+        };
+        (u128::from(h(&self.0)) << 64) | u128::from(h(&self.1))
+    }
+}
+
+/// What the pre-pass learns.
+#[derive(Debug, Default)]
+struct Counts {
+    /// mapped db -> (keys, keys with expiry)
+    dbs: HashMap<u64, (u64, u64)>,
+    /// (mapped db, slot) -> (keys, expires)
+    slots: HashMap<(u64, u16), (u64, u64)>,
+    /// (input index, record offset) of the occurrence kept under keep-last.
+    last: HashMap<u128, (usize, u64)>,
+}
+
+struct PrePass<'a> {
+    plan: &'a Plan,
+    ids: &'a KeyIds,
+    input: usize,
+    counts: &'a mut Counts,
+}
+
+impl Visitor for PrePass<'_> {
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        if let RecordKind::Entry(e) = &rec.kind
+            && self.plan.selector.matches(e, rec.raw.len() as u64)
+        {
+            let db = self.plan.dbmap.map(e.db);
+            let expires = u64::from(e.expire_ms.is_some());
+            let c = self.counts.dbs.entry(db).or_default();
+            c.0 += 1;
+            c.1 += expires;
+            let s = self
+                .counts
+                .slots
+                .entry((db, crate::slot::key_slot(&e.key)))
+                .or_default();
+            s.0 += 1;
+            s.1 += expires;
+            if self.plan.on_duplicate == OnDuplicate::KeepLast {
+                self.counts
+                    .last
+                    .insert(self.ids.id(db, &e.key), (self.input, rec.offset));
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The rewrite of one or more inputs into one output.
+pub(crate) struct Rewrite<'p, 'w> {
+    plan: &'p Plan,
+    /// Handed to the writer when the first header arrives.
+    out: Option<&'w mut dyn Write>,
+    ids: KeyIds,
+    counts: Option<Counts>,
+    seen: HashSet<u128>,
+    state: Option<(Converter, RdbWriter<&'w mut dyn Write>)>,
+    filtering: bool,
+    /// Duplicate keys can only arise from remapping or several inputs; a
+    /// plain rewrite keeps no per-key state (memory flat in the key count).
+    check_duplicates: bool,
+    input: usize,
+    out_db: Option<u64>,
+    src_db: u64,
+    /// Later occurrences of duplicate keys left out by the policy.
+    pub(crate) duplicates_dropped: u64,
+}
+
+fn select_record(db: u64) -> Vec<u8> {
+    let mut v = vec![0xfe];
+    rdbkit_writer::length::write_len(&mut v, db, RdbVersion(9)).ok();
+    v
+}
+
+impl<'p, 'w> Rewrite<'p, 'w> {
+    /// A rewrite into `out`.
+    pub(crate) fn new(plan: &'p Plan, out: &'w mut dyn Write, inputs: usize) -> Self {
+        let filtering = !plan.selector.is_all() || !plan.dbmap.is_identity();
+        Rewrite {
+            plan,
+            out: Some(out),
+            check_duplicates: !plan.dbmap.is_identity() || inputs > 1,
+            ids: KeyIds::default(),
+            counts: None,
+            seen: HashSet::new(),
+            state: None,
+            filtering,
+            input: 0,
+            out_db: None,
+            src_db: 0,
+            duplicates_dropped: 0,
+        }
+    }
+
+    /// Run the structural pre-pass over file inputs (skipped for stdin).
+    pub(crate) fn prepass(&mut self, inputs: &[&str]) -> anyhow::Result<()> {
+        if inputs.contains(&"-") {
+            if self.plan.on_duplicate == OnDuplicate::KeepLast {
+                bail!("--on-duplicate keep-last needs file inputs (stdin can be read only once)");
+            }
+            return Ok(());
+        }
+        if !self.filtering && inputs.len() == 1 && self.plan.on_duplicate != OnDuplicate::KeepLast {
+            return Ok(());
+        }
+        let mut counts = Counts::default();
+        for (i, path) in inputs.iter().enumerate() {
+            walk(
+                path,
+                Default::default(),
+                &mut PrePass {
+                    plan: self.plan,
+                    ids: &self.ids,
+                    input: i,
+                    counts: &mut counts,
+                },
+            )?;
+        }
+        self.counts = Some(counts);
+        Ok(())
+    }
+
+    /// Feed input number `i` (inputs must be fed in the order given to `prepass`).
+    pub(crate) fn feed(&mut self, i: usize, path: &str) -> anyhow::Result<()> {
+        self.input = i;
+        self.src_db = 0;
+        walk(path, Default::default(), self)?;
+        Ok(())
+    }
+
+    fn convert(&mut self, rec: &Record<'_>) -> anyhow::Result<()> {
+        let (conv, w) = self
+            .state
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+        conv.convert_record(rec, w)?;
+        Ok(())
+    }
+
+    fn emit_select(&mut self, db: u64, at: u64) -> anyhow::Result<()> {
+        if self.out_db == Some(db) {
+            return Ok(());
+        }
+        self.out_db = Some(db);
+        let raw = select_record(db);
+        self.convert(&Record {
+            offset: at,
+            raw: &raw,
+            kind: RecordKind::SelectDb { db },
+        })?;
+        if let Some((keys, expires)) = self.counts.as_ref().and_then(|c| c.dbs.get(&db)).copied() {
+            let (conv, w) = self
+                .state
+                .as_mut()
+                .ok_or_else(|| anyhow::anyhow!("no header"))?;
+            // RESIZEDB exists from RDB 7; below that it is simply not written.
+            if conv.report().target.redis_level() >= 7 {
+                w.write_resize_db(keys, expires)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn keep_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> anyhow::Result<bool> {
+        if !self.plan.selector.matches(e, rec.raw.len() as u64) {
+            return Ok(false);
+        }
+        if !self.check_duplicates {
+            return Ok(true);
+        }
+        let db = self.plan.dbmap.map(e.db);
+        let id = self.ids.id(db, &e.key);
+        match self.plan.on_duplicate {
+            OnDuplicate::KeepLast => {
+                if let Some(&(input, offset)) = self.counts.as_ref().and_then(|c| c.last.get(&id))
+                    && (input, offset) != (self.input, rec.offset)
+                {
+                    self.duplicates_dropped += 1;
+                    return Ok(false);
+                }
+            }
+            policy => {
+                if !self.seen.insert(id) {
+                    if policy == OnDuplicate::Error {
+                        bail!(
+                            "duplicate key {:#} in db {db} (input {}, offset {}): every server refuses a file with duplicate keys; choose --on-duplicate keep-first or keep-last",
+                            DisplayBytes(&e.key),
+                            self.input + 1,
+                            rec.offset
+                        );
+                    }
+                    self.duplicates_dropped += 1;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Finish the output; returns the report, or the conversion's error
+    /// (`ConvertError::Lossy` when a loss halted it).
+    pub(crate) fn finish(self) -> anyhow::Result<Report> {
+        let (conv, w) = self.state.ok_or_else(|| anyhow::anyhow!("empty input"))?;
+        let (_, report) = conv.finish(w)?;
+        Ok(report)
+    }
+}
+
+impl Visitor for Rewrite<'_, '_> {
+    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
+        if self.state.is_some() {
+            return Ok(()); // a later input of a merge
+        }
+        let mut opts = self.plan.convert.clone();
+        if self.plan.same_version {
+            opts.target = version;
+        }
+        let conv = Converter::new(version, opts)?;
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("output already in use"))?;
+        let w = conv.writer(out)?;
+        self.state = Some((conv, w));
+        Ok(())
+    }
+
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        match &rec.kind {
+            RecordKind::Entry(e) => {
+                if self.keep_entry(rec, e)? {
+                    if self.filtering || self.input > 0 {
+                        self.emit_select(self.plan.dbmap.map(e.db), rec.offset)?;
+                    }
+                    self.convert(rec)?;
+                } else if let Some((conv, _)) = self.state.as_mut() {
+                    conv.skip_entry(rec);
+                }
+            }
+            RecordKind::SelectDb { db } => {
+                self.src_db = *db;
+                if !self.filtering && self.input == 0 {
+                    self.out_db = Some(*db);
+                    self.convert(rec)?;
+                }
+            }
+            RecordKind::ResizeDb { .. } | RecordKind::SlotInfo { .. }
+                if self.filtering || self.input > 0 =>
+            {
+                if let (RecordKind::SlotInfo { slot, .. }, Some(c)) = (&rec.kind, &self.counts) {
+                    let db = self.plan.dbmap.map(self.src_db);
+                    if let Some(&(keys, expires)) = u16::try_from(*slot)
+                        .ok()
+                        .and_then(|s| c.slots.get(&(db, s)))
+                    {
+                        self.emit_select(db, rec.offset)?;
+                        let (conv, w) = self
+                            .state
+                            .as_mut()
+                            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+                        if conv.report().target.redis_level() >= 12
+                            && !conv.report().target.is_valkey()
+                        {
+                            w.write_slot_info(*slot, keys, expires)?;
+                        }
+                    }
+                }
+            }
+            // Header-section records of later merge inputs (AUX, functions,
+            // module aux) would repeat the first input's: only EOF matters.
+            RecordKind::Eof { .. } => {}
+            _ if self.input > 0 => {}
+            _ => self.convert(rec)?,
+        }
+        Ok(true)
+    }
+}
