@@ -28,6 +28,19 @@ pub(crate) enum Command {
     Convert(cmd::convert::Args),
     /// Keep only the selected keys (byte-for-byte copies), optionally converting too.
     Filter(cmd::filter::Args),
+    /// Split a snapshot into several by cluster hash slot (ranges or N even shards).
+    Split(cmd::split::Args),
+    /// Merge several snapshots into one, with db remapping and a duplicate-key policy.
+    Merge(cmd::merge::Args),
     /// Logical difference of two snapshots (any versions); exit 1 when they differ.
     Diff(cmd::diff::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definitions_are_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -16,7 +16,7 @@ use std::io::Write;
 
 use anyhow::bail;
 use rdbkit_parser::{DisplayBytes, Entry, RdbVersion, Record, RecordKind};
-use rdbkit_writer::{ConvertOptions, Converter, RdbWriter, Report};
+use rdbkit_writer::{ConvertError, ConvertOptions, Converter, LossPolicy, RdbWriter, Report};
 
 use crate::input::{Visitor, walk};
 use crate::select::{DbMap, Selector};
@@ -117,7 +117,11 @@ pub(crate) struct Rewrite<'p, 'w> {
     ids: KeyIds,
     counts: Option<Counts>,
     seen: HashSet<u128>,
+    functions: HashSet<String>,
     state: Option<(Converter, RdbWriter<&'w mut dyn Write>)>,
+    /// Reports of earlier inputs (a merge converts each input with its own
+    /// source version into the one writer).
+    earlier: Vec<Report>,
     filtering: bool,
     /// Duplicate keys can only arise from remapping or several inputs; a
     /// plain rewrite keeps no per-key state (memory flat in the key count).
@@ -146,7 +150,9 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             ids: KeyIds::default(),
             counts: None,
             seen: HashSet::new(),
+            functions: HashSet::new(),
             state: None,
+            earlier: Vec::new(),
             filtering,
             input: 0,
             out_db: None,
@@ -187,6 +193,10 @@ impl<'p, 'w> Rewrite<'p, 'w> {
     pub(crate) fn feed(&mut self, i: usize, path: &str) -> anyhow::Result<()> {
         self.input = i;
         self.src_db = 0;
+        if i > 0 {
+            // Re-select on the next key so the new input's converter knows the db.
+            self.out_db = None;
+        }
         walk(path, Default::default(), self)?;
         Ok(())
     }
@@ -264,17 +274,34 @@ impl<'p, 'w> Rewrite<'p, 'w> {
     /// (`ConvertError::Lossy` when a loss halted it).
     pub(crate) fn finish(self) -> anyhow::Result<Report> {
         let (conv, w) = self.state.ok_or_else(|| anyhow::anyhow!("empty input"))?;
+        if self.earlier.is_empty() {
+            let (_, report) = conv.finish(w)?;
+            return Ok(report);
+        }
+        let mut all = self.earlier;
+        let halted = conv.is_halted();
+        let lossy_before =
+            all.iter().any(|r| !r.is_lossless()) && self.plan.convert.on_loss == LossPolicy::Error;
+        if halted || lossy_before {
+            all.push(conv.into_report());
+            return Err(ConvertError::Lossy(Box::new(merge_reports(all))).into());
+        }
         let (_, report) = conv.finish(w)?;
-        Ok(report)
+        all.push(report);
+        Ok(merge_reports(all))
     }
 }
 
 impl Visitor for Rewrite<'_, '_> {
     fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
-        if self.state.is_some() {
-            return Ok(()); // a later input of a merge
-        }
         let mut opts = self.plan.convert.clone();
+        if let Some((conv, w)) = self.state.take() {
+            // A later input of a merge: a converter for its own version, the same writer.
+            opts.target = conv.report().target;
+            self.earlier.push(conv.into_report());
+            self.state = Some((Converter::new(version, opts)?, w));
+            return Ok(());
+        }
         if self.plan.same_version {
             opts.target = version;
         }
@@ -329,12 +356,40 @@ impl Visitor for Rewrite<'_, '_> {
                     }
                 }
             }
-            // Header-section records of later merge inputs (AUX, functions,
-            // module aux) would repeat the first input's: only EOF matters.
             RecordKind::Eof { .. } => {}
+            // A library may be written once: loaders refuse a duplicate name.
+            RecordKind::Function(f) => {
+                let name = f.library_name().unwrap_or_default().to_string();
+                if self.functions.insert(name) {
+                    self.convert(rec)?;
+                }
+            }
+            // AUX fields and module AUX data of later merge inputs would repeat
+            // or contradict the first input's.
             _ if self.input > 0 => {}
             _ => self.convert(rec)?,
         }
         Ok(true)
     }
+}
+
+/// One report for several inputs: losses and notes listed together, counts added.
+pub(crate) fn merge_reports(mut reports: Vec<Report>) -> Report {
+    let mut out = reports.remove(0);
+    for r in reports {
+        out.losses.extend(r.losses);
+        for (k, n) in r.loss_counts {
+            *out.loss_counts.entry(k).or_insert(0) += n;
+        }
+        out.notes.extend(r.notes);
+        let (a, b) = (&mut out.stats, r.stats);
+        a.records += b.records;
+        a.keys_in += b.keys_in;
+        a.keys_out += b.keys_out;
+        a.keys_filtered += b.keys_filtered;
+        a.copied += b.copied;
+        a.rewritten += b.rewritten;
+        a.dropped += b.dropped;
+    }
+    out
 }

@@ -12,6 +12,8 @@ pub(crate) mod export;
 pub(crate) mod filter;
 pub(crate) mod info;
 pub(crate) mod keys;
+pub(crate) mod merge;
+pub(crate) mod split;
 pub(crate) mod verify;
 
 /// Run a parsed command, writing data to `out`.
@@ -24,5 +26,7 @@ pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         Command::Diff(a) => diff::run(&a, out),
         Command::Convert(a) => convert::run(&a, out),
         Command::Filter(a) => filter::run(&a, out),
+        Command::Split(a) => split::run(&a, out),
+        Command::Merge(a) => merge::run(&a, out),
     }
 }

@@ -1,0 +1,82 @@
+//! `rdbkit merge`: several snapshots into one, with database remapping and a
+//! duplicate-key policy (a duplicate key makes every server refuse the file,
+//! so one is never written twice).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use rdbkit_parser::RdbVersion;
+
+use crate::cmd::convert::{ConvOpts, OutOpts, rewrite};
+use crate::pipeline::Plan;
+use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
+
+/// Arguments of `rdbkit merge`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The snapshots to merge, in order (at most one may be `-`).
+    #[arg(required = true, num_args = 2..)]
+    pub(crate) inputs: Vec<String>,
+    /// Where to write (`-` for stdout). Never an input.
+    #[arg(short, long, value_name = "OUT")]
+    pub(crate) output: String,
+    /// Write for this target (default: the newest input version, if all inputs are Redis or all Valkey files).
+    #[arg(long, value_name = "T")]
+    pub(crate) target: Option<String>,
+    #[command(flatten)]
+    pub(crate) conv: ConvOpts,
+    #[command(flatten)]
+    pub(crate) out: OutOpts,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+    #[command(flatten)]
+    pub(crate) dbmap: DbMapArgs,
+}
+
+fn header_version(path: &str) -> anyhow::Result<Option<RdbVersion>> {
+    if path == "-" {
+        return Ok(None);
+    }
+    let mut head = [0u8; rdbkit_parser::HEADER_LEN];
+    let mut f =
+        std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?;
+    std::io::Read::read_exact(&mut f, &mut head)
+        .map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
+    Ok(Some(rdbkit_parser::parse_header(&head)?))
+}
+
+/// Run `rdbkit merge`.
+pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
+        bail!("at most one input can be stdin");
+    }
+    let fallback = if args.target.is_none() && args.conv.rdb_version.is_none() {
+        let versions: Vec<RdbVersion> = args
+            .inputs
+            .iter()
+            .map(|p| header_version(p))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        if versions.iter().any(|v| v.is_valkey()) && versions.iter().any(|v| !v.is_valkey()) {
+            bail!("the inputs mix Redis and Valkey 9 files: choose the output with --target");
+        }
+        match versions.iter().max() {
+            Some(v) => Some(*v),
+            None => bail!("give --target when the only input is stdin"),
+        }
+    } else {
+        None
+    };
+    let plan = Plan {
+        selector: Selector::new(&args.select)?,
+        dbmap: DbMap::new(&args.dbmap)?,
+        on_duplicate: args.out.on_duplicate,
+        convert: args.conv.options(args.target.as_deref(), fallback)?,
+        same_version: false,
+    };
+    let inputs: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
+    rewrite(&inputs, &args.output, &plan, &args.out)
+}

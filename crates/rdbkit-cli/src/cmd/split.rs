@@ -1,0 +1,175 @@
+//! `rdbkit split`: one snapshot into several by cluster hash slot, in one
+//! pass: every key goes to exactly one output (the one whose slot range holds
+//! `CRC16(hash tag) mod 16384`). Cluster nodes keep only db 0, so by default
+//! only db 0 is split (`--all-dbs` keeps the others, `--flatten-db` moves
+//! every key into db 0).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use rdbkit_parser::{RdbVersion, Record};
+
+use crate::cmd::convert::{ConvOpts, OutOpts};
+use crate::input::{Visitor, walk};
+use crate::output::Output;
+use crate::pipeline::{Plan, Rewrite};
+use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
+use crate::slot::{SLOTS, parse_range};
+
+/// Arguments of `rdbkit split`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The snapshot to split (`-` for stdin).
+    pub(crate) input: String,
+    /// An output: slot range and file, `A-B=FILE` (repeatable).
+    #[arg(long = "slots", value_name = "A-B=FILE", conflicts_with = "shards")]
+    pub(crate) ranges: Vec<String>,
+    /// Split into N even slot ranges, written to `--out-dir` as `shard-I-A-B.rdb`.
+    #[arg(long, value_name = "N", requires = "out_dir")]
+    pub(crate) shards: Option<u16>,
+    /// Directory for `--shards` outputs (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out_dir: Option<PathBuf>,
+    /// Split every database, not only db 0.
+    #[arg(long)]
+    pub(crate) all_dbs: bool,
+    /// Also convert for this target.
+    #[arg(long, value_name = "T")]
+    pub(crate) target: Option<String>,
+    #[command(flatten)]
+    pub(crate) conv: ConvOpts,
+    #[command(flatten)]
+    pub(crate) out: OutOpts,
+    #[command(flatten)]
+    pub(crate) select: SelectArgs,
+    #[command(flatten)]
+    pub(crate) dbmap: DbMapArgs,
+}
+
+/// The even split of the 16384 slots into `n` ranges.
+pub(crate) fn shard_ranges(n: u16) -> Vec<(u16, u16)> {
+    let n = u32::from(n.max(1));
+    (0..n)
+        .map(|i| {
+            let a = (i * u32::from(SLOTS) / n) as u16;
+            let b = ((i + 1) * u32::from(SLOTS) / n - 1) as u16;
+            (a, b)
+        })
+        .collect()
+}
+
+struct Fanout<'p, 'w> {
+    parts: Vec<Rewrite<'p, 'w>>,
+}
+
+impl Visitor for Fanout<'_, '_> {
+    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
+        self.parts.iter_mut().try_for_each(|p| p.header(version))
+    }
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        for p in &mut self.parts {
+            p.record(rec)?;
+        }
+        Ok(true)
+    }
+}
+
+/// Run `rdbkit split`.
+pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    if !args.select.slots.is_empty() {
+        bail!("--slot cannot be combined with split (the outputs' ranges select the slots)");
+    }
+    let targets: Vec<((u16, u16), String)> = match (args.shards, &args.out_dir) {
+        (Some(n), Some(dir)) => {
+            if n == 0 || n > SLOTS {
+                bail!("--shards must be between 1 and 16384");
+            }
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            shard_ranges(n)
+                .into_iter()
+                .enumerate()
+                .map(|(i, (a, b))| {
+                    (
+                        (a, b),
+                        dir.join(format!("shard-{i}-{a}-{b}.rdb"))
+                            .to_string_lossy()
+                            .into_owned(),
+                    )
+                })
+                .collect()
+        }
+        _ => args
+            .ranges
+            .iter()
+            .map(|s| {
+                let (range, file) = s
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("bad --slots {s:?}: expected A-B=FILE"))?;
+                Ok((parse_range(range)?, file.to_string()))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    if targets.is_empty() {
+        bail!("give --slots A-B=FILE (repeatable) or --shards N --out-dir DIR");
+    }
+    let mut sorted: Vec<_> = targets.iter().map(|(r, _)| *r).collect();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[1].0 <= w[0].1) {
+        bail!("the slot ranges overlap: every key must go to exactly one file");
+    }
+    let same_version = args.target.is_none() && args.conv.rdb_version.is_none();
+    let mut plans = Vec::new();
+    for ((a, b), _) in &targets {
+        let mut sel = args.select.clone();
+        sel.slots = vec![format!("{a}-{b}")];
+        if !args.all_dbs && !args.dbmap.flatten_db && sel.db.is_empty() {
+            sel.db = vec![0];
+        }
+        plans.push(Plan {
+            selector: Selector::new(&sel)?,
+            dbmap: DbMap::new(&args.dbmap)?,
+            on_duplicate: args.out.on_duplicate,
+            convert: args.conv.options(
+                args.target.as_deref(),
+                same_version.then_some(RdbVersion(9)),
+            )?,
+            same_version,
+        });
+    }
+    let mut outputs: Vec<Output> = targets
+        .iter()
+        .map(|(_, f)| Output::create(f, &[&args.input]))
+        .collect::<anyhow::Result<_>>()?;
+    let reports = {
+        let parts = plans
+            .iter()
+            .zip(outputs.iter_mut())
+            .map(|(p, o)| Rewrite::new(p, o.writer(), 1))
+            .collect();
+        let mut fan = Fanout { parts };
+        walk(&args.input, Default::default(), &mut fan)?;
+        fan.parts
+            .into_iter()
+            .map(Rewrite::finish)
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let mut total = 0;
+    for ((((a, b), file), out), report) in targets.iter().zip(outputs).zip(&reports) {
+        out.commit(args.out.pad, crate::cmd::verify::verify_path)?;
+        total += report.stats.keys_out;
+        if !args.out.quiet {
+            eprintln!("slots {a}-{b}: {} keys -> {file}", report.stats.keys_out);
+        }
+    }
+    if !args.out.quiet {
+        let keys_in = reports.first().map_or(0, |r| r.stats.keys_in);
+        eprintln!(
+            "{total} of {keys_in} keys written to {} files",
+            reports.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
