@@ -22,7 +22,7 @@ pub(crate) enum Command {
     Verify(cmd::verify::Args),
     /// List keys: db, type, encoding, element count, serialized size, expiry.
     Keys(cmd::keys::Args),
-    /// Export keys as JSON lines or one JSON document.
+    /// Export keys as JSON (lines, one document, or redis-rdb-tools' shape), Redis commands (RESP) or a memory report (CSV).
     Export(cmd::export::Args),
     /// Logical difference of two snapshots (any versions); exit 1 when they differ.
     Diff(cmd::diff::Args),

@@ -14,6 +14,7 @@ mod json;
 mod output;
 mod select;
 mod slot;
+mod target;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -2,6 +2,7 @@
 
 mod common;
 mod export_fixtures;
+mod export_resp;
 mod verify;
 
 /// Keys in a fixture's JSON, expired ones included.
