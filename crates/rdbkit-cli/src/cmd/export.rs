@@ -14,6 +14,7 @@ use crate::json;
 use crate::select::{SelectArgs, Selector};
 use crate::target::Target;
 
+pub(crate) mod csv;
 pub(crate) mod resp;
 
 /// Output formats.
@@ -25,6 +26,8 @@ pub(crate) enum Format {
     Json,
     /// Redis commands (RESP) for `redis-cli --pipe`; see `--target`.
     Resp,
+    /// Memory report with redis-rdb-tools' columns; see `--target`, `--allocator`.
+    Csv,
 }
 
 /// Arguments of `rdbkit export`.
@@ -41,6 +44,9 @@ pub(crate) struct Args {
     /// writes the file's RDB version.
     #[arg(long, value_name = "T")]
     pub(crate) target: Option<String>,
+    /// The allocator whose size classes the memory estimate (`csv`) rounds to.
+    #[arg(long, value_enum, default_value = "jemalloc")]
+    pub(crate) allocator: crate::memory::Alloc,
     #[command(flatten)]
     pub(crate) select: SelectArgs,
 }
@@ -288,7 +294,7 @@ impl Visitor for Exporter<'_> {
                         })?;
                         self.buf.push(b'\n');
                     }
-                    Format::Resp => unreachable!("handled by resp::RespExporter"),
+                    Format::Resp | Format::Csv => unreachable!("handled by their own visitors"),
                     Format::Json => {
                         // Databases are grouped as they come; a db that shows up
                         // twice (legal, never written by servers) gets two groups.
@@ -335,6 +341,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         let mut v = resp::RespExporter::new(out, Selector::new(&args.select)?, target);
         walk(&args.file, Default::default(), &mut v)?;
         v.finish();
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.format == Format::Csv {
+        let sel = Selector::new(&args.select)?;
+        let mut v = csv::CsvExporter::new(out, sel, target, args.allocator);
+        walk(&args.file, Default::default(), &mut v)?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.format == Format::Json {
