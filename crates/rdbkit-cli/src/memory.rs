@@ -137,6 +137,9 @@ pub(crate) struct Model {
     embed_limit: u64,
     /// Expected skiplist node allocation for the level distribution.
     zsl_node: f64,
+    /// Valkey 8.1+: sets and zsets in the bucketed `hashtable` (64-byte
+    /// buckets of 7 pointers, no per-element entry) instead of a dict.
+    valkey_hashtable: bool,
 }
 
 /// Per-element sizes gathered in one pass over a collection.
@@ -250,6 +253,7 @@ impl Model {
                 64
             },
             zsl_node: 0.0,
+            valkey_hashtable: target.is_valkey() && v >= (8, 1),
         };
         // E[class(24 + 16·L)] for P(L) = 3/4 · (1/4)^(L-1), L capped at 32
         // (zslRandomLevel); the tail beyond 12 levels is negligible.
@@ -288,6 +292,16 @@ impl Model {
                 self.a(kv)
             }
             _ => DICT_ENTRY + self.sds(key_len) + ROBJ + embedded,
+        }
+    }
+
+    /// Cost of a set's or zset's table with `n` elements, given `ht`, the
+    /// sum of per-element costs including a `dictEntry` each.
+    fn member_table(&self, n: u64, ht: f64) -> u64 {
+        if self.valkey_hashtable {
+            64 * n.div_ceil(7).max(1).next_power_of_two() + ht as u64 - DICT_ENTRY * n
+        } else {
+            self.dict(n) + ht as u64
         }
     }
 
@@ -410,7 +424,7 @@ impl Model {
                 } else if small && self.line >= Gen::R72 {
                     ("listpack", self.lp_alloc(s.lp))
                 } else {
-                    ("hashtable", self.dict(s.n) + s.ht as u64)
+                    ("hashtable", self.member_table(s.n, s.ht))
                 }
             }
             Value::ZSet(z) => {
@@ -434,11 +448,8 @@ impl Model {
                     }
                 } else {
                     // zset + zskiplist + dict + the 32-level header node.
-                    let fixed = match self.line {
-                        Gen::R62 => 16,
-                        _ => 16 + 32 + self.a(24 + 16 * 32),
-                    };
-                    ("skiplist", fixed + self.dict(s.n) + s.ht as u64)
+                    let fixed = 16 + 32 + self.a(24 + 16 * 32);
+                    ("skiplist", fixed + self.member_table(s.n, s.ht))
                 }
             }
             Value::Hash(h) => {
@@ -464,6 +475,10 @@ impl Model {
                 if s.n <= limit && s.largest <= 64 {
                     match self.line {
                         Gen::R62 => ("ziplist", self.zl_len(s.zl)),
+                        // Valkey 9 keeps hashes with field TTLs in its hashtable.
+                        _ if ttls > 0 && self.valkey_hashtable => {
+                            ("hashtable", self.dict(s.n) + s.ht as u64 + 64)
+                        }
                         _ if ttls > 0 => ("listpackex", 40 + self.lp_alloc(s.lp)),
                         _ => ("listpack", self.lp_alloc(s.lp)),
                     }
@@ -537,7 +552,10 @@ impl Model {
                 nodes_cost += node_hdr + self.node_bytes(cur_zl, cur_lp);
             }
         }
-        if self.line >= Gen::R72 && s.lp + 7 <= 8192 && s.largest < 1 << 30 {
+        // 7.2+ turns a quicklist that fits one 8 KB listpack into a plain
+        // listpack when loading it; lists from RDB <= 7 (linked lists and
+        // single ziplists) stay quicklists.
+        if self.line >= Gen::R72 && l.nodes().is_some() && s.lp + 7 <= 8192 {
             return Ok(("listpack", self.lp_alloc(s.lp)));
         }
         Ok(("quicklist", 40 + nodes_cost))
@@ -593,6 +611,8 @@ impl Model {
         // streamRadixTreeMemoryUsage: 16 per element + (4 + 8·30) per node;
         // we assume one node per element plus the root.
         let rax = |elements: u64| 16 * elements + 244 * (elements + 1);
+        // PELs hold single IDs that split the tree more: about two nodes each.
+        let pel = |elements: u64| 16 * elements + 244 * (2 * elements + 1);
         let stream_struct = if self.line == Gen::R62 { 40 } else { 80 };
         let mut total = stream_struct + rax(st.nodes.len() as u64);
         for node in &st.nodes {
@@ -611,9 +631,9 @@ impl Model {
         let cg = if self.line == Gen::R62 { 32 } else { 40 };
         let consumer = if self.line >= Gen::R72 { 32 } else { 24 };
         for g in &st.groups {
-            total += cg + rax(g.pending.len() as u64) + 24 * g.pending.len() as u64;
+            total += cg + pel(g.pending.len() as u64) + 24 * g.pending.len() as u64;
             for c in &g.consumers {
-                total += consumer + c.name.len() as u64 + rax(c.pending.len() as u64);
+                total += consumer + c.name.len() as u64 + pel(c.pending.len() as u64);
             }
         }
         Ok(("stream", total))

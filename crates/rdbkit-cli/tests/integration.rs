@@ -1,6 +1,7 @@
 //! CLI integration tests: one binary, one module per concern.
 
 mod common;
+mod export_csv;
 mod export_fixtures;
 mod export_resp;
 mod verify;
