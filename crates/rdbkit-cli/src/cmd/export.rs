@@ -15,6 +15,7 @@ use crate::select::{SelectArgs, Selector};
 use crate::target::Target;
 
 pub(crate) mod csv;
+pub(crate) mod rdbtools;
 pub(crate) mod resp;
 
 /// Output formats.
@@ -28,6 +29,8 @@ pub(crate) enum Format {
     Resp,
     /// Memory report with redis-rdb-tools' columns; see `--target`, `--allocator`.
     Csv,
+    /// The output of redis-rdb-tools' `rdb --command json`.
+    RdbtoolsJson,
 }
 
 /// Arguments of `rdbkit export`.
@@ -294,7 +297,9 @@ impl Visitor for Exporter<'_> {
                         })?;
                         self.buf.push(b'\n');
                     }
-                    Format::Resp | Format::Csv => unreachable!("handled by their own visitors"),
+                    Format::Resp | Format::Csv | Format::RdbtoolsJson => {
+                        unreachable!("handled by their own visitors")
+                    }
                     Format::Json => {
                         // Databases are grouped as they come; a db that shows up
                         // twice (legal, never written by servers) gets two groups.
@@ -341,6 +346,12 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         let mut v = resp::RespExporter::new(out, Selector::new(&args.select)?, target);
         walk(&args.file, Default::default(), &mut v)?;
         v.finish();
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.format == Format::RdbtoolsJson {
+        let mut v = rdbtools::RdbtoolsExporter::new(out, Selector::new(&args.select)?);
+        walk(&args.file, Default::default(), &mut v)?;
+        v.finish()?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.format == Format::Csv {
