@@ -3,6 +3,7 @@
 mod common;
 mod export_csv;
 mod export_fixtures;
+mod export_rdbtools;
 mod export_resp;
 mod verify;
 

@@ -101,17 +101,47 @@ pub(crate) fn py_float(v: f64) -> String {
     }
 }
 
-/// The score text rdbtools prints: for ziplist zsets (type 12) an integral
-/// score was stored as an integer entry and prints as one; otherwise
-/// Python's `str(float)`.
-fn score_text(v: f64, ziplist: bool) -> String {
-    // Redis stores d2string's text in the ziplist, and the ziplist encodes it
-    // as an integer when it is one: integral values below 1e17 (%.17g),
-    // except -0.
-    if ziplist && v.fract() == 0.0 && v.abs() < 1e17 && !(v == 0.0 && v.is_sign_negative()) {
-        return format!("{}", v as i64);
+/// C's `printf("%.17g", v)` for a finite `v`.
+fn c_g17(v: f64) -> String {
+    let sci = format!("{:.16e}", v);
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let strip = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if (-4..17).contains(&exp) {
+        strip(&format!("{:.*}", (16 - exp) as usize, v))
+    } else {
+        let es = if exp < 0 { '-' } else { '+' };
+        format!("{}e{es}{:02}", strip(mant), exp.abs())
     }
-    py_float(v)
+}
+
+/// The score text rdbtools prints, which depends on how the file stored it:
+/// - type 3 (RDB <= 7 skiplists) keeps scores as text, and rdbtools prints
+///   that text: Redis wrote integral values below 2^52 as integers, others
+///   with `%.17g`;
+/// - type 12 (ziplist) stores `d2string`'s text, which the ziplist encodes
+///   as an integer when it is one (integral values below 1e17, except -0),
+///   and rdbtools prints the integer;
+/// - otherwise a binary double, printed as Python's `str(float)`.
+fn score_text(v: f64, ty: RdbType) -> String {
+    let integral = v.fract() == 0.0 && !(v == 0.0 && v.is_sign_negative());
+    match ty.0 {
+        3 if v.is_finite() => {
+            if integral && v.abs() < 4503599627370496.0 {
+                format!("{}", v as i64)
+            } else {
+                c_g17(v)
+            }
+        }
+        12 if integral && v.abs() < 1e17 => format!("{}", v as i64),
+        _ => py_float(v),
+    }
 }
 
 /// The rdbtools-json exporter.
@@ -207,7 +237,7 @@ impl<'a, W: Write + ?Sized> RdbtoolsExporter<'a, W> {
                 b.push(b'}');
             }
             Value::ZSet(z) => {
-                let ziplist = e.value.ty() == RdbType(12);
+                let ty = e.value.ty();
                 b.push(b'{');
                 for (i, r) in z.iter()?.enumerate() {
                     let (m, score) = r?;
@@ -216,7 +246,7 @@ impl<'a, W: Write + ?Sized> RdbtoolsExporter<'a, W> {
                     }
                     item(b, sc, &m);
                     b.push(b':');
-                    py_json_str(b, &score_text(score, ziplist));
+                    py_json_str(b, &score_text(score, ty));
                 }
                 b.push(b'}');
             }
@@ -271,8 +301,12 @@ mod tests {
         for (v, s) in cases {
             assert_eq!(py_float(v), s, "{v}");
         }
-        assert_eq!(score_text(5.0, true), "5");
-        assert_eq!(score_text(5.0, false), "5.0");
+        assert_eq!(score_text(5.0, RdbType(12)), "5");
+        assert_eq!(score_text(5.0, RdbType(5)), "5.0");
+        assert_eq!(score_text(1.0, RdbType(3)), "1");
+        assert_eq!(score_text(922062.94892391725, RdbType(3)), "922062.94892391725");
+        assert_eq!(score_text(1e300, RdbType(3)), "1.0000000000000001e+300");
+        assert_eq!(score_text(0.5, RdbType(3)), "0.5");
     }
 
     #[test]
