@@ -24,6 +24,8 @@ pub(crate) enum Command {
     Keys(cmd::keys::Args),
     /// Export keys as JSON (lines, one document, or redis-rdb-tools' shape), Redis commands (RESP) or a memory report (CSV).
     Export(cmd::export::Args),
+    /// Where the memory goes: biggest keys, key prefixes, totals per type and db, TTLs, encodings.
+    Analyze(cmd::analyze::Args),
     /// Logical difference of two snapshots (any versions); exit 1 when they differ.
     Diff(cmd::diff::Args),
 }

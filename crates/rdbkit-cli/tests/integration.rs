@@ -1,5 +1,6 @@
 //! CLI integration tests: one binary, one module per concern.
 
+mod analyze;
 mod common;
 mod export_csv;
 mod export_fixtures;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+pub(crate) mod analyze;
 pub(crate) mod diff;
 pub(crate) mod export;
 pub(crate) mod info;
@@ -20,5 +21,6 @@ pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         Command::Keys(a) => keys::run(&a, out),
         Command::Export(a) => export::run(&a, out),
         Command::Diff(a) => diff::run(&a, out),
+        Command::Analyze(a) => analyze::run(&a, out),
     }
 }
