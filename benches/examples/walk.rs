@@ -1,7 +1,7 @@
 //! Profile helper: `cargo run --release -p rdbkit-benches --example walk -- mixed 256`
 //! generates a file and walks it repeatedly (for perf).
 
-use rdbkit_benches::{full_walk, generate, Shape};
+use rdbkit_benches::{Shape, full_walk, generate};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -17,5 +17,10 @@ fn main() {
         n += full_walk(&data);
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("{} MB x5 in {:.2}s = {:.0} MB/s ({n})", data.len() >> 20, secs, 5.0 * data.len() as f64 / secs / 1e6);
+    println!(
+        "{} MB x5 in {:.2}s = {:.0} MB/s ({n})",
+        data.len() >> 20,
+        secs,
+        5.0 * data.len() as f64 / secs / 1e6
+    );
 }

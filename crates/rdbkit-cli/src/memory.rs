@@ -49,8 +49,7 @@
 //! Module values count as their serialized size.
 
 use rdbkit_parser::{
-    Entry, Item, ListNode, NodeContainer, Value, ValueKind, listpack::Listpack,
-    ziplist::Ziplist,
+    Entry, Item, ListNode, NodeContainer, Value, ValueKind, listpack::Listpack, ziplist::Ziplist,
 };
 
 use crate::target::Target;
@@ -368,8 +367,6 @@ impl Model {
         let (encoding, body): (&'static str, u64) = match &value {
             Value::String(v) => {
                 let len = v.len() as u64;
-                s.n = len;
-                s.largest = len;
                 let is_int = len <= 20 && rdbkit_parser::parse_canonical_i64(v).is_some();
                 let (enc, bytes) = if is_int {
                     ("int", self.key_cost(key_len, expire, 0))
@@ -419,7 +416,11 @@ impl Model {
                 let small = s.largest <= 64 && s.n <= 128;
                 if s.all_int && s.n <= 512 {
                     let is = 8 + s.int_width * s.n;
-                    let bytes = if self.line == Gen::R62 { is } else { self.a(is) };
+                    let bytes = if self.line == Gen::R62 {
+                        is
+                    } else {
+                        self.a(is)
+                    };
                     ("intset", bytes)
                 } else if small && self.line >= Gen::R72 {
                     ("listpack", self.lp_alloc(s.lp))
@@ -504,7 +505,11 @@ impl Model {
         })
     }
 
-    fn list(&self, l: &rdbkit_parser::List<'_>, s: &mut Scan) -> anyhow::Result<(&'static str, u64)> {
+    fn list(
+        &self,
+        l: &rdbkit_parser::List<'_>,
+        s: &mut Scan,
+    ) -> anyhow::Result<(&'static str, u64)> {
         let node_hdr = if self.line == Gen::R62 { 32 } else { 40 };
         let mut nodes_cost = 0u64;
         let mut nodes = 0u64;
@@ -513,7 +518,6 @@ impl Model {
         if let Some(file_nodes) = l.nodes() {
             for node in file_nodes {
                 let (zl, lp, n, plain) = self.node_sizes(node, s)?;
-                nodes += 1;
                 s.n += n;
                 nodes_cost += node_hdr
                     + if plain {
@@ -534,7 +538,11 @@ impl Model {
                 s.largest = s.largest.max(it.len() as u64);
                 let e = lp_entry(&it);
                 let z = zl_entry(&it, prev);
-                let size = if self.line == Gen::R62 { cur_zl } else { cur_lp };
+                let size = if self.line == Gen::R62 {
+                    cur_zl
+                } else {
+                    cur_lp
+                };
                 if nodes == 0 || size + e > 8192 {
                     if nodes > 0 {
                         nodes_cost += node_hdr + self.node_bytes(cur_zl, cur_lp);
@@ -570,7 +578,11 @@ impl Model {
     }
 
     /// (ziplist entry bytes, listpack entry bytes or plain length, elements, plain).
-    fn node_sizes(&self, node: &ListNode<'_>, s: &mut Scan) -> anyhow::Result<(u64, u64, u64, bool)> {
+    fn node_sizes(
+        &self,
+        node: &ListNode<'_>,
+        s: &mut Scan,
+    ) -> anyhow::Result<(u64, u64, u64, bool)> {
         let data = node.data();
         let (mut zl, mut lp, mut n, mut prev) = (0u64, 0u64, 0u64, 0u64);
         let mut add = |it: Item<'_>, s: &mut Scan| {
@@ -647,13 +659,22 @@ mod tests {
     #[test]
     fn size_classes() {
         let j = |n| Alloc::Jemalloc.size(n);
-        assert_eq!([j(1), j(9), j(17), j(33), j(65), j(129)], [8, 16, 24, 40, 80, 160]);
+        assert_eq!(
+            [j(1), j(9), j(17), j(33), j(65), j(129)],
+            [8, 16, 24, 40, 80, 160]
+        );
         assert_eq!(j(16389), 20480);
         assert_eq!(j(70010), 81920);
         let j16 = |n| Alloc::Jemalloc16.size(n);
-        assert_eq!([j16(7), j16(9), j16(17), j16(33), j16(41)], [8, 16, 32, 48, 48]);
+        assert_eq!(
+            [j16(7), j16(9), j16(17), j16(33), j16(41)],
+            [8, 16, 32, 48, 48]
+        );
         let g = |n| Alloc::Libc.size(n);
-        assert_eq!([g(1), g(24), g(25), g(68), g(70010)], [24, 24, 40, 72, 70024]);
+        assert_eq!(
+            [g(1), g(24), g(25), g(68), g(70010)],
+            [24, 24, 40, 72, 70024]
+        );
     }
 
     #[test]

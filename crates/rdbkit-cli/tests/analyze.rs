@@ -6,7 +6,11 @@ use crate::common::*;
 
 fn analyze(args: &[&str]) -> Value {
     let out = run(&[&["analyze", "--json"], args].concat());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

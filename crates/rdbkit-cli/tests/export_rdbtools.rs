@@ -56,7 +56,11 @@ fn rdbtools_json_equals_redis_rdb_tools() {
             String::from_utf8_lossy(&theirs.stderr)
         );
         let ours = run(&["export", "--format", "rdbtools-json", &path]);
-        assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+        assert!(
+            ours.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
         let a: serde_json::Value = serde_json::from_slice(&ours.stdout).unwrap();
         let b: serde_json::Value = serde_json::from_slice(&theirs.stdout).unwrap();
         assert_eq!(a, b, "{name}: parsed JSON differs");
@@ -69,13 +73,24 @@ fn rdbtools_json_equals_redis_rdb_tools() {
 /// Newer files (which rdbtools cannot read) come out in the same shape.
 #[test]
 fn rdbtools_json_shape_on_newer_files() {
-    let out = run(&["export", "--format", "rdbtools-json", &fixture_rdb("valkey-9.1.2")]);
+    let out = run(&[
+        "export",
+        "--format",
+        "rdbtools-json",
+        &fixture_rdb("valkey-9.1.2"),
+    ]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let dbs = v.as_array().unwrap();
     assert_eq!(dbs.len(), 3, "dbs 0, 1 and 15");
     assert_eq!(dbs[0]["stream:big"], serde_json::json!({}));
     assert!(dbs[0]["hash:small"].is_object());
-    assert!(dbs[0]["zset:small"].as_object().unwrap().values().all(|s| s.is_string()));
+    assert!(
+        dbs[0]["zset:small"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s.is_string())
+    );
     assert!(dbs[0]["list:small"].is_array());
 }

@@ -23,7 +23,12 @@ pub(crate) fn parse_commands(mut b: &[u8]) -> Vec<String> {
     let mut names = Vec::new();
     while !b.is_empty() {
         let head = line(&mut b);
-        assert_eq!(head[0], b'*', "not an array: {:?}", String::from_utf8_lossy(head));
+        assert_eq!(
+            head[0],
+            b'*',
+            "not an array: {:?}",
+            String::from_utf8_lossy(head)
+        );
         let n: usize = std::str::from_utf8(&head[1..]).unwrap().parse().unwrap();
         assert!(n >= 1);
         for i in 0..n {
@@ -105,7 +110,11 @@ fn check_server(kind: ServerKind) {
         if kind != ServerKind::Redis62 {
             let exp = expected_on(&name, kind);
             if let Some(f) = exp["functions"].as_array() {
-                assert_eq!(live["functions"].as_array().unwrap().len(), f.len(), "{name}");
+                assert_eq!(
+                    live["functions"].as_array().unwrap().len(),
+                    f.len(),
+                    "{name}"
+                );
             }
         }
     }
@@ -152,7 +161,13 @@ fn resp_through_real_redis_cli_pipe() {
         let resp = export_resp(name, kind.name());
         let server = Server::start(kind, None).unwrap_or_else(|e| panic!("{e}"));
         let mut child = Command::new(&cli)
-            .args(["-h", "127.0.0.1", "-p", &server.port().to_string(), "--pipe"])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &server.port().to_string(),
+                "--pipe",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -188,9 +203,20 @@ fn resp_respects_target_capabilities() {
     let names = parse_commands(&out.stdout);
     assert!(names.iter().any(|n| n == "HPEXPIREAT"));
     assert!(names.iter().any(|n| n == "FUNCTION"));
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Batches: no command carries more than 1000 elements (list:compressed has 2000).
-    let out = run(&["export", "--format", "resp", "--match", "list:compressed", &f]);
+    let out = run(&[
+        "export",
+        "--format",
+        "resp",
+        "--match",
+        "list:compressed",
+        &f,
+    ]);
     let names = parse_commands(&out.stdout);
     // Function libraries are not keys: selection flags keep them.
     assert_eq!(names, ["FUNCTION", "SELECT", "DEL", "RPUSH", "RPUSH"]);

@@ -221,13 +221,21 @@ impl Visitor for Analyzer {
         };
         // Strings have no elements: rank collections only by element count.
         if self.by_bytes.heap.len() < self.by_bytes.n
-            || self.by_bytes.heap.peek().is_some_and(|p| m.bytes > p.0.rank)
+            || self
+                .by_bytes
+                .heap
+                .peek()
+                .is_some_and(|p| m.bytes > p.0.rank)
         {
             self.by_bytes.push(top(m.bytes));
         }
         if m.type_name != "string"
             && (self.by_elements.heap.len() < self.by_elements.n
-                || self.by_elements.heap.peek().is_some_and(|p| m.elements > p.0.rank))
+                || self
+                    .by_elements
+                    .heap
+                    .peek()
+                    .is_some_and(|p| m.elements > p.0.rank))
         {
             self.by_elements.push(top(m.elements));
         }
@@ -300,7 +308,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_text(a: &Analyzer, levels: &[Vec<(&Vec<u8>, Totals)>], out: &mut dyn Write) -> anyhow::Result<()> {
+fn write_text(
+    a: &Analyzer,
+    levels: &[Vec<(&Vec<u8>, Totals)>],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let t = &a.total;
     writeln!(
         out,
@@ -310,11 +322,23 @@ fn write_text(a: &Analyzer, levels: &[Vec<(&Vec<u8>, Totals)>], out: &mut dyn Wr
         t.bytes,
         t.elements
     )?;
-    writeln!(out, "\nby type:\n  {:<10} {:>10} {:>14} {:>12}", "type", "keys", "bytes", "elements")?;
+    writeln!(
+        out,
+        "\nby type:\n  {:<10} {:>10} {:>14} {:>12}",
+        "type", "keys", "bytes", "elements"
+    )?;
     for (ty, t) in &a.by_type {
-        writeln!(out, "  {ty:<10} {:>10} {:>14} {:>12}", t.keys, t.bytes, t.elements)?;
+        writeln!(
+            out,
+            "  {ty:<10} {:>10} {:>14} {:>12}",
+            t.keys, t.bytes, t.elements
+        )?;
     }
-    writeln!(out, "\nby database:\n  {:<4} {:>10} {:>10} {:>14}", "db", "keys", "expires", "bytes")?;
+    writeln!(
+        out,
+        "\nby database:\n  {:<4} {:>10} {:>10} {:>14}",
+        "db", "keys", "expires", "bytes"
+    )?;
     for (db, t) in &a.by_db {
         let ex = a.expires_by_db.get(db).copied().unwrap_or(0);
         writeln!(out, "  {db:<4} {:>10} {ex:>10} {:>14}", t.keys, t.bytes)?;
@@ -345,7 +369,11 @@ fn write_text(a: &Analyzer, levels: &[Vec<(&Vec<u8>, Totals)>], out: &mut dyn Wr
         }
     }
     for (i, l) in levels.iter().enumerate() {
-        writeln!(out, "\nkey prefixes, depth {} (by estimated memory):", i + 1)?;
+        writeln!(
+            out,
+            "\nkey prefixes, depth {} (by estimated memory):",
+            i + 1
+        )?;
         for (p, t) in l {
             writeln!(
                 out,
@@ -376,7 +404,11 @@ fn totals_json(o: &mut Vec<u8>, t: &Totals) {
     o.push(b'}');
 }
 
-fn write_json(a: &Analyzer, levels: &[Vec<(&Vec<u8>, Totals)>], out: &mut dyn Write) -> anyhow::Result<()> {
+fn write_json(
+    a: &Analyzer,
+    levels: &[Vec<(&Vec<u8>, Totals)>],
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let mut o = Vec::new();
     json::raw(&mut o, "{\"total\":");
     totals_json(&mut o, &a.total);
@@ -420,7 +452,10 @@ fn write_json(a: &Analyzer, levels: &[Vec<(&Vec<u8>, Totals)>], out: &mut dyn Wr
         json::int(&mut o, n);
     }
     o.push(b'}');
-    for (name, top) in [("top_by_bytes", &a.by_bytes), ("top_by_elements", &a.by_elements)] {
+    for (name, top) in [
+        ("top_by_bytes", &a.by_bytes),
+        ("top_by_elements", &a.by_elements),
+    ] {
         json::raw(&mut o, ",\"");
         json::raw(&mut o, name);
         json::raw(&mut o, "\":[");

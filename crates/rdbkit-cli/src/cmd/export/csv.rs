@@ -133,9 +133,9 @@ impl<W: Write + ?Sized> Visitor for CsvExporter<'_, W> {
         let Some(model) = &self.model else {
             anyhow::bail!("record before the header");
         };
-        let m = model
-            .key(e)
-            .map_err(|err| anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key)))?;
+        let m = model.key(e).map_err(|err| {
+            anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+        })?;
         let l = &mut self.line;
         l.clear();
         l.push_str(&e.db.to_string());

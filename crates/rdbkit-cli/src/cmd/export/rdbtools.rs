@@ -304,7 +304,10 @@ mod tests {
         assert_eq!(score_text(5.0, RdbType(12)), "5");
         assert_eq!(score_text(5.0, RdbType(5)), "5.0");
         assert_eq!(score_text(1.0, RdbType(3)), "1");
-        assert_eq!(score_text(922062.94892391725, RdbType(3)), "922062.94892391725");
+        assert_eq!(
+            score_text(922_062.948_923_917_2, RdbType(3)),
+            "922062.94892391725"
+        );
         assert_eq!(score_text(1e300, RdbType(3)), "1.0000000000000001e+300");
         assert_eq!(score_text(0.5, RdbType(3)), "0.5");
     }
@@ -313,7 +316,11 @@ mod tests {
     fn strings_like_json_dumps() {
         let mut o = Vec::new();
         let mut sc = String::new();
-        bytes(&mut o, &mut sc, b"a\"\\\n\x01\x7f\xc3\xa9\xff\xf0\x9f\x98\x80");
+        bytes(
+            &mut o,
+            &mut sc,
+            b"a\"\\\n\x01\x7f\xc3\xa9\xff\xf0\x9f\x98\x80",
+        );
         assert_eq!(
             String::from_utf8(o).unwrap(),
             r#""a\"\\\n\u0001\u007f\u00e9\\xFF\ud83d\ude00""#

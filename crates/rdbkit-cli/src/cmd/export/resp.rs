@@ -472,7 +472,8 @@ impl<'a> RespExporter<'a> {
 
     fn target(&self) -> Target {
         // Set by `header`, which runs before any record.
-        self.target.unwrap_or(Target::for_rdb(rdbkit_parser::RdbVersion(12)))
+        self.target
+            .unwrap_or(Target::for_rdb(rdbkit_parser::RdbVersion(12)))
     }
 
     /// Print what could not be exported (stderr).
