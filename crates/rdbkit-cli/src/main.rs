@@ -11,10 +11,12 @@ mod cmd;
 mod digest;
 mod input;
 mod json;
+mod memory;
 mod output;
 mod pipeline;
 mod select;
 mod slot;
+mod target;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -1,8 +1,12 @@
 //! CLI integration tests: one binary, one module per concern.
 
+mod analyze;
 mod common;
 mod convert_servers;
+mod export_csv;
 mod export_fixtures;
+mod export_rdbtools;
+mod export_resp;
 mod verify;
 
 /// Keys in a fixture's JSON, expired ones included.

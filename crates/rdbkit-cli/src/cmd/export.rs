@@ -1,6 +1,7 @@
 //! `rdbkit export`: keys as JSON lines or one JSON document, in the logical
 //! shape of the fixture files (`key`, `type`, `expire_ms`, `value`,
-//! `field_expire_ms`) plus `db`.
+//! `field_expire_ms`) plus `db`; as Redis commands ([`resp`]); in the shape
+//! of redis-rdb-tools' JSON ([`rdbtools`]); or as a memory report ([`csv`]).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -11,6 +12,11 @@ use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
 use crate::input::{Visitor, walk};
 use crate::json;
 use crate::select::{SelectArgs, Selector};
+use crate::target::Target;
+
+pub(crate) mod csv;
+pub(crate) mod rdbtools;
+pub(crate) mod resp;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -19,6 +25,12 @@ pub(crate) enum Format {
     Jsonl,
     /// One JSON document: `{"dbs": {"0": [ENTRY...]}, "functions": [...]}`.
     Json,
+    /// Redis commands (RESP) for `redis-cli --pipe`; see `--target`.
+    Resp,
+    /// Memory report with redis-rdb-tools' columns; see `--target`, `--allocator`.
+    Csv,
+    /// The output of redis-rdb-tools' `rdb --command json`.
+    RdbtoolsJson,
 }
 
 /// Arguments of `rdbkit export`.
@@ -29,6 +41,15 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub(crate) format: Format,
+    /// The server that will receive the output (`redis-6.2`, `valkey-9.1`,
+    /// `azure-premium`, ...): decides which commands `resp` may use and which
+    /// encodings the memory estimate assumes. Default: the release line that
+    /// writes the file's RDB version.
+    #[arg(long, value_name = "T")]
+    pub(crate) target: Option<String>,
+    /// The allocator whose size classes the memory estimate (`csv`) rounds to.
+    #[arg(long, value_enum, default_value = "jemalloc")]
+    pub(crate) allocator: crate::memory::Alloc,
     #[command(flatten)]
     pub(crate) select: SelectArgs,
 }
@@ -276,6 +297,9 @@ impl Visitor for Exporter<'_> {
                         })?;
                         self.buf.push(b'\n');
                     }
+                    Format::Resp | Format::Csv | Format::RdbtoolsJson => {
+                        unreachable!("handled by their own visitors")
+                    }
                     Format::Json => {
                         // Databases are grouped as they come; a db that shows up
                         // twice (legal, never written by servers) gets two groups.
@@ -309,8 +333,33 @@ impl Visitor for Exporter<'_> {
     }
 }
 
+/// The target named by `--target`; `None` means "the one matching the
+/// file's version", which the visitors resolve when they see the header.
+fn parse_target(args: &Args) -> anyhow::Result<Option<Target>> {
+    args.target.as_deref().map(Target::parse).transpose()
+}
+
 /// Run `rdbkit export`.
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let target = parse_target(args)?;
+    if args.format == Format::Resp {
+        let mut v = resp::RespExporter::new(out, Selector::new(&args.select)?, target);
+        walk(&args.file, Default::default(), &mut v)?;
+        v.finish();
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.format == Format::RdbtoolsJson {
+        let mut v = rdbtools::RdbtoolsExporter::new(out, Selector::new(&args.select)?);
+        walk(&args.file, Default::default(), &mut v)?;
+        v.finish()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.format == Format::Csv {
+        let sel = Selector::new(&args.select)?;
+        let mut v = csv::CsvExporter::new(out, sel, target, args.allocator);
+        walk(&args.file, Default::default(), &mut v)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.format == Format::Json {
         out.write_all(b"{\"dbs\":{")?;
     }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+pub(crate) mod analyze;
 pub(crate) mod convert;
 pub(crate) mod diff;
 pub(crate) mod export;
@@ -28,5 +29,6 @@ pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode>
         Command::Filter(a) => filter::run(&a, out),
         Command::Split(a) => split::run(&a, out),
         Command::Merge(a) => merge::run(&a, out),
+        Command::Analyze(a) => analyze::run(&a, out),
     }
 }

@@ -1,0 +1,548 @@
+//! `export --format resp`: the snapshot as Redis commands in RESP (arrays of
+//! bulk strings), ready for `redis-cli --pipe` or any RESP client. Binary
+//! safe: every argument is length-prefixed, nothing is quoted or escaped.
+//!
+//! What each key becomes (`--target` decides which commands may be used):
+//!
+//! | value | commands |
+//! |---|---|
+//! | string | `SET` |
+//! | list / set / zset / hash | `DEL`, then `RPUSH` / `SADD` / `ZADD` / `HSET` (`HMSET` before 4.0) in batches of at most [`BATCH`] elements |
+//! | hash field TTLs | `HPEXPIREAT key ms FIELDS n f…`, one per distinct expiry (Redis 7.4+, Valkey 9.0+; dropped with a warning elsewhere) |
+//! | stream | `DEL`, `XADD key ID f v…` with explicit IDs, `XGROUP CREATE` (with `ENTRIESREAD` on 7.0+), `XGROUP CREATECONSUMER` (6.2+), `XCLAIM … TIME ms RETRYCOUNT n FORCE JUSTID` to rebuild each PEL, then `XSETID` (with `ENTRIESADDED` / `MAXDELETEDID` on 7.0+) |
+//! | key expiry | `PEXPIREAT` after the value (a past time makes the server drop the key, as a loading master does) |
+//! | function library | `FUNCTION LOAD REPLACE` (7.0+) |
+//! | database | `SELECT` when it changes |
+//! | module value | skipped with a warning (no command rebuilds an opaque module value) |
+//!
+//! A PEL may name entries that were deleted from the stream (XDEL leaves
+//! them pending). XCLAIM only creates PEL entries for IDs that exist, so such
+//! "ghost" IDs are added as placeholder entries (`"" ""`) in their place in
+//! the ID order, claimed, and deleted again with XDEL before the final
+//! XSETID restores the counters. What cannot be reproduced: consumers'
+//! seen/active times (set to the import time), and a stream whose
+//! `max_deleted_entry_id` is 0-0 although its PEL names deleted entries (the
+//! XDEL of the placeholders sets it; XSETID cannot lower it back).
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+
+use rdbkit_parser::{DisplayBytes, Entry, Function, Item, Record, RecordKind, StreamId, Value};
+
+use crate::input::Visitor;
+use crate::select::Selector;
+use crate::target::Target;
+
+/// Most elements (list items, members, field/value pairs, PEL IDs) per command.
+pub(crate) const BATCH: usize = 1000;
+
+/// Most argument bytes per batched command, so that huge elements do not
+/// build commands near the server's 1 GB query-buffer limit.
+const BATCH_BYTES: usize = 16 << 20;
+
+/// One command being assembled: its arguments already RESP-encoded, and how
+/// many there are (the array header needs the count first).
+#[derive(Debug, Default)]
+struct CmdBuf {
+    args: Vec<u8>,
+    n: usize,
+}
+
+impl CmdBuf {
+    fn start(&mut self, name: &str) {
+        self.args.clear();
+        self.n = 0;
+        self.arg(name.as_bytes());
+    }
+
+    fn arg(&mut self, a: &[u8]) {
+        self.args.push(b'$');
+        let _ = write!(self.args, "{}", a.len());
+        self.args.extend_from_slice(b"\r\n");
+        self.args.extend_from_slice(a);
+        self.args.extend_from_slice(b"\r\n");
+        self.n += 1;
+    }
+
+    fn arg_display(&mut self, v: impl std::fmt::Display) {
+        let mut tmp = [0u8; 48];
+        let mut c = std::io::Cursor::new(&mut tmp[..]);
+        // Numbers and stream IDs are at most 41 bytes ("u64-u64").
+        let _ = write!(c, "{v}");
+        let n = c.position() as usize;
+        self.arg(&tmp[..n]);
+    }
+
+    fn arg_item(&mut self, it: &Item<'_>) {
+        match it {
+            Item::Bytes(b) => self.arg(b),
+            Item::Int(i) => self.arg_display(i),
+        }
+    }
+
+    fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        write!(out, "*{}\r\n", self.n)?;
+        out.write_all(&self.args)
+    }
+}
+
+/// Counters for the end-of-run summary on stderr.
+#[derive(Debug, Default)]
+struct Stats {
+    keys: u64,
+    commands: u64,
+    modules_skipped: u64,
+    streams_skipped: u64,
+    functions_skipped: u64,
+    field_ttls_dropped: u64,
+}
+
+/// The RESP exporter: a [`Visitor`] writing commands to `out`.
+pub(crate) struct RespExporter<'a> {
+    out: &'a mut dyn Write,
+    sel: Selector,
+    /// Set from `--target`, else from the file's header.
+    target: Option<Target>,
+    db: Option<u64>,
+    cmd: CmdBuf,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for RespExporter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RespExporter")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl<'a> RespExporter<'a> {
+    /// An exporter for `target` (`None`: the release line that writes the
+    /// file's version, known at the header).
+    pub(crate) fn new(out: &'a mut dyn Write, sel: Selector, target: Option<Target>) -> Self {
+        RespExporter {
+            out,
+            sel,
+            target,
+            db: None,
+            cmd: CmdBuf::default(),
+            stats: Stats::default(),
+        }
+    }
+
+    fn send(&mut self) -> anyhow::Result<()> {
+        self.cmd.write_to(self.out)?;
+        self.stats.commands += 1;
+        Ok(())
+    }
+
+    /// `NAME key` as the start of a command.
+    fn start_key(&mut self, name: &str, key: &[u8]) {
+        self.cmd.start(name);
+        self.cmd.arg(key);
+    }
+
+    /// Send the command if it has reached a batch limit; `elems` counts the
+    /// elements added since [`Self::start_key`].
+    fn maybe_flush(&mut self, name: &str, key: &[u8], elems: &mut usize) -> anyhow::Result<()> {
+        *elems += 1;
+        if *elems >= BATCH || self.cmd.args.len() >= BATCH_BYTES {
+            self.send()?;
+            self.start_key(name, key);
+            *elems = 0;
+        }
+        Ok(())
+    }
+
+    /// Send the last partial batch, if it holds anything.
+    fn finish_batch(&mut self, elems: usize) -> anyhow::Result<()> {
+        if elems > 0 {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    fn function(&mut self, f: &Function<'_>) -> anyhow::Result<()> {
+        if !self.target().has_functions() {
+            self.stats.functions_skipped += 1;
+            return Ok(());
+        }
+        self.cmd.start("FUNCTION");
+        self.cmd.arg(b"LOAD");
+        // REPLACE: importing twice, or into a server that has the library, works.
+        self.cmd.arg(b"REPLACE");
+        self.cmd.arg(&f.source);
+        self.send()
+    }
+
+    fn entry(&mut self, e: &Entry<'_>) -> anyhow::Result<()> {
+        let value = e.value.decode()?;
+        if matches!(value, Value::Module(_)) {
+            self.stats.modules_skipped += 1;
+            return Ok(());
+        }
+        if matches!(value, Value::Stream(_)) && !self.target().has_streams() {
+            self.stats.streams_skipped += 1;
+            return Ok(());
+        }
+        if self.db != Some(e.db) {
+            self.cmd.start("SELECT");
+            self.cmd.arg_display(e.db);
+            self.send()?;
+            self.db = Some(e.db);
+        }
+        let key: &[u8] = &e.key;
+        if !matches!(value, Value::String(_)) {
+            // Collections are built by appending: clear whatever the target holds.
+            self.start_key("DEL", key);
+            self.send()?;
+        }
+        match &value {
+            Value::String(s) => {
+                self.start_key("SET", key);
+                self.cmd.arg(s);
+                self.send()?;
+            }
+            Value::List(l) => {
+                self.start_key("RPUSH", key);
+                let mut n = 0;
+                for it in l.iter()? {
+                    self.cmd.arg_item(&it?);
+                    self.maybe_flush("RPUSH", key, &mut n)?;
+                }
+                self.finish_batch(n)?;
+            }
+            Value::Set(s) => {
+                self.start_key("SADD", key);
+                let mut n = 0;
+                for it in s.iter()? {
+                    self.cmd.arg_item(&it?);
+                    self.maybe_flush("SADD", key, &mut n)?;
+                }
+                self.finish_batch(n)?;
+            }
+            Value::ZSet(z) => {
+                self.start_key("ZADD", key);
+                let mut n = 0;
+                for r in z.iter()? {
+                    let (m, score) = r?;
+                    // The shortest text that parses back to the same double
+                    // (strtod also reads `inf` / `-inf`).
+                    self.cmd.arg(crate::json::score(score).as_bytes());
+                    self.cmd.arg_item(&m);
+                    self.maybe_flush("ZADD", key, &mut n)?;
+                }
+                self.finish_batch(n)?;
+            }
+            Value::Hash(h) => {
+                let name = if self.target().has_variadic_hset() {
+                    "HSET"
+                } else {
+                    "HMSET"
+                };
+                self.start_key(name, key);
+                let mut n = 0;
+                let mut ttls: Vec<(i64, Vec<u8>)> = Vec::new();
+                for r in h.iter()? {
+                    let f = r?;
+                    self.cmd.arg_item(&f.field);
+                    self.cmd.arg_item(&f.value);
+                    if let Some(t) = f.expire_ms {
+                        ttls.push((t, f.field.to_bytes().into_owned()));
+                    }
+                    self.maybe_flush(name, key, &mut n)?;
+                }
+                self.finish_batch(n)?;
+                self.field_ttls(key, ttls)?;
+            }
+            Value::Stream(s) => self.stream(key, s)?,
+            Value::Module(_) => unreachable!("skipped above"),
+        }
+        if let Some(t) = e.expire_ms {
+            self.start_key("PEXPIREAT", key);
+            self.cmd.arg_display(t);
+            self.send()?;
+        }
+        self.stats.keys += 1;
+        Ok(())
+    }
+
+    /// `HPEXPIREAT key ms FIELDS n f…`, one command per distinct expiry time
+    /// (fields of a hash usually share a few times).
+    fn field_ttls(&mut self, key: &[u8], mut ttls: Vec<(i64, Vec<u8>)>) -> anyhow::Result<()> {
+        if ttls.is_empty() {
+            return Ok(());
+        }
+        if !self.target().has_hash_field_ttl() {
+            self.stats.field_ttls_dropped += ttls.len() as u64;
+            return Ok(());
+        }
+        ttls.sort();
+        for group in ttls.chunk_by(|a, b| a.0 == b.0) {
+            for part in group.chunks(BATCH) {
+                self.start_key("HPEXPIREAT", key);
+                self.cmd.arg_display(part[0].0);
+                self.cmd.arg(b"FIELDS");
+                self.cmd.arg_display(part.len());
+                for (_, f) in part {
+                    self.cmd.arg(f);
+                }
+                self.send()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn stream(&mut self, key: &[u8], s: &rdbkit_parser::Stream<'_>) -> anyhow::Result<()> {
+        // PEL IDs whose entries are gone from the stream ("ghosts").
+        let mut ghosts: BTreeSet<StreamId> = s
+            .groups
+            .iter()
+            .flat_map(|g| g.pending.iter().map(|p| p.id))
+            .collect();
+        if !ghosts.is_empty() {
+            for r in s.entries() {
+                let e = r?;
+                if !e.deleted {
+                    ghosts.remove(&e.id);
+                }
+            }
+        }
+        let mut added = 0u64;
+        let mut pending_ghosts = ghosts.iter().peekable();
+        for r in s.entries() {
+            let e = r?;
+            if e.deleted {
+                continue;
+            }
+            while let Some(g) = pending_ghosts.next_if(|g| **g < e.id) {
+                self.ghost_xadd(key, *g)?;
+                added += 1;
+            }
+            self.start_key("XADD", key);
+            self.cmd.arg_display(e.id);
+            for (f, v) in &e.fields {
+                self.cmd.arg_item(f);
+                self.cmd.arg_item(v);
+            }
+            self.send()?;
+            added += 1;
+        }
+        for g in pending_ghosts {
+            self.ghost_xadd(key, *g)?;
+            added += 1;
+        }
+
+        // A stream without entries is created by XGROUP CREATE … MKSTREAM:
+        // its last ID is then 0-0 and nothing was added, as in the source
+        // until XSETID below.
+        let mut groups: Vec<_> = s.groups.iter().collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut need_stream = added == 0;
+        if need_stream && groups.is_empty() {
+            let tmp = b"rdbkit-export-tmp";
+            self.xgroup(b"CREATE", key);
+            self.cmd.arg(tmp);
+            self.cmd.arg(b"0");
+            self.cmd.arg(b"MKSTREAM");
+            self.send()?;
+            self.xgroup(b"DESTROY", key);
+            self.cmd.arg(tmp);
+            self.send()?;
+        }
+        for g in &groups {
+            self.xgroup(b"CREATE", key);
+            self.cmd.arg(&g.name);
+            self.cmd.arg_display(g.last_delivered_id);
+            if need_stream {
+                self.cmd.arg(b"MKSTREAM");
+                need_stream = false;
+            }
+            if let (Some(n), true) = (g.entries_read, self.target().has_stream_counters()) {
+                self.cmd.arg(b"ENTRIESREAD");
+                self.cmd.arg_display(n);
+            }
+            self.send()?;
+            let owners: HashMap<StreamId, &[u8]> = g
+                .consumers
+                .iter()
+                .flat_map(|c| c.pending.iter().map(|id| (*id, &c.name[..])))
+                .collect();
+            let owner = |id: StreamId| owners.get(&id).copied();
+            for c in g.consumers.iter().filter(|c| c.pending.is_empty()) {
+                if self.target().has_create_consumer() {
+                    self.xgroup(b"CREATECONSUMER", key);
+                    self.cmd.arg(&g.name);
+                    self.cmd.arg(&c.name);
+                } else {
+                    // Reading the consumer's own (empty) history creates it
+                    // without delivering anything.
+                    self.cmd.start("XREADGROUP");
+                    self.cmd.arg(b"GROUP");
+                    self.cmd.arg(&g.name);
+                    self.cmd.arg(&c.name);
+                    self.cmd.arg(b"STREAMS");
+                    self.cmd.arg(key);
+                    self.cmd.arg(b"0");
+                }
+                self.send()?;
+            }
+            // One XCLAIM per run of PEL entries with the same consumer,
+            // delivery time and count (TIME and RETRYCOUNT apply to all IDs).
+            let mut i = 0;
+            while i < g.pending.len() {
+                let p = &g.pending[i];
+                let Some(c) = owner(p.id) else {
+                    anyhow::bail!(
+                        "stream {}: group {} has pending entry {} owned by no consumer",
+                        DisplayBytes(key),
+                        DisplayBytes(&g.name),
+                        p.id
+                    );
+                };
+                let mut j = i + 1;
+                while j < g.pending.len() && j - i < BATCH {
+                    let q = &g.pending[j];
+                    if q.delivery_time != p.delivery_time
+                        || q.delivery_count != p.delivery_count
+                        || owner(q.id) != Some(c)
+                    {
+                        break;
+                    }
+                    j += 1;
+                }
+                self.start_key("XCLAIM", key);
+                self.cmd.arg(&g.name);
+                self.cmd.arg(c);
+                self.cmd.arg(b"0");
+                for q in &g.pending[i..j] {
+                    self.cmd.arg_display(q.id);
+                }
+                self.cmd.arg(b"TIME");
+                self.cmd.arg_display(p.delivery_time);
+                self.cmd.arg(b"RETRYCOUNT");
+                self.cmd.arg_display(p.delivery_count);
+                self.cmd.arg(b"FORCE");
+                self.cmd.arg(b"JUSTID");
+                self.send()?;
+                i = j;
+            }
+        }
+        for part in ghosts.iter().collect::<Vec<_>>().chunks(BATCH) {
+            self.start_key("XDEL", key);
+            for g in part {
+                self.cmd.arg_display(**g);
+            }
+            self.send()?;
+        }
+        // XSETID last: XADD and XDEL above moved the counters.
+        if added > 0 || s.last_id != StreamId::default() {
+            self.start_key("XSETID", key);
+            self.cmd.arg_display(s.last_id);
+            if self.target().has_stream_counters() {
+                if let Some(n) = s.entries_added {
+                    self.cmd.arg(b"ENTRIESADDED");
+                    self.cmd.arg_display(n);
+                }
+                // The server ignores (keeps) 0-0; sending it is harmless.
+                if let Some(m) = s.max_deleted_id.filter(|m| *m != StreamId::default()) {
+                    self.cmd.arg(b"MAXDELETEDID");
+                    self.cmd.arg_display(m);
+                }
+            }
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// `XGROUP SUB key` as the start of a command.
+    fn xgroup(&mut self, sub: &[u8], key: &[u8]) {
+        self.cmd.start("XGROUP");
+        self.cmd.arg(sub);
+        self.cmd.arg(key);
+    }
+
+    fn ghost_xadd(&mut self, key: &[u8], id: StreamId) -> anyhow::Result<()> {
+        self.start_key("XADD", key);
+        self.cmd.arg_display(id);
+        self.cmd.arg(b"");
+        self.cmd.arg(b"");
+        self.send()
+    }
+
+    fn target(&self) -> Target {
+        // Set by `header`, which runs before any record.
+        self.target
+            .unwrap_or(Target::for_rdb(rdbkit_parser::RdbVersion(12)))
+    }
+
+    /// Print what could not be exported (stderr).
+    pub(crate) fn finish(&self) {
+        let s = &self.stats;
+        let t = self.target();
+        if s.modules_skipped > 0 {
+            eprintln!(
+                "rdbkit: warning: {} module value(s) skipped: no command recreates an opaque module value",
+                s.modules_skipped
+            );
+        }
+        if s.streams_skipped > 0 {
+            eprintln!(
+                "rdbkit: warning: {} stream(s) skipped: {t} has no streams",
+                s.streams_skipped
+            );
+        }
+        if s.functions_skipped > 0 {
+            eprintln!(
+                "rdbkit: warning: {} function librar(y/ies) skipped: {t} has no FUNCTION command",
+                s.functions_skipped
+            );
+        }
+        if s.field_ttls_dropped > 0 {
+            eprintln!(
+                "rdbkit: warning: {} hash field TTL(s) dropped: {t} has no HPEXPIREAT (Redis 7.4+, Valkey 9.0+); the fields are kept without TTL",
+                s.field_ttls_dropped
+            );
+        }
+    }
+}
+
+impl Visitor for RespExporter<'_> {
+    fn header(&mut self, version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
+        self.target.get_or_insert(Target::for_rdb(version));
+        Ok(())
+    }
+
+    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        match &rec.kind {
+            RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
+                self.entry(e).map_err(|err| {
+                    anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+                })?;
+            }
+            RecordKind::Function(f) => self.function(f)?,
+            _ => {}
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_resp_arrays() {
+        let mut c = CmdBuf::default();
+        c.start("SET");
+        c.arg(b"k\r\n");
+        c.arg_display(-12i64);
+        c.arg_item(&Item::Int(7));
+        let mut out = Vec::new();
+        c.write_to(&mut out).unwrap();
+        assert_eq!(
+            out,
+            b"*4\r\n$3\r\nSET\r\n$3\r\nk\r\n\r\n$3\r\n-12\r\n$1\r\n7\r\n".to_vec()
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! Target servers named on the command line (`--target redis-6.2`,
+//! `azure-premium`, `valkey-9.1`, ...) and what each one can do, for the
+//! commands whose output depends on the server that will receive it: which
+//! commands `export --format resp` may emit, and which encodings and
+//! conversion thresholds the memory model assumes.
+//!
+//! The RDB version a target loads is the writer crate's business (conversion
+//! rules live there); this module only answers "does this server have
+//! command X / structure Y".
+
+use std::fmt;
+
+use rdbkit_parser::RdbVersion;
+
+/// Redis or Valkey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// Redis (any license era).
+    Redis,
+    /// Valkey (forked from Redis 7.2.4).
+    Valkey,
+}
+
+/// A server release line, e.g. Redis 6.2 or Valkey 8.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// Redis or Valkey.
+    pub(crate) flavor: Flavor,
+    /// Major version.
+    pub(crate) major: u32,
+    /// Minor version.
+    pub(crate) minor: u32,
+}
+
+/// Managed-service aliases and the release line each one runs.
+const ALIASES: &[(&str, Target)] = &[
+    // Azure Cache for Redis Premium runs Redis 6.0 (RDB 9).
+    ("azure-premium", Target::redis(6, 0)),
+    // Azure Managed Redis runs Redis 7.2 (RDB 11).
+    ("azure-managed-redis", Target::redis(7, 2)),
+    ("elasticache-valkey-8", Target::valkey(8, 0)),
+];
+
+impl Target {
+    const fn redis(major: u32, minor: u32) -> Target {
+        Target {
+            flavor: Flavor::Redis,
+            major,
+            minor,
+        }
+    }
+
+    const fn valkey(major: u32, minor: u32) -> Target {
+        Target {
+            flavor: Flavor::Valkey,
+            major,
+            minor,
+        }
+    }
+
+    /// Parse a target name: `redis-X.Y`, `valkey-X.Y` or a managed-service alias.
+    pub(crate) fn parse(s: &str) -> anyhow::Result<Target> {
+        let lower = s.to_ascii_lowercase();
+        if let Some((_, t)) = ALIASES.iter().find(|(n, _)| *n == lower) {
+            return Ok(*t);
+        }
+        let bad = || {
+            anyhow::anyhow!(
+                "unknown target {s:?}: expected redis-X.Y (2.8 to 8.x), valkey-X.Y (7.2 to 9.x), \
+                 azure-premium, azure-managed-redis or elasticache-valkey-8"
+            )
+        };
+        let (flavor, ver) = if let Some(v) = lower.strip_prefix("redis-") {
+            (Flavor::Redis, v)
+        } else if let Some(v) = lower.strip_prefix("valkey-") {
+            (Flavor::Valkey, v)
+        } else {
+            return Err(bad());
+        };
+        let mut parts = ver.split('.');
+        let major: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
+        let minor: u32 = match parts.next() {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None => 0,
+        };
+        let t = Target {
+            flavor,
+            major,
+            minor,
+        };
+        let known = match flavor {
+            Flavor::Redis => (2, 8) <= (major, minor) && major <= 8,
+            Flavor::Valkey => (7, 2) <= (major, minor) && major <= 9,
+        };
+        if !known {
+            return Err(bad());
+        }
+        Ok(t)
+    }
+
+    /// The release line that writes files of `version`: the natural target
+    /// when none is given (the file came from such a server, so everything in
+    /// it has a command there).
+    pub(crate) fn for_rdb(version: RdbVersion) -> Target {
+        if version.is_valkey() {
+            return Target::valkey(9, 0);
+        }
+        match version.number() {
+            0..=6 => Target::redis(2, 8),
+            7 => Target::redis(3, 2),
+            8 => Target::redis(4, 0),
+            9 => Target::redis(6, 2),
+            10 => Target::redis(7, 0),
+            11 => Target::redis(7, 2),
+            12 => Target::redis(8, 2),
+            _ => Target::redis(8, 6),
+        }
+    }
+
+    /// Whether this is at least Redis `redis`; Valkey counts as Redis 7.2
+    /// for everything it inherited.
+    fn redis_at_least(&self, major: u32, minor: u32) -> bool {
+        match self.flavor {
+            Flavor::Redis => (self.major, self.minor) >= (major, minor),
+            Flavor::Valkey => (7, 2) >= (major, minor),
+        }
+    }
+
+    /// True for Valkey.
+    pub(crate) fn is_valkey(&self) -> bool {
+        self.flavor == Flavor::Valkey
+    }
+
+    /// `(major, minor)`.
+    pub(crate) fn version(&self) -> (u32, u32) {
+        (self.major, self.minor)
+    }
+
+    /// Streams (XADD, XGROUP, XCLAIM, XSETID): Redis 5.0+.
+    pub(crate) fn has_streams(&self) -> bool {
+        self.redis_at_least(5, 0)
+    }
+
+    /// `XSETID … ENTRIESADDED … MAXDELETEDID …` and
+    /// `XGROUP CREATE … ENTRIESREAD …`: Redis 7.0+ (stream metadata v2).
+    pub(crate) fn has_stream_counters(&self) -> bool {
+        self.redis_at_least(7, 0)
+    }
+
+    /// `XGROUP CREATECONSUMER`: Redis 6.2+.
+    pub(crate) fn has_create_consumer(&self) -> bool {
+        self.redis_at_least(6, 2)
+    }
+
+    /// Functions (`FUNCTION LOAD`): Redis 7.0+.
+    pub(crate) fn has_functions(&self) -> bool {
+        self.redis_at_least(7, 0)
+    }
+
+    /// Hash field TTLs (`HPEXPIREAT`): Redis 7.4+, Valkey 9.0+.
+    pub(crate) fn has_hash_field_ttl(&self) -> bool {
+        match self.flavor {
+            Flavor::Redis => self.version() >= (7, 4),
+            Flavor::Valkey => self.version() >= (9, 0),
+        }
+    }
+
+    /// Variadic `HSET` (several field/value pairs): Redis 4.0+; older servers
+    /// need `HMSET`.
+    pub(crate) fn has_variadic_hset(&self) -> bool {
+        self.redis_at_least(4, 0)
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.flavor {
+            Flavor::Redis => "redis",
+            Flavor::Valkey => "valkey",
+        };
+        write!(f, "{name}-{}.{}", self.major, self.minor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_capabilities() {
+        let t = |s| Target::parse(s).unwrap();
+        assert_eq!(t("azure-premium"), Target::redis(6, 0));
+        assert_eq!(t("redis-6.2").to_string(), "redis-6.2");
+        assert_eq!(t("Valkey-9.1"), Target::valkey(9, 1));
+        assert_eq!(t("redis-8"), Target::redis(8, 0));
+        assert!(Target::parse("redis-1.0").is_err());
+        assert!(Target::parse("memcached-1.6").is_err());
+        assert!(Target::parse("valkey-7.0").is_err());
+        assert!(!t("redis-7.2").has_hash_field_ttl());
+        assert!(t("redis-7.4").has_hash_field_ttl());
+        assert!(!t("valkey-8.1").has_hash_field_ttl());
+        assert!(t("valkey-9.0").has_hash_field_ttl());
+        assert!(t("valkey-8.1").has_stream_counters() && t("valkey-8.1").has_functions());
+        assert!(!t("redis-6.2").has_stream_counters() && t("redis-6.2").has_create_consumer());
+        assert!(!t("azure-premium").has_create_consumer());
+        assert!(!t("redis-3.2").has_variadic_hset() && !t("redis-4.0").has_streams());
+        assert_eq!(Target::for_rdb(RdbVersion(80)), Target::valkey(9, 0));
+        assert_eq!(Target::for_rdb(RdbVersion(9)), Target::redis(6, 2));
+    }
+}
