@@ -1,7 +1,9 @@
 //! Opening inputs: a file is memory-mapped; `-` reads stdin as a stream with
 //! memory bounded by the largest record. Both feed the same [`Visitor`].
 
-use std::io;
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use anyhow::Context;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
@@ -14,6 +16,74 @@ pub(crate) trait Visitor {
     }
     /// Called for each record; return `Ok(false)` to stop early.
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool>;
+}
+
+/// Whether walks may show a progress line (on stderr, only when it is a terminal).
+static PROGRESS: AtomicBool = AtomicBool::new(true);
+
+/// Turn the progress line off (`--quiet`).
+pub(crate) fn set_quiet(quiet: bool) {
+    PROGRESS.store(!quiet, Ordering::Relaxed);
+}
+
+/// A progress line on stderr: bytes, keys, rate, ETA.
+struct Progress {
+    on: bool,
+    total: Option<u64>,
+    start: Instant,
+    last: Instant,
+    records: u64,
+    keys: u64,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(total: Option<u64>) -> Progress {
+        let now = Instant::now();
+        Progress {
+            on: PROGRESS.load(Ordering::Relaxed) && io::stderr().is_terminal(),
+            total,
+            start: now,
+            last: now,
+            records: 0,
+            keys: 0,
+            shown: false,
+        }
+    }
+
+    #[inline]
+    fn tick(&mut self, rec: &Record<'_>) {
+        if !self.on {
+            return;
+        }
+        self.records += 1;
+        self.keys += u64::from(matches!(rec.kind, rdbkit_parser::RecordKind::Entry(_)));
+        // Look at the clock only every 4096 records.
+        if self.records % 4096 != 0 || self.last.elapsed().as_millis() < 250 {
+            return;
+        }
+        self.last = Instant::now();
+        let done = rec.offset + rec.raw.len() as u64;
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / secs;
+        let mb = |b: f64| b / 1e6;
+        let mut line = format!("\r[rdbkit] {:.1}", mb(done as f64));
+        if let Some(t) = self.total.filter(|&t| t > 0) {
+            let eta = (t.saturating_sub(done)) as f64 / rate.max(1.0);
+            line += &format!("/{:.1} MB ({:.0}%)", mb(t as f64), 100.0 * done as f64 / t as f64);
+            line += &format!(", {} keys, {:.0} MB/s, ETA {:.0}s  ", self.keys, mb(rate), eta);
+        } else {
+            line += &format!(" MB, {} keys, {:.0} MB/s  ", self.keys, mb(rate));
+        }
+        let _ = io::stderr().write_all(line.as_bytes());
+        self.shown = true;
+    }
+
+    fn done(&self) {
+        if self.shown {
+            let _ = io::stderr().write_all(b"\r\x1b[2K");
+        }
+    }
 }
 
 /// How a walk ended.
@@ -37,11 +107,14 @@ pub(crate) fn walk(
         let stdin = io::stdin();
         let mut r = StreamingReader::with_options(stdin.lock(), options)?;
         v.header(r.version())?;
+        let mut p = Progress::new(None);
         while let Some(rec) = r.next_record()? {
+            p.tick(&rec);
             if !v.record(&rec)? {
                 break;
             }
         }
+        p.done();
         return Ok(WalkEnd {
             bytes: r.offset(),
             trailing: None,
@@ -51,11 +124,18 @@ pub(crate) fn walk(
         rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))?;
     let mut r = RdbReader::with_options(&map, options)?;
     v.header(r.version())?;
-    while let Some(rec) = r.next_record()? {
-        if !v.record(&rec)? {
-            break;
+    let mut p = Progress::new(Some(map.len() as u64));
+    let result = (|| {
+        while let Some(rec) = r.next_record()? {
+            p.tick(&rec);
+            if !v.record(&rec)? {
+                break;
+            }
         }
-    }
+        anyhow::Ok(())
+    })();
+    p.done();
+    result?;
     Ok(WalkEnd {
         bytes: r.offset(),
         trailing: r.trailing().map(|t| t.len() as u64),

@@ -78,6 +78,7 @@ impl Visitor for Fanout<'_, '_> {
 
 /// Run `rdbkit split`.
 pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    crate::input::set_quiet(args.out.quiet);
     if !args.select.slots.is_empty() {
         bail!("--slot cannot be combined with split (the outputs' ranges select the slots)");
     }
