@@ -38,6 +38,16 @@ pub(crate) enum Command {
     Diff(cmd::diff::Args),
 }
 
+impl Command {
+    /// Whether the command writes a snapshot (a cut-short output is an error).
+    pub(crate) fn writes_snapshot(&self) -> bool {
+        matches!(
+            self,
+            Command::Convert(_) | Command::Filter(_) | Command::Split(_) | Command::Merge(_)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -70,8 +70,17 @@ impl Progress {
         let mut line = format!("\r[rdbkit] {:.1}", mb(done as f64));
         if let Some(t) = self.total.filter(|&t| t > 0) {
             let eta = (t.saturating_sub(done)) as f64 / rate.max(1.0);
-            line += &format!("/{:.1} MB ({:.0}%)", mb(t as f64), 100.0 * done as f64 / t as f64);
-            line += &format!(", {} keys, {:.0} MB/s, ETA {:.0}s  ", self.keys, mb(rate), eta);
+            line += &format!(
+                "/{:.1} MB ({:.0}%)",
+                mb(t as f64),
+                100.0 * done as f64 / t as f64
+            );
+            line += &format!(
+                ", {} keys, {:.0} MB/s, ETA {:.0}s  ",
+                self.keys,
+                mb(rate),
+                eta
+            );
         } else {
             line += &format!(" MB, {} keys, {:.0} MB/s  ", self.keys, mb(rate));
         }

@@ -20,6 +20,7 @@ mod target;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let writes_snapshot = cli.command.writes_snapshot();
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(256 << 10, stdout.lock());
     let result = cmd::run(cli.command, &mut out).and_then(|code| {
@@ -29,12 +30,20 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // A closed pipe (`rdbkit keys f | head`) is not an error.
-            if e.chain().any(|c| {
+            let broken_pipe = e.chain().any(|c| {
                 c.downcast_ref::<io::Error>()
                     .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
-            }) {
+            });
+            // A closed pipe after a listing (`rdbkit keys f | head`) is not an
+            // error; a snapshot cut short on stdout is.
+            if broken_pipe && !writes_snapshot {
                 return ExitCode::SUCCESS;
+            }
+            if broken_pipe {
+                eprintln!(
+                    "rdbkit: error: the output pipe was closed before the snapshot was complete ({e:#})"
+                );
+                return ExitCode::from(2);
             }
             eprintln!("rdbkit: error: {e:#}");
             ExitCode::from(2)

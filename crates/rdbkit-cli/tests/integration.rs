@@ -7,6 +7,7 @@ mod export_csv;
 mod export_fixtures;
 mod export_rdbtools;
 mod export_resp;
+mod faults;
 mod filter_split_merge;
 mod verify;
 
