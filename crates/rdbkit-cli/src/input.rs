@@ -59,7 +59,7 @@ impl Progress {
         self.records += 1;
         self.keys += u64::from(matches!(rec.kind, rdbkit_parser::RecordKind::Entry(_)));
         // Look at the clock only every 4096 records.
-        if self.records % 4096 != 0 || self.last.elapsed().as_millis() < 250 {
+        if !self.records.is_multiple_of(4096) || self.last.elapsed().as_millis() < 250 {
             return;
         }
         self.last = Instant::now();
