@@ -43,6 +43,24 @@ pub(crate) struct Plan {
     /// Conversion options; `None` target means "the source's version".
     pub(crate) convert: ConvertOptions,
     pub(crate) same_version: bool,
+    /// Salvage mode: skip keys whose value does not decode, and stop at a
+    /// damaged structure, still writing a valid output of what was read.
+    pub(crate) keep_going: bool,
+}
+
+/// Something salvage mode left out.
+#[derive(Debug, Clone)]
+pub(crate) struct Skipped {
+    /// Input number (0-based).
+    pub(crate) input: usize,
+    /// Where.
+    pub(crate) offset: u64,
+    /// The key, when the damage was inside a key record.
+    pub(crate) key: Option<Vec<u8>>,
+    /// The parser's message.
+    pub(crate) error: String,
+    /// Whether the rest of that input was given up.
+    pub(crate) rest_of_input: bool,
 }
 
 /// 128-bit identity of (db, key) from two independently keyed hashers.
@@ -131,6 +149,8 @@ pub(crate) struct Rewrite<'p, 'w> {
     src_db: u64,
     /// Later occurrences of duplicate keys left out by the policy.
     pub(crate) duplicates_dropped: u64,
+    /// What salvage mode left out.
+    pub(crate) skipped: Vec<Skipped>,
 }
 
 fn select_record(db: u64) -> Vec<u8> {
@@ -158,6 +178,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             out_db: None,
             src_db: 0,
             duplicates_dropped: 0,
+            skipped: Vec::new(),
         }
     }
 
@@ -197,8 +218,28 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             // Re-select on the next key so the new input's converter knows the db.
             self.out_db = None;
         }
-        walk(path, Default::default(), self)?;
-        Ok(())
+        match walk(path, Default::default(), self) {
+            Err(e) if self.plan.keep_going && self.state.is_some() => {
+                match e.downcast::<rdbkit_parser::Error>() {
+                    // A damaged structure: records cannot be found past it.
+                    Ok(pe) => {
+                        self.skipped.push(Skipped {
+                            input: i,
+                            offset: pe.offset(),
+                            key: pe.key().map(<[u8]>::to_vec),
+                            error: pe.to_string(),
+                            rest_of_input: !matches!(
+                                pe.kind(),
+                                rdbkit_parser::ErrorKind::ChecksumMismatch { .. }
+                            ),
+                        });
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            other => other.map(|_| ()),
+        }
     }
 
     fn convert(&mut self, rec: &Record<'_>) -> anyhow::Result<()> {
@@ -318,6 +359,23 @@ impl Visitor for Rewrite<'_, '_> {
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
         match &rec.kind {
             RecordKind::Entry(e) => {
+                if self.plan.keep_going
+                    && let Err(err) = crate::cmd::verify::check_value(&e.value)
+                {
+                    // The record's framing is intact (the walk found its end), so
+                    // the next record can still be read: skip just this key.
+                    self.skipped.push(Skipped {
+                        input: self.input,
+                        offset: rec.offset,
+                        key: Some(e.key.to_vec()),
+                        error: err.with_key(&e.key).to_string(),
+                        rest_of_input: false,
+                    });
+                    if let Some((conv, _)) = self.state.as_mut() {
+                        conv.skip_entry(rec);
+                    }
+                    return Ok(true);
+                }
                 if self.keep_entry(rec, e)? {
                     if self.filtering || self.input > 0 {
                         self.emit_select(self.plan.dbmap.map(e.db), rec.offset)?;

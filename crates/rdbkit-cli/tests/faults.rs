@@ -225,3 +225,122 @@ fn a_file_damaged_before_the_rename_is_never_renamed() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Salvage mode: a key whose value is damaged inside its (intact) framing is
+/// skipped and named; a cut-off input still gives a valid output of what
+/// came before; both load on a real server.
+#[test]
+fn keep_going_salvages_damaged_inputs() {
+    use rdbkit_parser::{RdbReader, RecordKind};
+    let dir = tmpdir("salvage");
+    let src = std::fs::read(fixture_rdb("redis-7.2.6")).unwrap();
+    // Damage the listpack inside "hash:small" (keeping its string length), fix the CRC.
+    let mut bad = src.clone();
+    let (at, key_count) = {
+        let mut at = None;
+        let mut n = 0;
+        for rec in RdbReader::new(&src).unwrap() {
+            if let RecordKind::Entry(e) = rec.unwrap().kind {
+                n += 1;
+                if &e.key[..] == b"hash:small" {
+                    assert_eq!(e.value.encoding_name(), "hash-listpack");
+                    at = Some(e.value.offset() as usize);
+                }
+            }
+        }
+        (at.expect("hash:small"), n)
+    };
+    // body = STR(listpack): 1 length byte, 6 header bytes, then the first element.
+    bad[at + 1 + 6] = 0xf6;
+    let n = bad.len();
+    let crc = rdbkit_parser::crc64::crc64(&bad[..n - 8]);
+    bad[n - 8..].copy_from_slice(&crc.to_le_bytes());
+    let input = dir.join("damaged.rdb");
+    std::fs::write(&input, &bad).unwrap();
+    let out = dir.join("out.rdb");
+    // Without --keep-going: refused, nothing written.
+    let o = run(&[
+        "filter",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!out.exists());
+    let report = dir.join("report.json");
+    let o = run(&[
+        "convert",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--target",
+        "redis-7.2",
+        "--keep-going",
+        "--quiet",
+        "--report",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("(key \"hash:small\")") && err.contains("invalid listpack"),
+        "{err}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 1);
+    let server = rdbkit_testkit::Server::start(rdbkit_testkit::ServerKind::Valkey81, Some(&out))
+        .expect("salvaged file loads");
+    let live = rdbkit_testkit::dump_logical(&mut server.conn().unwrap());
+    drop(server);
+    let fx: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixtures_dir().join("redis-7.2.6/types.json")).unwrap(),
+    )
+    .unwrap();
+    let mut expected = fx.clone();
+    let db0 = expected["dbs"]["0"].as_array_mut().unwrap();
+    db0.retain(|e| e["key"] != "hash:small");
+    let diff = rdbkit_testkit::diff_logical(&expected, &live);
+    assert!(diff.is_empty(), "{}", diff.join("\n"));
+
+    // Cut in the middle: everything before the cut survives.
+    let cut = dir.join("cut.rdb");
+    std::fs::write(&cut, &src[..src.len() * 2 / 3]).unwrap();
+    let o = run(&[
+        "filter",
+        cut.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--keep-going",
+        "--quiet",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the rest of the input"));
+    let v = run(&["verify", out.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&v.stdout);
+    assert!(v.status.success(), "{text}");
+    let kept: u64 = text
+        .split(", ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(" keys")
+        .parse()
+        .unwrap();
+    assert!(kept > 10 && kept < key_count, "{text}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -15,7 +15,7 @@ use rdbkit_writer::{
 use crate::input::Visitor;
 use crate::json;
 use crate::output::Output;
-use crate::pipeline::{OnDuplicate, Plan, Rewrite};
+use crate::pipeline::{OnDuplicate, Plan, Rewrite, Skipped};
 use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
 
 /// What to do when the conversion would lose data.
@@ -171,9 +171,14 @@ pub(crate) struct OutOpts {
     /// When two kept keys collide (after --map-db/--flatten-db or across inputs).
     #[arg(long, value_enum, default_value = "error")]
     pub(crate) on_duplicate: OnDuplicate,
-    /// No summary on stderr.
+    /// No summary or progress on stderr.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// Salvage a damaged input: skip keys whose value does not decode and
+    /// stop at a damaged structure, still writing a valid output of
+    /// everything before it; what was skipped is reported (exit 1).
+    #[arg(long)]
+    pub(crate) keep_going: bool,
 }
 
 /// A conversion that writes nothing: the report of what it would do.
@@ -311,19 +316,55 @@ pub(crate) fn rewrite(
             }
         }
         let dups = rw.duplicates_dropped;
-        r.and_then(|()| rw.finish()).map(|rep| (rep, dups))
+        let skipped = std::mem::take(&mut rw.skipped);
+        r.and_then(|()| rw.finish()).map(|rep| (rep, dups, skipped))
     };
-    let write_report = |r: &Report, dups: u64| -> anyhow::Result<()> {
+    let write_report = |r: &Report, dups: u64, skipped: &[Skipped]| -> anyhow::Result<()> {
         if let Some(p) = &out_opts.report {
-            std::fs::write(p, report_json(r, &[("duplicates_dropped", dups)]))
+            let mut j = report_json(r, &[("duplicates_dropped", dups)]);
+            // Append the salvage list before the closing brace.
+            j.truncate(j.len() - 2);
+            json::raw(&mut j, ",\"skipped\":[");
+            for (i, s) in skipped.iter().enumerate() {
+                if i > 0 {
+                    j.push(b',');
+                }
+                json::raw(
+                    &mut j,
+                    &format!("{{\"input\":{},\"offset\":{},\"key\":", s.input, s.offset),
+                );
+                match &s.key {
+                    Some(k) => json::bytes(&mut j, k),
+                    None => json::raw(&mut j, "null"),
+                }
+                json::raw(&mut j, ",\"rest_of_input\":");
+                json::raw(&mut j, if s.rest_of_input { "true" } else { "false" });
+                json::raw(&mut j, ",\"error\":");
+                json::str(&mut j, &s.error);
+                j.push(b'}');
+            }
+            json::raw(&mut j, "]}\n");
+            std::fs::write(p, j)
                 .with_context(|| format!("cannot write the report {}", p.display()))?;
         }
         Ok(())
     };
     match result {
-        Ok((report, dups)) => {
+        Ok((report, dups, skipped)) => {
             out.commit(out_opts.pad, crate::cmd::verify::verify_path)?;
-            write_report(&report, dups)?;
+            write_report(&report, dups, &skipped)?;
+            for s in &skipped {
+                eprintln!(
+                    "rdbkit: warning: skipped {} (input {}): {}",
+                    if s.rest_of_input {
+                        "the rest of the input"
+                    } else {
+                        "a damaged key"
+                    },
+                    inputs.get(s.input).unwrap_or(&"?"),
+                    s.error
+                );
+            }
             if !out_opts.quiet {
                 eprint!("{report}");
                 if dups > 0 {
@@ -333,12 +374,19 @@ pub(crate) fn rewrite(
                     eprintln!("rdbkit: wrote {output} with the losses above (--on-loss warn)");
                 }
             }
+            if !skipped.is_empty() {
+                eprintln!(
+                    "rdbkit: wrote {output} from a damaged input: {} skip(s) listed above",
+                    skipped.len()
+                );
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => match e.downcast::<ConvertError>() {
             Ok(ConvertError::Lossy(report)) => {
                 drop(out);
-                write_report(&report, 0)?;
+                write_report(&report, 0, &[])?;
                 eprint!("{report}");
                 eprintln!(
                     "rdbkit: error: converting to {} would lose data ({}); nothing was written. Use --on-loss warn to convert anyway.",
@@ -361,6 +409,7 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
         on_duplicate: args.out.on_duplicate,
         convert: args.conv.options(args.target.as_deref(), None)?,
         same_version: false,
+        keep_going: args.out.keep_going,
     };
     rewrite(&[&args.input], &args.output, &plan, &args.out)
 }

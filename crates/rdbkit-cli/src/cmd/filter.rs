@@ -43,6 +43,7 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
             same_version.then_some(rdbkit_parser::RdbVersion(9)),
         )?,
         same_version,
+        keep_going: args.out.keep_going,
     };
     rewrite(&[&args.input], &args.output, &plan, &args.out)
 }

@@ -76,6 +76,7 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
         on_duplicate: args.out.on_duplicate,
         convert: args.conv.options(args.target.as_deref(), fallback)?,
         same_version: false,
+        keep_going: args.out.keep_going,
     };
     let inputs: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
     rewrite(&inputs, &args.output, &plan, &args.out)

@@ -138,6 +138,7 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
                 same_version.then_some(RdbVersion(9)),
             )?,
             same_version,
+            keep_going: args.out.keep_going,
         });
     }
     let mut outputs: Vec<Output> = targets
