@@ -50,6 +50,11 @@ pub(crate) struct Args {
     /// The allocator whose size classes the memory estimate (`csv`) rounds to.
     #[arg(long, value_enum, default_value = "jemalloc")]
     pub(crate) allocator: crate::memory::Alloc,
+    /// With `--format resp`: one `RESTORE key ttl payload REPLACE ABSTTL` per
+    /// key, the payload a DUMP of the value encoded for the target's RDB
+    /// version (converted with the same rules as `convert --on-loss warn`).
+    #[arg(long)]
+    pub(crate) restore: bool,
     #[command(flatten)]
     pub(crate) select: SelectArgs,
 }
@@ -344,6 +349,16 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     let target = parse_target(args)?;
     if args.format == Format::Resp {
         let mut v = resp::RespExporter::new(out, Selector::new(&args.select)?, target);
+        if args.restore {
+            let version = match &args.target {
+                Some(t) => Some(
+                    rdbkit_writer::target_from_name(t)
+                        .ok_or_else(|| anyhow::anyhow!("unknown target {t:?} for --restore"))?,
+                ),
+                None => None,
+            };
+            v.restore_mode(version);
+        }
         walk(&args.file, Default::default(), &mut v)?;
         v.finish();
         return Ok(ExitCode::SUCCESS);

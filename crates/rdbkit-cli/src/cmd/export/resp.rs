@@ -28,6 +28,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
 use rdbkit_parser::{DisplayBytes, Entry, Function, Item, Record, RecordKind, StreamId, Value};
+use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions};
+use rdbkit_writer::{ConvertOptions, Converter, LossPolicy};
 
 use crate::input::Visitor;
 use crate::select::Selector;
@@ -95,6 +97,7 @@ struct Stats {
     streams_skipped: u64,
     functions_skipped: u64,
     field_ttls_dropped: u64,
+    restore_dropped: u64,
 }
 
 /// The RESP exporter: a [`Visitor`] writing commands to `out`.
@@ -106,6 +109,9 @@ pub(crate) struct RespExporter<'a> {
     db: Option<u64>,
     cmd: CmdBuf,
     stats: Stats,
+    /// `--restore`: the RDB version of the payloads (`None` until the header
+    /// when no target was given) and the converter that encodes them.
+    restore: Option<(Option<RdbVersion>, Option<Converter>)>,
 }
 
 impl std::fmt::Debug for RespExporter<'_> {
@@ -127,7 +133,78 @@ impl<'a> RespExporter<'a> {
             db: None,
             cmd: CmdBuf::default(),
             stats: Stats::default(),
+            restore: None,
         }
+    }
+
+    /// Emit RESTORE commands with DUMP payloads for RDB `version` (`None`:
+    /// the file's own version).
+    pub(crate) fn restore_mode(&mut self, version: Option<RdbVersion>) {
+        self.restore = Some((version, None));
+    }
+
+    /// One key as `RESTORE key ttl payload REPLACE [ABSTTL]`. The value goes
+    /// through the conversion rules into a one-key file for the target
+    /// version; its type byte and body, the version (u16 LE) and the CRC-64
+    /// of both (u64 LE) make the DUMP payload (`createDumpPayload`).
+    fn restore_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> anyhow::Result<()> {
+        let Some((Some(version), Some(conv))) = self.restore.as_mut() else {
+            anyhow::bail!("restore mode without a header");
+        };
+        let version = *version;
+        let mut w = conv.writer(Vec::new())?;
+        conv.convert_record(rec, &mut w)?;
+        let mut file = w.into_inner()?;
+        if file.len() <= rdbkit_parser::HEADER_LEN {
+            // The rules dropped the key (reported by the converter).
+            self.stats.restore_dropped += 1;
+            return Ok(());
+        }
+        // EOF and a zero checksum ("not computed"): the parser then skips the check.
+        file.extend_from_slice(&[0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let opts = ReaderOptions {
+            verify_checksum: false,
+            ..Default::default()
+        };
+        let mut expire_ms = None;
+        let mut payload = Vec::new();
+        for r in RdbReader::with_options(&file, opts)? {
+            if let RecordKind::Entry(x) = r?.kind {
+                payload.push(x.value.ty().0);
+                payload.extend_from_slice(x.value.body());
+                expire_ms = x.expire_ms;
+            }
+        }
+        payload.extend_from_slice(&(version.number() as u16).to_le_bytes());
+        let crc = rdbkit_parser::crc64::crc64(&payload);
+        payload.extend_from_slice(&crc.to_le_bytes());
+        if self.db != Some(e.db) {
+            self.cmd.start("SELECT");
+            self.cmd.arg_display(e.db);
+            self.send()?;
+            self.db = Some(e.db);
+        }
+        self.start_key("RESTORE", &e.key);
+        let abs = self.target().version() >= (5, 0);
+        match expire_ms {
+            Some(t) if abs => self.cmd.arg_display(t),
+            Some(t) => {
+                // Before 5.0 there is no ABSTTL: a relative TTL from now.
+                let now = crate::select::now_ms();
+                if t <= now {
+                    return Ok(());
+                }
+                self.cmd.arg_display(t - now)
+            }
+            None => self.cmd.arg(b"0"),
+        }
+        self.cmd.arg(&payload);
+        self.cmd.arg(b"REPLACE");
+        if abs && expire_ms.is_some() {
+            self.cmd.arg(b"ABSTTL");
+        }
+        self.stats.keys += 1;
+        self.send()
     }
 
     fn send(&mut self) -> anyhow::Result<()> {
@@ -480,6 +557,18 @@ impl<'a> RespExporter<'a> {
     pub(crate) fn finish(&self) {
         let s = &self.stats;
         let t = self.target();
+        if let Some((_, Some(conv))) = &self.restore {
+            let r = conv.report();
+            if !r.is_lossless() {
+                eprint!("{r}");
+            }
+            if s.restore_dropped > 0 {
+                eprintln!(
+                    "rdbkit: warning: {} key(s) not exported: the target version cannot hold them",
+                    s.restore_dropped
+                );
+            }
+        }
         if s.modules_skipped > 0 {
             eprintln!(
                 "rdbkit: warning: {} module value(s) skipped: no command recreates an opaque module value",
@@ -510,11 +599,24 @@ impl<'a> RespExporter<'a> {
 impl Visitor for RespExporter<'_> {
     fn header(&mut self, version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
         self.target.get_or_insert(Target::for_rdb(version));
+        if let Some((target, conv)) = self.restore.as_mut() {
+            let t = *target.get_or_insert(version);
+            let mut o = ConvertOptions::new(t);
+            o.on_loss = LossPolicy::Warn;
+            *conv = Some(Converter::new(version, o)?);
+        }
         Ok(())
     }
 
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
         match &rec.kind {
+            RecordKind::Entry(e)
+                if self.sel.matches(e, rec.raw.len() as u64) && self.restore.is_some() =>
+            {
+                self.restore_entry(rec, e).map_err(|err| {
+                    anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+                })?;
+            }
             RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
                 self.entry(e).map_err(|err| {
                     anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
