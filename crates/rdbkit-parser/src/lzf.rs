@@ -20,7 +20,8 @@
 //! [`decompress_into`] validates every instruction against the input and
 //! the promised output length before acting on it: it never panics, never
 //! reads or writes out of bounds (no `unsafe` at all), and allocates at most
-//! the `expected_len` bytes the caller asked for, once, up front. Since that
+//! the `expected_len` bytes the caller asked for, once, up front, and only
+//! when the input could produce that many ([`max_decompressed_len`]). Since that
 //! length comes from an untrusted file, callers should first compare it with
 //! [`max_decompressed_len`] of the compressed length to reject impossible
 //! claims before allocating anything.
@@ -160,7 +161,10 @@ pub const fn max_decompressed_len(compressed_len: usize) -> usize {
 ///
 /// Exactly `expected_len` bytes of capacity are reserved up front (nothing
 /// more is ever allocated), so `expected_len` must already be bounded by the
-/// caller, e.g. with [`max_decompressed_len`] and an application limit.
+/// caller, e.g. with an application limit. A claim above
+/// [`max_decompressed_len`] of the input, which no stream can meet, is
+/// refused without allocating it (the error is the one a full-size buffer
+/// would give).
 ///
 /// # Errors
 ///
@@ -173,6 +177,26 @@ pub fn decompress_into(
     out: &mut Vec<u8>,
     expected_len: usize,
 ) -> Result<(), LzfError> {
+    let bound = max_decompressed_len(input.len());
+    if expected_len > bound {
+        // No stream of this size can produce that much: decode into what it
+        // can produce at most, which ends in the same error a buffer of
+        // `expected_len` would (the stream runs out before the buffer does),
+        // without allocating a claim that may be gigabytes.
+        let mut scratch = Vec::new();
+        let result = decompress_into(input, &mut scratch, bound);
+        return Err(match result {
+            Ok(()) => LzfError::LengthMismatch {
+                produced: bound,
+                expected: expected_len,
+            },
+            Err(LzfError::LengthMismatch { produced, .. }) => LzfError::LengthMismatch {
+                produced,
+                expected: expected_len,
+            },
+            Err(e) => e,
+        });
+    }
     let base = out.len();
     if out.try_reserve_exact(expected_len).is_err() {
         return Err(LzfError::AllocationFailed {
@@ -662,10 +686,13 @@ mod tests {
                 expected: 1
             })
         );
+        // A claim no 2-byte stream can meet is refused without reserving it,
+        // with the error a full-size buffer would give.
         assert_eq!(
             decompress(&[0, 1], usize::MAX),
-            Err(AllocationFailed {
-                requested: usize::MAX
+            Err(LengthMismatch {
+                produced: 1,
+                expected: usize::MAX
             })
         );
         // Back-references must not reach into bytes that were in `out`

@@ -156,13 +156,12 @@ impl<R: Read> StreamingReader<R> {
                             },
                         ));
                     }
-                    let needed = match e.kind() {
-                        ErrorKind::Truncated { needed, .. } => *needed,
-                        _ => 1,
-                    };
-                    // Grow by at most the size already buffered (doubling): a
-                    // claimed size is not trusted until the bytes exist.
-                    let grow = needed.min(pending.max(CHUNK as u64)) as usize;
+                    // Grow by the size already buffered (doubling), whatever
+                    // the error says is missing: a claimed size is not trusted
+                    // until the bytes exist, and growing by less re-parsed a
+                    // large record from its start after every 256 KiB refill
+                    // (quadratic in the record size).
+                    let grow = usize::try_from(pending).unwrap_or(usize::MAX).max(CHUNK);
                     if let Err(e) = self.fill(grow) {
                         self.failed = true;
                         return Err(e);

@@ -1,0 +1,8 @@
+//! Support for the fuzz targets of `rdbkit-parser`: the invariants each target
+//! checks live in `checks.rs`, which the parser's `tests/fuzz_corpus.rs` also
+//! compiles (with `#[path]`) to replay the committed corpus on stable.
+
+#[path = "checks.rs"]
+mod checks;
+
+pub use checks::*;
