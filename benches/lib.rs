@@ -165,8 +165,9 @@ fn doc(rng: &mut Rng, n: usize, out: &mut Vec<u8>) {
 /// Append a string the way Redis saves it with `rdbcompression yes`: LZF
 /// when that saves bytes (strings over 20 bytes), raw otherwise.
 fn put_maybe_lzf(out: &mut Vec<u8>, s: &[u8]) {
+    let mut c = Vec::new();
     if s.len() > 20
-        && let Ok(c) = lzf::compress(s)
+        && rdbkit_parser::lzf::compress(s, &mut c).is_some()
         && c.len() + 4 < s.len()
     {
         out.push(0xc3);

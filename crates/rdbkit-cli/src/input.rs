@@ -6,6 +6,9 @@ use std::io;
 use anyhow::Context;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
 
+/// How far the cursor moves between two releases of the pages behind it.
+const RELEASE_EVERY: usize = 16 << 20;
+
 /// Receives the records of a file in order.
 pub(crate) trait Visitor {
     /// Called once with the file's version, before any record.
@@ -51,9 +54,16 @@ pub(crate) fn walk(
         rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))?;
     let mut r = RdbReader::with_options(&map, options)?;
     v.header(r.version())?;
+    // Pages behind the cursor are given back every RELEASE_EVERY bytes, so the
+    // RSS of a walk stays flat whatever the file size.
+    let mut released = 0usize;
     while let Some(rec) = r.next_record()? {
         if !v.record(&rec)? {
             break;
+        }
+        let at = r.offset() as usize;
+        if at - released >= RELEASE_EVERY {
+            released = rdbkit_parser::mmap::release_behind(&map, released, at);
         }
     }
     Ok(WalkEnd {
