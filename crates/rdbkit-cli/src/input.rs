@@ -38,17 +38,7 @@ pub(crate) fn walk(
 ) -> anyhow::Result<WalkEnd> {
     if path == "-" {
         let stdin = io::stdin();
-        let mut r = StreamingReader::with_options(stdin.lock(), options)?;
-        v.header(r.version())?;
-        while let Some(rec) = r.next_record()? {
-            if !v.record(&rec)? {
-                break;
-            }
-        }
-        return Ok(WalkEnd {
-            bytes: r.offset(),
-            trailing: None,
-        });
+        return walk_reader(stdin.lock(), options, v);
     }
     let map =
         rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))?;
@@ -69,5 +59,24 @@ pub(crate) fn walk(
     Ok(WalkEnd {
         bytes: r.offset(),
         trailing: r.trailing().map(|t| t.len() as u64),
+    })
+}
+
+/// Walk a stream (memory bounded by the largest record).
+pub(crate) fn walk_reader(
+    src: impl io::Read,
+    options: ReaderOptions,
+    v: &mut dyn Visitor,
+) -> anyhow::Result<WalkEnd> {
+    let mut r = StreamingReader::with_options(src, options)?;
+    v.header(r.version())?;
+    while let Some(rec) = r.next_record()? {
+        if !v.record(&rec)? {
+            break;
+        }
+    }
+    Ok(WalkEnd {
+        bytes: r.offset(),
+        trailing: None,
     })
 }
