@@ -4,7 +4,10 @@
 //! Two shapes, as the performance issue asks: [`Shape::Mixed`] (many small
 //! keys: strings, small compact collections, a few big plain collections,
 //! streams, expiries; per-key overhead dominates) and [`Shape::LargeValues`]
-//! (few keys with 4-64 KiB values; bytes dominate).
+//! (few keys with 4-64 KiB values; bytes dominate). [`generate_to`] streams
+//! a file of any size to a writer (the comparison script's multi-GB inputs).
+
+use std::io::{self, Write};
 
 use rdbkit_parser::listpack::encode_backlen;
 
@@ -121,15 +124,79 @@ pub fn listpack(elems: &[Lp<'_>]) -> Vec<u8> {
     out
 }
 
+/// Streams generated records to a writer, keeping the running CRC-64.
+struct Sink<'w, W: Write + ?Sized> {
+    w: &'w mut W,
+    crc: rdbkit_parser::crc64::Crc64,
+    written: u64,
+}
+
+impl<W: Write + ?Sized> Sink<'_, W> {
+    fn flush(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
+        self.crc.update(buf);
+        self.w.write_all(buf)?;
+        self.written += buf.len() as u64;
+        buf.clear();
+        Ok(())
+    }
+}
+
+/// The key prefix: `a:` or `b:` at random (so `--match 'a:*'` keeps about
+/// half the keys of every type), then the type, the index and 8 random bytes.
 fn key(rng: &mut Rng, prefix: &str, i: u64, out: &mut Vec<u8>) {
-    let mut k = format!("{prefix}:{i}:").into_bytes();
+    let half = if rng.below(2) == 0 { "a" } else { "b" };
+    let mut k = format!("{half}:{prefix}:{i}:").into_bytes();
     rng.text(8, &mut k);
     put_str(out, &k);
 }
 
-/// Build an RDB 11 file of about `target` bytes.
+/// Compressible text (a JSON-ish document), as applications store.
+fn doc(rng: &mut Rng, n: usize, out: &mut Vec<u8>) {
+    let start = out.len();
+    while out.len() - start < n {
+        let id = rng.below(1_000_000);
+        out.extend_from_slice(format!("{{\"id\":{id},\"name\":\"user-").as_bytes());
+        rng.text(6, out);
+        out.extend_from_slice(b"\",\"active\":true,\"tags\":[\"alpha\",\"beta\"]},");
+    }
+    out.truncate(start + n);
+}
+
+/// Append a string the way Redis saves it with `rdbcompression yes`: LZF
+/// when that saves bytes (strings over 20 bytes), raw otherwise.
+fn put_maybe_lzf(out: &mut Vec<u8>, s: &[u8]) {
+    let mut c = Vec::new();
+    if s.len() > 20 && rdbkit_parser::lzf::compress(s, &mut c).is_some() && c.len() + 4 < s.len() {
+        out.push(0xc3);
+        put_len(out, c.len() as u64);
+        put_len(out, s.len() as u64);
+        out.extend_from_slice(&c);
+        return;
+    }
+    put_str(out, s);
+}
+
+/// Build an RDB 11 file of about `target` bytes in memory.
 pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(target + (1 << 20));
+    generate_to(shape, target as u64, seed, &mut out).expect("writing to a Vec");
+    out
+}
+
+/// Write an RDB 11 file of about `target` bytes to `w` (streaming, memory
+/// bounded by the largest record); returns the bytes written.
+pub fn generate_to<W: Write + ?Sized>(
+    shape: Shape,
+    target: u64,
+    seed: u64,
+    w: &mut W,
+) -> io::Result<u64> {
     let mut rng = Rng::new(seed);
+    let mut sink = Sink {
+        w,
+        crc: rdbkit_parser::crc64::Crc64::new(),
+        written: 0,
+    };
     let mut out = b"REDIS0011".to_vec();
     out.push(0xfa);
     put_str(&mut out, b"redis-ver");
@@ -137,10 +204,27 @@ pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
     out.extend_from_slice(&[0xfe, 0]);
     let mut i = 0u64;
     let mut scratch = Vec::new();
-    while out.len() < target {
+    loop {
+        if out.len() >= 1 << 20 {
+            sink.flush(&mut out)?;
+        }
+        if sink.written + out.len() as u64 >= target {
+            break;
+        }
         i += 1;
         let pick = match shape {
-            Shape::Mixed => rng.below(100),
+            Shape::Mixed => {
+                // One key in 1 000 is a big plain hash (200-1 000 fields),
+                // one in 20 000 a big list, set or sorted set (1 000-20 000
+                // elements); the rest are small.
+                if rng.below(1_000) == 0 {
+                    303
+                } else if rng.below(20_000) == 0 {
+                    300 + rng.below(3)
+                } else {
+                    rng.below(100)
+                }
+            }
             Shape::LargeValues => 200 + rng.below(2),
         };
         if rng.below(10) == 0 {
@@ -148,13 +232,29 @@ pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
             out.extend_from_slice(&(4_102_444_800_000i64 + i as i64).to_le_bytes());
         }
         match pick {
-            0..=54 => {
+            0..=44 | 93..=97 => {
                 out.push(0);
                 key(&mut rng, "str", i, &mut out);
                 scratch.clear();
                 let n = 8 + rng.below(80) as usize;
                 rng.text(n, &mut scratch);
                 put_str(&mut out, &scratch);
+            }
+            45..=49 => {
+                // integer-encoded string
+                out.push(0);
+                key(&mut rng, "int", i, &mut out);
+                out.push(0xc2);
+                out.extend_from_slice(&(rng.below(1 << 30) as i32).to_le_bytes());
+            }
+            50..=54 => {
+                // compressible document, LZF as Redis saves it
+                out.push(0);
+                key(&mut rng, "doc", i, &mut out);
+                scratch.clear();
+                let n = 100 + rng.below(900) as usize;
+                doc(&mut rng, n, &mut scratch);
+                put_maybe_lzf(&mut out, &scratch);
             }
             55..=69 => {
                 // small listpack hash
@@ -213,7 +313,7 @@ pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
                 }
                 put_str(&mut out, &b);
             }
-            93..=97 => {
+            303 => {
                 // big plain hash
                 out.push(4);
                 key(&mut rng, "bighash", i, &mut out);
@@ -273,6 +373,51 @@ pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
                 rng.text(len, &mut scratch);
                 put_str(&mut out, &scratch);
             }
+            300 => {
+                // big quicklist v2: nodes of 128 listpack entries
+                out.push(18);
+                key(&mut rng, "biglist", i, &mut out);
+                let n = 1000 + rng.below(19_000) as usize;
+                let nodes = n.div_ceil(128);
+                put_len(&mut out, nodes as u64);
+                let mut items: Vec<Vec<u8>> = Vec::with_capacity(128);
+                for node in 0..nodes {
+                    items.clear();
+                    for _ in 0..(n - node * 128).min(128) {
+                        let mut v = Vec::new();
+                        let len = 8 + rng.below(24) as usize;
+                        rng.text(len, &mut v);
+                        items.push(v);
+                    }
+                    let elems: Vec<Lp<'_>> = items.iter().map(|v| Lp::S(v)).collect();
+                    put_len(&mut out, 2);
+                    put_str(&mut out, &listpack(&elems));
+                }
+            }
+            301 => {
+                // big plain set
+                out.push(2);
+                key(&mut rng, "bigset", i, &mut out);
+                let n = 1000 + rng.below(19_000);
+                put_len(&mut out, n);
+                for m in 0..n {
+                    put_str(
+                        &mut out,
+                        format!("member:{m}:{}", rng.below(1000)).as_bytes(),
+                    );
+                }
+            }
+            302 => {
+                // big skiplist sorted set (binary scores)
+                out.push(5);
+                key(&mut rng, "bigzset", i, &mut out);
+                let n = 1000 + rng.below(19_000);
+                put_len(&mut out, n);
+                for m in 0..n {
+                    put_str(&mut out, format!("player:{m}").as_bytes());
+                    out.extend_from_slice(&(m as f64 * 1.5).to_le_bytes());
+                }
+            }
             _ => {
                 out.push(16);
                 key(&mut rng, "bigfields", i, &mut out);
@@ -295,9 +440,12 @@ pub fn generate(shape: Shape, target: usize, seed: u64) -> Vec<u8> {
         }
     }
     out.push(0xff);
-    let crc = rdbkit_parser::crc64::crc64(&out);
+    sink.crc.update(&out);
+    let crc = sink.crc.finish();
     out.extend_from_slice(&crc.to_le_bytes());
-    out
+    sink.w.write_all(&out)?;
+    sink.written += out.len() as u64;
+    Ok(sink.written)
 }
 
 /// Walk a file and decode every value completely; returns the element count.

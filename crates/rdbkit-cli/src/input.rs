@@ -8,6 +8,9 @@ use std::time::Instant;
 use anyhow::Context;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
 
+/// How far the cursor moves between two releases of the pages behind it.
+const RELEASE_EVERY: usize = 16 << 20;
+
 /// Receives the records of a file in order.
 pub(crate) trait Visitor {
     /// Called once with the file's version, before any record.
@@ -114,26 +117,46 @@ pub(crate) fn walk(
 ) -> anyhow::Result<WalkEnd> {
     if path == "-" {
         let stdin = io::stdin();
-        let mut r = StreamingReader::with_options(stdin.lock(), options)?;
-        v.header(r.version())?;
-        let mut p = Progress::new(None);
-        while let Some(rec) = r.next_record()? {
-            p.tick(&rec);
-            if !v.record(&rec)? {
-                break;
-            }
-        }
-        p.done();
-        return Ok(WalkEnd {
-            bytes: r.offset(),
-            trailing: None,
-        });
+        return walk_reader(stdin.lock(), options, v);
     }
     let map =
         rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))?;
     let mut r = RdbReader::with_options(&map, options)?;
     v.header(r.version())?;
     let mut p = Progress::new(Some(map.len() as u64));
+    let result = (|| {
+        // Pages behind the cursor are given back every RELEASE_EVERY bytes, so
+        // the RSS of a walk stays flat whatever the file size.
+        let mut released = 0usize;
+        while let Some(rec) = r.next_record()? {
+            p.tick(&rec);
+            if !v.record(&rec)? {
+                break;
+            }
+            let at = r.offset() as usize;
+            if at - released >= RELEASE_EVERY {
+                released = rdbkit_parser::mmap::release_behind(&map, released, at);
+            }
+        }
+        anyhow::Ok(())
+    })();
+    p.done();
+    result?;
+    Ok(WalkEnd {
+        bytes: r.offset(),
+        trailing: r.trailing().map(|t| t.len() as u64),
+    })
+}
+
+/// Walk a stream (memory bounded by the largest record).
+pub(crate) fn walk_reader(
+    src: impl io::Read,
+    options: ReaderOptions,
+    v: &mut dyn Visitor,
+) -> anyhow::Result<WalkEnd> {
+    let mut r = StreamingReader::with_options(src, options)?;
+    v.header(r.version())?;
+    let mut p = Progress::new(None);
     let result = (|| {
         while let Some(rec) = r.next_record()? {
             p.tick(&rec);
@@ -147,6 +170,6 @@ pub(crate) fn walk(
     result?;
     Ok(WalkEnd {
         bytes: r.offset(),
-        trailing: r.trailing().map(|t| t.len() as u64),
+        trailing: None,
     })
 }

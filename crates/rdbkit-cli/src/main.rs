@@ -11,6 +11,7 @@ mod cmd;
 mod digest;
 mod input;
 mod json;
+mod keyhash;
 mod memory;
 mod output;
 mod pipeline;

@@ -1,10 +1,20 @@
 //! Writing output files safely: a temp file beside the destination, flushed
-//! and fsynced, re-read and verified, and only then renamed over the final
-//! name. An input is never overwritten; `-` writes to stdout.
+//! and fsynced, verified, and only then renamed over the final name. An
+//! input is never overwritten; `-` writes to stdout.
+//!
+//! Verification either re-reads the finished temp file (`Output::create`
+//! and a `verify` function given to `commit`) or, with
+//! [`Output::create_verified`], runs on a second thread *while* the file is
+//! written: every 1 MiB block that goes to the file also goes to a full
+//! streaming verifier (every value decoded, checksum checked), so the check
+//! costs no extra pass over the output. Memory stays bounded: at most
+//! [`TEE_DEPTH`] blocks wait for the verifier.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use anyhow::{Context, bail};
 
@@ -18,7 +28,9 @@ pub(crate) enum Output {
         /// Temp path in the same directory (same filesystem: rename is atomic).
         tmp: PathBuf,
         /// The open temp file.
-        file: Option<CountingWriter<BufWriter<File>>>,
+        file: Option<CountingWriter<TeeFile>>,
+        /// The verifier reading along, for [`Output::create_verified`].
+        verifier: Option<JoinHandle<anyhow::Result<()>>>,
         /// Set once the temp file has become `dest`.
         renamed: bool,
     },
@@ -62,6 +74,33 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 impl Output {
+    /// Like [`Output::create`], with the written bytes verified on a second
+    /// thread as they are written; `commit` fails if that verification does.
+    pub(crate) fn create_verified(path: &str, inputs: &[&str]) -> anyhow::Result<Output> {
+        let mut out = Output::create(path, inputs)?;
+        if let Output::File {
+            file: Some(f),
+            verifier,
+            ..
+        } = &mut out
+        {
+            let (tx, rx) = sync_channel::<Vec<u8>>(TEE_DEPTH);
+            f.inner.tee = Some(tx);
+            *verifier = Some(
+                std::thread::Builder::new()
+                    .name("verify-output".into())
+                    .spawn(move || {
+                        crate::cmd::verify::verify_stream(ChunkReader {
+                            rx,
+                            cur: Vec::new(),
+                            pos: 0,
+                        })
+                    })?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Prepare output to `path` (`-` = stdout), refusing to write over any of `inputs`.
     pub(crate) fn create(path: &str, inputs: &[&str]) -> anyhow::Result<Output> {
         if path == "-" {
@@ -95,9 +134,16 @@ impl Output {
             dest,
             tmp,
             file: Some(CountingWriter {
-                inner: BufWriter::with_capacity(1 << 20, file),
+                inner: TeeFile {
+                    file,
+                    buf: Vec::with_capacity(BLOCK),
+                    tee: None,
+                    written: 0,
+                    crc: rdbkit_parser::crc64::Crc64::new(),
+                },
                 count: 0,
             }),
+            verifier: None,
             renamed: false,
         })
     }
@@ -143,17 +189,20 @@ impl Output {
                 dest,
                 tmp,
                 file,
+                verifier,
                 renamed,
             } => {
-                let mut w = file
+                let w = file
                     .take()
                     .ok_or_else(|| anyhow::anyhow!("output already closed"))?;
-                w.flush()
-                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+                let (written, crc) = (w.inner.written + w.inner.buf.len() as u64, {
+                    let mut c = w.inner.crc;
+                    c.update(&w.inner.buf);
+                    c.finish()
+                });
                 let f = w
                     .inner
-                    .into_inner()
-                    .map_err(|e| e.into_error())
+                    .finish()
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
                 f.sync_all()
                     .with_context(|| format!("cannot sync {}", tmp.display()))?;
@@ -161,7 +210,19 @@ impl Output {
                 if let Ok(hook) = std::env::var("RDBKIT_TEST_CORRUPT_TEMP") {
                     corrupt_for_test(tmp, &hook)?;
                 }
-                verify(tmp).context("the written file failed verification; nothing was renamed")?;
+                if let Some(v) = verifier.take() {
+                    // The bytes were verified as they were written; re-reading
+                    // the file and matching their CRC-64 proves the disk holds
+                    // exactly those bytes (at 3+ GB/s, no second decode).
+                    v.join()
+                        .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?
+                        .context("the written file failed verification; nothing was renamed")?;
+                    reread_matches(tmp, written, crc)
+                        .context("the written file failed verification; nothing was renamed")?;
+                } else {
+                    verify(tmp)
+                        .context("the written file failed verification; nothing was renamed")?;
+                }
                 fs::rename(&*tmp, &*dest).with_context(|| {
                     format!("cannot rename {} to {}", tmp.display(), dest.display())
                 })?;
@@ -176,6 +237,119 @@ impl Output {
             }
         }
     }
+}
+
+/// Size of the blocks written to the temp file (and handed to the verifier).
+const BLOCK: usize = 1 << 20;
+/// Blocks that may wait for the verifier before the writer blocks.
+const TEE_DEPTH: usize = 4;
+
+/// The temp file's writer: a 1 MiB buffer whose full blocks go to the file
+/// and, when verifying while writing, to the verifier thread too.
+#[derive(Debug)]
+pub(crate) struct TeeFile {
+    file: File,
+    buf: Vec<u8>,
+    tee: Option<SyncSender<Vec<u8>>>,
+    /// Bytes handed to the file so far.
+    written: u64,
+    /// CRC-64 of every byte handed to the file: the file re-read from disk
+    /// before the rename must hash to the same value.
+    crc: rdbkit_parser::crc64::Crc64,
+}
+
+impl TeeFile {
+    fn flush_block(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.crc.update(&self.buf);
+        self.file.write_all(&self.buf)?;
+        self.written += self.buf.len() as u64;
+        if let Some(tx) = &self.tee {
+            let block = std::mem::replace(&mut self.buf, Vec::with_capacity(BLOCK));
+            // A verifier that stopped (it found a problem) reports at commit.
+            if tx.send(block).is_err() {
+                self.tee = None;
+            }
+        } else {
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Write out what is buffered, end the verifier's stream, return the file.
+    fn finish(mut self) -> io::Result<File> {
+        self.flush_block()?;
+        self.tee = None;
+        Ok(self.file)
+    }
+}
+
+impl Write for TeeFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = BLOCK - self.buf.len();
+        let n = data.len().min(room);
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == BLOCK {
+            self.flush_block()?;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        // Blocks are flushed when full or at `finish`: flushing a partial
+        // block here would only make more, smaller writes.
+        Ok(())
+    }
+}
+
+/// The verifier's side of the tee: the blocks, in order, as a `Read`.
+struct ChunkReader {
+    rx: Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl io::Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(block) => {
+                    self.cur = block;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0), // the writer finished (or gave up)
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Re-read `path` from disk: it must be `len` bytes hashing to `crc`.
+fn reread_matches(path: &Path, len: u64, crc: u64) -> anyhow::Result<()> {
+    let mut f = File::open(path)?;
+    let mut c = rdbkit_parser::crc64::Crc64::new();
+    let mut buf = vec![0u8; BLOCK];
+    let mut n = 0u64;
+    loop {
+        let k = io::Read::read(&mut f, &mut buf)?;
+        if k == 0 {
+            break;
+        }
+        c.update(&buf[..k]);
+        n += k as u64;
+    }
+    if n != len || c.finish() != crc {
+        bail!(
+            "{} re-read from disk does not match what was written ({n} bytes, CRC-64 {:016x}; expected {len} bytes, {crc:016x})",
+            path.display(),
+            c.finish()
+        );
+    }
+    Ok(())
 }
 
 /// Test hook (`RDBKIT_TEST_CORRUPT_TEMP=<offset>`): flip a byte of the temp

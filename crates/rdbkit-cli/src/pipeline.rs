@@ -11,7 +11,6 @@
 //! dropped when filtering and keep-last is refused.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::Write;
 
 use anyhow::bail;
@@ -19,6 +18,7 @@ use rdbkit_parser::{DisplayBytes, Entry, RdbVersion, Record, RecordKind};
 use rdbkit_writer::{ConvertError, ConvertOptions, Converter, LossPolicy, RdbWriter, Report};
 
 use crate::input::{Visitor, walk};
+use crate::keyhash::IdHasher;
 use crate::select::{DbMap, Selector};
 
 /// What to do when two kept keys end up with the same name in the same
@@ -63,22 +63,13 @@ pub(crate) struct Skipped {
     pub(crate) rest_of_input: bool,
 }
 
-/// 128-bit identity of (db, key) from two independently keyed hashers.
+/// 128-bit identity of (db, key) (a fast keyed hash, see [`IdHasher`]).
 #[derive(Debug, Default)]
-struct KeyIds(
-    std::collections::hash_map::RandomState,
-    std::collections::hash_map::RandomState,
-);
+struct KeyIds(IdHasher);
 
 impl KeyIds {
     fn id(&self, db: u64, key: &[u8]) -> u128 {
-        let h = |s: &std::collections::hash_map::RandomState| {
-            let mut h = s.build_hasher();
-            db.hash(&mut h);
-            key.hash(&mut h);
-            h.finish()
-        };
-        (u128::from(h(&self.0)) << 64) | u128::from(h(&self.1))
+        self.0.id(db, key)
     }
 }
 
@@ -91,9 +82,14 @@ struct Counts {
     slots: HashMap<(u64, u16), (u64, u64)>,
     /// (input index, record offset) of the occurrence kept under keep-last.
     last: HashMap<u128, (usize, u64)>,
+    /// Whether any input has SLOT_INFO records: per-slot counts (a CRC16 of
+    /// every key) are only gathered when one does.
+    any_slot_info: bool,
 }
 
 struct PrePass<'a> {
+    /// Count keys per slot too.
+    slots: bool,
     plan: &'a Plan,
     ids: &'a KeyIds,
     input: usize,
@@ -102,6 +98,9 @@ struct PrePass<'a> {
 
 impl Visitor for PrePass<'_> {
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+        if let RecordKind::SlotInfo { .. } = rec.kind {
+            self.counts.any_slot_info = true;
+        }
         if let RecordKind::Entry(e) = &rec.kind
             && self.plan.selector.matches(e, rec.raw.len() as u64)
         {
@@ -110,13 +109,15 @@ impl Visitor for PrePass<'_> {
             let c = self.counts.dbs.entry(db).or_default();
             c.0 += 1;
             c.1 += expires;
-            let s = self
-                .counts
-                .slots
-                .entry((db, crate::slot::key_slot(&e.key)))
-                .or_default();
-            s.0 += 1;
-            s.1 += expires;
+            if self.slots {
+                let s = self
+                    .counts
+                    .slots
+                    .entry((db, crate::slot::key_slot(&e.key)))
+                    .or_default();
+                s.0 += 1;
+                s.1 += expires;
+            }
             if self.plan.on_duplicate == OnDuplicate::KeepLast {
                 self.counts
                     .last
@@ -193,18 +194,27 @@ impl<'p, 'w> Rewrite<'p, 'w> {
         if !self.filtering && inputs.len() == 1 && self.plan.on_duplicate != OnDuplicate::KeepLast {
             return Ok(());
         }
+        // SLOT_INFO hints are rare (Redis 7.4+ cluster nodes): count per
+        // slot only when a first walk found one.
         let mut counts = Counts::default();
-        for (i, path) in inputs.iter().enumerate() {
-            walk(
-                path,
-                Default::default(),
-                &mut PrePass {
-                    plan: self.plan,
-                    ids: &self.ids,
-                    input: i,
-                    counts: &mut counts,
-                },
-            )?;
+        for slots in [false, true] {
+            counts = Counts::default();
+            for (i, path) in inputs.iter().enumerate() {
+                walk(
+                    path,
+                    Default::default(),
+                    &mut PrePass {
+                        slots,
+                        plan: self.plan,
+                        ids: &self.ids,
+                        input: i,
+                        counts: &mut counts,
+                    },
+                )?;
+            }
+            if !counts.any_slot_info {
+                break;
+            }
         }
         self.counts = Some(counts);
         Ok(())

@@ -233,19 +233,34 @@ impl<'a> Iterator for ListpackEntries<'a> {
             })
         };
         let entry_len = hdr + len;
-        let mut want = [0u8; 5];
-        let n = encode_backlen(entry_len as u64, &mut want);
         let back_at = start + entry_len;
-        match (self.get(back_at, n), want.get(..n)) {
-            (Some(found), Some(want)) if found == want => {}
-            (Some(_), _) => {
-                return self.fail(
-                    start,
-                    format!("backlen does not encode the element size {entry_len}"),
-                );
+        // The common case, a one-byte backlen, without building the encoding;
+        // otherwise compare byte by byte (at most 5: no memcmp call).
+        let n = if entry_len <= 127 {
+            match self.blob.get(back_at) {
+                Some(&b) if usize::from(b) == entry_len => 1,
+                Some(_) => {
+                    return self.fail(
+                        start,
+                        format!("backlen does not encode the element size {entry_len}"),
+                    );
+                }
+                None => return self.fail(start, "backlen runs past the end".into()),
             }
-            (None, _) => return self.fail(start, "backlen runs past the end".into()),
-        }
+        } else {
+            let mut want = [0u8; 5];
+            let n = encode_backlen(entry_len as u64, &mut want);
+            match self.get(back_at, n) {
+                Some(found) if found.iter().zip(&want).all(|(a, b)| a == b) => n,
+                Some(_) => {
+                    return self.fail(
+                        start,
+                        format!("backlen does not encode the element size {entry_len}"),
+                    );
+                }
+                None => return self.fail(start, "backlen runs past the end".into()),
+            }
+        };
         if back_at + n >= self.blob.len() {
             return self.fail(start, "element overlaps the end marker".into());
         }

@@ -27,3 +27,35 @@ pub fn open_mmap(path: impl AsRef<Path>) -> io::Result<Mmap> {
     }
     Ok(map)
 }
+
+/// Give back the resident pages of `map[..upto]` (rounded down to whole
+/// pages) that a front-to-back reader has finished with, so that the
+/// process's RSS does not grow with the file: `madvise(MADV_DONTNEED)`.
+///
+/// Nothing is lost: the mapping is a read-only private mapping of a file that
+/// is never written through it, so a later access to a released page simply
+/// reads it again from the page cache (or the disk). The page cache itself is
+/// left alone (a second pass over the file stays warm). `from` is where the
+/// previous release stopped; returns where this one stopped. On systems
+/// without `madvise` this does nothing.
+pub fn release_behind(map: &Mmap, from: usize, upto: usize) -> usize {
+    const PAGE: usize = 4096;
+    let end = upto.min(map.len()) & !(PAGE - 1);
+    let start = from & !(PAGE - 1);
+    if end <= start {
+        return from;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: MADV_DONTNEED on a read-only, never-written private file
+        // mapping only drops page-table entries; the contents seen through any
+        // live borrow stay the same (they are re-read from the file on the next
+        // access), which is why this does not invalidate the `&[u8]`s that
+        // readers hold into the map.
+        #[allow(unsafe_code)]
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
+    }
+    end
+}

@@ -453,14 +453,19 @@ impl ReadState {
 
     /// Account for a parsed record.
     pub(crate) fn apply(&mut self, p: &Parsed<'_>) {
-        if let RecordKind::SelectDb { db } = p.record.kind {
-            self.db = db;
-        }
         // The EOF record hashed its own opcode while checking the trailer.
         if !p.done
             && let Some(c) = &mut self.crc
         {
             c.update(p.record.raw);
+        }
+        self.apply_no_crc(p);
+    }
+
+    /// Account for a parsed record whose bytes the caller hashes itself.
+    pub(crate) fn apply_no_crc(&mut self, p: &Parsed<'_>) {
+        if let RecordKind::SelectDb { db } = p.record.kind {
+            self.db = db;
         }
         self.done |= p.done;
     }
@@ -493,9 +498,17 @@ impl ReadState {
 pub struct RdbReader<'data> {
     data: &'data [u8],
     pos: usize,
+    /// `state.crc` covers `data[..crc_pos]`: the checksum is brought up to
+    /// date in batches of [`CRC_BATCH`] bytes (and before the EOF record),
+    /// not once per record; per-record calls on small keys cost more than
+    /// the hashing itself.
+    crc_pos: usize,
     version: RdbVersion,
     state: ReadState,
 }
+
+/// Bytes hashed at once by [`RdbReader`]'s deferred checksum.
+const CRC_BATCH: usize = 64 << 10;
 
 impl<'data> RdbReader<'data> {
     /// A reader over `data` with default options. Checks the header.
@@ -514,6 +527,7 @@ impl<'data> RdbReader<'data> {
         Ok(RdbReader {
             data,
             pos: HEADER_LEN,
+            crc_pos: HEADER_LEN,
             version,
             state,
         })
@@ -542,6 +556,10 @@ impl<'data> RdbReader<'data> {
         if self.state.done {
             return Ok(None);
         }
+        // The EOF record checks the trailer against the checksum so far.
+        if self.data.get(self.pos) == Some(&255) {
+            self.catch_up_crc();
+        }
         match parse_record(
             self.data,
             self.pos,
@@ -551,8 +569,11 @@ impl<'data> RdbReader<'data> {
             self.state.crc,
         ) {
             Ok(p) => {
-                self.state.apply(&p);
+                self.state.apply_no_crc(&p);
                 self.pos = p.end;
+                if self.pos - self.crc_pos >= CRC_BATCH {
+                    self.catch_up_crc();
+                }
                 Ok(Some(p.record))
             }
             Err(e) => {
@@ -562,6 +583,16 @@ impl<'data> RdbReader<'data> {
                 Err(e)
             }
         }
+    }
+}
+
+impl RdbReader<'_> {
+    /// Hash `data[crc_pos..pos]` into the running checksum.
+    fn catch_up_crc(&mut self) {
+        if let Some(c) = &mut self.state.crc {
+            c.update(self.data.get(self.crc_pos..self.pos).unwrap_or_default());
+        }
+        self.crc_pos = self.pos;
     }
 }
 

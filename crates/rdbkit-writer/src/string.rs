@@ -55,7 +55,11 @@ fn lzf_compress(s: &[u8]) -> Option<Vec<u8>> {
     if s.len() <= LZF_MIN_LEN || s.len() > LZF_MAX_LEN {
         return None;
     }
-    let c = lzf::compress(s).ok()?;
+    // The parser crate's compressor sizes its hash table to the input; the
+    // `lzf` crate's zeroes a 512 KiB table on every call, which made
+    // compression (of every string over 20 bytes) the cost of a conversion.
+    let mut c = Vec::new();
+    rdbkit_parser::lzf::compress(s, &mut c)?;
     if c.is_empty() || c.len() + 4 > s.len() {
         return None;
     }

@@ -304,7 +304,9 @@ pub(crate) fn rewrite(
     plan: &Plan,
     out_opts: &OutOpts,
 ) -> anyhow::Result<ExitCode> {
-    let mut out = Output::create(output, inputs)?;
+    // The output is verified (every value decoded, checksum) on a second
+    // thread while it is written, instead of by a re-read afterwards.
+    let mut out = Output::create_verified(output, inputs)?;
     let result = {
         let mut rw = Rewrite::new(plan, out.writer(), inputs.len());
         rw.prepass(inputs)?;
@@ -351,7 +353,7 @@ pub(crate) fn rewrite(
     };
     match result {
         Ok((report, dups, skipped)) => {
-            out.commit(out_opts.pad, crate::cmd::verify::verify_path)?;
+            out.commit(out_opts.pad, |_| Ok(()))?;
             write_report(&report, dups, &skipped)?;
             for s in &skipped {
                 eprintln!(

@@ -1,14 +1,13 @@
 //! `rdbkit verify`: a full structural walk with every value decoded, plus
 //! the checksum and cross-record rules a loader enforces (duplicate keys).
 
-use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher};
 use std::io::Write;
 use std::process::ExitCode;
 
 use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
 
 use crate::input::{Visitor, walk};
+use crate::keyhash::{IdHasher, IdSet};
 
 /// Arguments of `rdbkit verify`.
 #[derive(Debug, clap::Args)]
@@ -55,13 +54,20 @@ fn preflight(args: &Args, target: &str, out: &mut dyn Write) -> anyhow::Result<E
 /// make) and check the rules loaders enforce on top: no empty collections, no
 /// duplicate members or fields. Returns the element count.
 pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
-    fn dup_check<'a>(
-        seen: &mut HashSet<Vec<u8>>,
-        item: &Item<'a>,
-        what: &'static str,
-        offset: u64,
-    ) -> Result<(), Error> {
-        if !seen.insert(item.to_bytes().into_owned()) {
+    check_value_with(v, &mut MemberCheck::default())
+}
+
+/// Reusable state for the duplicate-member check (one set, cleared per value).
+#[derive(Debug, Default)]
+pub(crate) struct MemberCheck {
+    ids: IdHasher,
+    seen: IdSet,
+}
+
+impl MemberCheck {
+    #[inline]
+    fn check(&mut self, item: &Item<'_>, what: &'static str, offset: u64) -> Result<(), Error> {
+        if !self.seen.insert(self.ids.item(item)) {
             return Err(Error::new(
                 offset,
                 rdbkit_parser::ErrorKind::Invalid {
@@ -72,15 +78,29 @@ pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
         }
         Ok(())
     }
+
+    fn reset(&mut self) {
+        // Keep a small allocation across values; clearing a big one costs a
+        // memset of its whole control array, for every following value.
+        if self.seen.capacity() > 256 {
+            self.seen = IdSet::default();
+        } else if !self.seen.is_empty() {
+            self.seen.clear();
+        }
+    }
+}
+
+/// [`check_value`] with reusable state.
+pub(crate) fn check_value_with(v: &RawValue<'_>, m: &mut MemberCheck) -> Result<u64, Error> {
     let at = v.offset();
-    let mut seen = HashSet::new();
+    m.reset();
     let n = match v.decode()? {
         Value::String(_) => return Ok(1),
         Value::List(l) => l.iter()?.try_fold(0u64, |n, r| r.map(|_| n + 1))?,
         Value::Set(s) => {
             let mut n = 0;
             for r in s.iter()? {
-                dup_check(&mut seen, &r?, "set", at)?;
+                m.check(&r?, "set", at)?;
                 n += 1;
             }
             n
@@ -88,7 +108,7 @@ pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
         Value::ZSet(z) => {
             let mut n = 0;
             for r in z.iter()? {
-                dup_check(&mut seen, &r?.0, "sorted set", at)?;
+                m.check(&r?.0, "sorted set", at)?;
                 n += 1;
             }
             n
@@ -96,7 +116,7 @@ pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
         Value::Hash(h) => {
             let mut n = 0;
             for r in h.iter()? {
-                dup_check(&mut seen, &r?.field, "hash", at)?;
+                m.check(&r?.field, "hash", at)?;
                 n += 1;
             }
             n
@@ -142,11 +162,9 @@ pub(crate) struct Verifier {
     dup_check: bool,
     records: u64,
     keys: u64,
-    keys_seen: HashSet<u128>,
-    hashers: (
-        std::collections::hash_map::RandomState,
-        std::collections::hash_map::RandomState,
-    ),
+    keys_seen: IdSet,
+    ids: IdHasher,
+    members: MemberCheck,
     checksum: Option<Checksum>,
 }
 
@@ -155,21 +173,15 @@ impl Visitor for Verifier {
         self.records += 1;
         match &rec.kind {
             RecordKind::Entry(e) => {
-                check_value(&e.value).map_err(|err| err.with_key(&e.key))?;
+                check_value_with(&e.value, &mut self.members)
+                    .map_err(|err| err.with_key(&e.key))?;
                 self.keys += 1;
                 if !self.dup_check {
                     return Ok(true);
                 }
-                // Two independent 64-bit hashes per key: duplicate keys make every
-                // loader refuse the file, and 16 bytes a key keeps this affordable.
-                let h = |s: &std::collections::hash_map::RandomState| {
-                    let mut h = s.build_hasher();
-                    e.db.hash(&mut h);
-                    e.key.hash(&mut h);
-                    h.finish()
-                };
-                let id = (u128::from(h(&self.hashers.0)) << 64) | u128::from(h(&self.hashers.1));
-                if !self.keys_seen.insert(id) {
+                // A 128-bit keyed id per key: duplicate keys make every loader
+                // refuse the file, and 16 bytes a key keeps this affordable.
+                if !self.keys_seen.insert(self.ids.id(e.db, &e.key)) {
                     return Err(Error::new(
                         rec.offset,
                         rdbkit_parser::ErrorKind::Invalid {
@@ -193,27 +205,42 @@ impl Visitor for Verifier {
 }
 
 impl Verifier {
+    /// After a walk of a file rdbkit wrote: the checksum must be there and right.
+    fn written_ok(&self) -> anyhow::Result<()> {
+        match self.checksum {
+            Some(Checksum::Verified(_) | Checksum::Absent) => Ok(()),
+            other => anyhow::bail!("unexpected checksum state {other:?}"),
+        }
+    }
+
     /// A verifier; `dup_check` also rejects duplicate keys (16 bytes a key).
     pub(crate) fn new(dup_check: bool) -> Verifier {
         Verifier {
             dup_check,
             records: 0,
             keys: 0,
-            keys_seen: HashSet::new(),
-            hashers: Default::default(),
+            keys_seen: IdSet::default(),
+            ids: IdHasher::default(),
+            members: MemberCheck::default(),
             checksum: None,
         }
     }
 }
 
-/// Verify a written file completely (structure, every value, checksum).
+/// Verify a written file completely (structure, every value, checksum), by
+/// re-reading it (for outputs not verified while written).
+#[allow(dead_code)]
 pub(crate) fn verify_path(path: &std::path::Path) -> anyhow::Result<()> {
     let mut v = Verifier::new(false);
     walk(&path.to_string_lossy(), Default::default(), &mut v)?;
-    match v.checksum {
-        Some(Checksum::Verified(_) | Checksum::Absent) => Ok(()),
-        other => anyhow::bail!("unexpected checksum state {other:?}"),
-    }
+    v.written_ok()
+}
+
+/// Verify a written file completely from a stream of its bytes.
+pub(crate) fn verify_stream(src: impl std::io::Read) -> anyhow::Result<()> {
+    let mut v = Verifier::new(false);
+    crate::input::walk_reader(src, Default::default(), &mut v)?;
+    v.written_ok()
 }
 
 /// Run `rdbkit verify`: exit 0 sound, 1 damaged, 2 usage/I/O.

@@ -1,0 +1,184 @@
+//! Fast keyed 128-bit identities of byte strings, for the duplicate checks
+//! (keys per database in `verify` and the rewrite, members of one collection
+//! in `verify`). Two 64-bit lanes with independent random keys; a set of
+//! these ids needs no further hashing ([`IdSet`]).
+//!
+//! SipHash (std's default) twice per key was the largest single cost of a
+//! `verify` of a file of small keys; this is a folded-multiply hash in the
+//! style of wyhash/foldhash, keyed per process so that a crafted file cannot
+//! aim collisions at it.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+
+use rdbkit_parser::Item;
+
+const P0: u64 = 0xa076_1d64_78bd_642f;
+const P1: u64 = 0xe703_7ed1_a0b4_28db;
+const P2: u64 = 0x8ebc_6af0_9c88_c6e3;
+
+#[inline(always)]
+fn mix(a: u64, b: u64) -> u64 {
+    let r = u128::from(a).wrapping_mul(u128::from(b));
+    (r as u64) ^ ((r >> 64) as u64)
+}
+
+#[inline(always)]
+fn read8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+#[inline(always)]
+fn read4(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
+/// One 64-bit lane over `data` with seed `s`.
+#[inline]
+fn lane(s: u64, data: &[u8], extra: u64) -> u64 {
+    let len = data.len();
+    let mut h = s ^ mix(s ^ P0, len as u64 ^ extra);
+    let (a, b) = if len <= 16 {
+        if len >= 8 {
+            (read8(data, 0), read8(data, len - 8))
+        } else if len >= 4 {
+            (read4(data, 0), read4(data, len - 4))
+        } else if len > 0 {
+            (
+                (u64::from(data[0]) << 16)
+                    | (u64::from(data[len / 2]) << 8)
+                    | u64::from(data[len - 1]),
+                0,
+            )
+        } else {
+            (0, 0)
+        }
+    } else {
+        let mut i = 0;
+        while i + 16 < len {
+            h = mix(read8(data, i) ^ P1, read8(data, i + 8) ^ h);
+            i += 16;
+        }
+        (read8(data, len - 16), read8(data, len - 8))
+    };
+    mix(P1 ^ len as u64, mix(a ^ P1, b ^ h) ^ P2)
+}
+
+/// A keyed 128-bit hash of byte strings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdHasher {
+    k0: u64,
+    k1: u64,
+}
+
+impl Default for IdHasher {
+    fn default() -> Self {
+        // Random per process: std's RandomState is seeded from the OS.
+        let r = std::collections::hash_map::RandomState::new();
+        IdHasher {
+            k0: r.hash_one(0x5eed_u64) | 1,
+            k1: r.hash_one(0xfeed_u64) | 1,
+        }
+    }
+}
+
+impl IdHasher {
+    /// The id of `data` with a 64-bit discriminator (e.g. the database).
+    #[inline]
+    pub(crate) fn id(&self, extra: u64, data: &[u8]) -> u128 {
+        (u128::from(lane(self.k0, data, extra)) << 64) | u128::from(lane(self.k1, data, extra))
+    }
+
+    /// The id of a collection element's logical value (an integer element
+    /// hashes as its decimal text, so it equals the same number stored as bytes).
+    #[inline]
+    pub(crate) fn item(&self, item: &Item<'_>) -> u128 {
+        match item {
+            Item::Bytes(b) => self.id(0, b),
+            Item::Int(i) => {
+                let mut buf = [0u8; 20];
+                let text = itoa(*i, &mut buf);
+                self.id(0, text)
+            }
+        }
+    }
+}
+
+/// Decimal text of `v` in `buf` (no allocation).
+fn itoa(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut n = v.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
+}
+
+/// A hasher for ids that are already uniformly random: uses the low 64 bits.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used by `IdSet`; fold anything else.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.0 = i as u64;
+    }
+}
+
+/// A set of ids.
+pub(crate) type IdSet = HashSet<u128, BuildHasherDefault<PassThrough>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[test]
+    fn itoa_matches_display() {
+        for v in [0, 1, -1, 9, 10, -10, 12345, i64::MIN, i64::MAX] {
+            let mut b = [0u8; 20];
+            assert_eq!(itoa(v, &mut b), v.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn ids_distinguish_and_agree() {
+        let h = IdHasher::default();
+        let mut set = IdSet::default();
+        // Every length class, and strings differing in one byte.
+        for len in 0..80usize {
+            let mut s: Vec<u8> = (0..len as u8).collect();
+            assert!(set.insert(h.id(0, &s)), "len {len}");
+            if len > 0 {
+                s[len / 2] ^= 0x80;
+                assert!(set.insert(h.id(0, &s)), "len {len} flipped");
+            }
+        }
+        assert_ne!(h.id(0, b"k"), h.id(1, b"k"));
+        assert_eq!(
+            h.item(&Item::Int(-42)),
+            h.item(&Item::Bytes(Cow::Borrowed(b"-42")))
+        );
+    }
+}
