@@ -285,9 +285,10 @@ impl<'a> Iterator for Elements<'a> {
     }
 }
 
-fn count_items(mut e: Elements<'_>) -> Result<u64> {
+/// Count the items of a checked iterator, failing on the first error.
+fn count_ok<T>(it: impl Iterator<Item = Result<T>>) -> Result<u64> {
     let mut n = 0u64;
-    for r in &mut e {
+    for r in it {
         r?;
         n += 1;
     }
@@ -381,7 +382,7 @@ impl<'data> List<'data> {
     pub fn len(&self) -> Result<u64> {
         match &self.repr {
             ListRepr::Linked(p) => Ok(p.len),
-            _ => count_items(self.iter()?),
+            _ => count_ok(self.iter()?),
         }
     }
 
@@ -430,7 +431,7 @@ impl<'data> Set<'data> {
         match &self.repr {
             SetRepr::Hashtable(p) => Ok(p.len),
             SetRepr::Intset(b) => Ok(Intset::parse(&b.data, b.offset)?.len() as u64),
-            SetRepr::Listpack(_) => count_items(self.iter()?),
+            SetRepr::Listpack(_) => count_ok(self.iter()?),
         }
     }
 
@@ -600,14 +601,7 @@ impl<'data> ZSet<'data> {
     pub fn len(&self) -> Result<u64> {
         match &self.repr {
             ZSetRepr::Skiplist { plain, .. } => Ok(plain.len),
-            _ => {
-                let mut n = 0;
-                for r in self.iter()? {
-                    r?;
-                    n += 1;
-                }
-                Ok(n)
-            }
+            _ => count_ok(self.iter()?),
         }
     }
 
@@ -880,14 +874,7 @@ impl<'data> Hash<'data> {
             HashRepr::Hashtable(p) | HashRepr::Metadata { plain: p, .. } | HashRepr::Valkey(p) => {
                 Ok(p.len)
             }
-            _ => {
-                let mut n = 0;
-                for r in self.iter()? {
-                    r?;
-                    n += 1;
-                }
-                Ok(n)
-            }
+            _ => count_ok(self.iter()?),
         }
     }
 

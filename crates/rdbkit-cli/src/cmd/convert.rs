@@ -145,8 +145,18 @@ pub(crate) struct Args {
     /// Where to write (`-` for stdout). Never the input.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: String,
-    /// Target: a release (`redis-6.2`, `valkey-8.1`, ...) or service (`azure-premium`, `azure-managed-redis`, `elasticache-valkey-8`).
-    #[arg(long, value_name = "T", required_unless_present = "rdb_version")]
+    #[command(flatten)]
+    pub(crate) rw: RewriteArgs,
+}
+
+/// Flags shared by the commands that write snapshots (convert, filter,
+/// split, merge): target, conversion, output, selection, db mapping.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct RewriteArgs {
+    /// Target: a release (`redis-6.2`, `valkey-8.1`, ...) or service
+    /// (`azure-premium`, `azure-managed-redis`, `elasticache-valkey-8`).
+    /// Optional for filter, split and merge (default: the input's version).
+    #[arg(long, value_name = "T")]
     pub(crate) target: Option<String>,
     #[command(flatten)]
     pub(crate) conv: ConvOpts,
@@ -156,6 +166,35 @@ pub(crate) struct Args {
     pub(crate) select: SelectArgs,
     #[command(flatten)]
     pub(crate) dbmap: DbMapArgs,
+}
+
+impl RewriteArgs {
+    /// Whether no target was given: the output keeps the input's version.
+    pub(crate) fn same_version(&self) -> bool {
+        self.target.is_none() && self.conv.rdb_version.is_none()
+    }
+
+    /// The rewrite plan with `select` as the selection. Without a target,
+    /// `fallback` is the version to write; `None` with `keep_version` means
+    /// "the input's own", which the rewrite learns from the header.
+    pub(crate) fn plan(
+        &self,
+        select: &SelectArgs,
+        fallback: Option<RdbVersion>,
+        keep_version: bool,
+    ) -> anyhow::Result<Plan> {
+        let same_version = keep_version && self.same_version();
+        // A placeholder target: replaced by the input's version at its header.
+        let fallback = fallback.or(same_version.then_some(RdbVersion(9)));
+        Ok(Plan {
+            selector: Selector::new(select)?,
+            dbmap: DbMap::new(&self.dbmap)?,
+            on_duplicate: self.out.on_duplicate,
+            convert: self.conv.options(self.target.as_deref(), fallback)?,
+            same_version,
+            keep_going: self.out.keep_going,
+        })
+    }
 }
 
 /// Output flags shared by the commands that write snapshots.
@@ -405,13 +444,6 @@ pub(crate) fn rewrite(
 
 /// Run `rdbkit convert`.
 pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let plan = Plan {
-        selector: Selector::new(&args.select)?,
-        dbmap: DbMap::new(&args.dbmap)?,
-        on_duplicate: args.out.on_duplicate,
-        convert: args.conv.options(args.target.as_deref(), None)?,
-        same_version: false,
-        keep_going: args.out.keep_going,
-    };
-    rewrite(&[&args.input], &args.output, &plan, &args.out)
+    let plan = args.rw.plan(&args.rw.select, None, false)?;
+    rewrite(&[&args.input], &args.output, &plan, &args.rw.out)
 }

@@ -5,9 +5,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cmd::convert::{ConvOpts, OutOpts, rewrite};
-use crate::pipeline::Plan;
-use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
+use crate::cmd::convert::{RewriteArgs, rewrite};
 
 /// Arguments of `rdbkit filter`.
 #[derive(Debug, clap::Args)]
@@ -17,33 +15,12 @@ pub(crate) struct Args {
     /// Where to write (`-` for stdout). Never the input.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: String,
-    /// Also convert for this target (default: keep the input's version).
-    #[arg(long, value_name = "T")]
-    pub(crate) target: Option<String>,
     #[command(flatten)]
-    pub(crate) conv: ConvOpts,
-    #[command(flatten)]
-    pub(crate) out: OutOpts,
-    #[command(flatten)]
-    pub(crate) select: SelectArgs,
-    #[command(flatten)]
-    pub(crate) dbmap: DbMapArgs,
+    pub(crate) rw: RewriteArgs,
 }
 
 /// Run `rdbkit filter`.
 pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let same_version = args.target.is_none() && args.conv.rdb_version.is_none();
-    let plan = Plan {
-        selector: Selector::new(&args.select)?,
-        dbmap: DbMap::new(&args.dbmap)?,
-        on_duplicate: args.out.on_duplicate,
-        // The real target is the input's version, known once its header is read.
-        convert: args.conv.options(
-            args.target.as_deref(),
-            same_version.then_some(rdbkit_parser::RdbVersion(9)),
-        )?,
-        same_version,
-        keep_going: args.out.keep_going,
-    };
-    rewrite(&[&args.input], &args.output, &plan, &args.out)
+    let plan = args.rw.plan(&args.rw.select, None, true)?;
+    rewrite(&[&args.input], &args.output, &plan, &args.rw.out)
 }

@@ -8,9 +8,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use rdbkit_parser::RdbVersion;
 
-use crate::cmd::convert::{ConvOpts, OutOpts, rewrite};
-use crate::pipeline::Plan;
-use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
+use crate::cmd::convert::{RewriteArgs, rewrite};
 
 /// Arguments of `rdbkit merge`.
 #[derive(Debug, clap::Args)]
@@ -21,17 +19,8 @@ pub(crate) struct Args {
     /// Where to write (`-` for stdout). Never an input.
     #[arg(short, long, value_name = "OUT")]
     pub(crate) output: String,
-    /// Write for this target (default: the newest input version, if all inputs are Redis or all Valkey files).
-    #[arg(long, value_name = "T")]
-    pub(crate) target: Option<String>,
     #[command(flatten)]
-    pub(crate) conv: ConvOpts,
-    #[command(flatten)]
-    pub(crate) out: OutOpts,
-    #[command(flatten)]
-    pub(crate) select: SelectArgs,
-    #[command(flatten)]
-    pub(crate) dbmap: DbMapArgs,
+    pub(crate) rw: RewriteArgs,
 }
 
 fn header_version(path: &str) -> anyhow::Result<Option<RdbVersion>> {
@@ -51,7 +40,7 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
         bail!("at most one input can be stdin");
     }
-    let fallback = if args.target.is_none() && args.conv.rdb_version.is_none() {
+    let fallback = if args.rw.target.is_none() && args.rw.conv.rdb_version.is_none() {
         let versions: Vec<RdbVersion> = args
             .inputs
             .iter()
@@ -70,14 +59,7 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
     } else {
         None
     };
-    let plan = Plan {
-        selector: Selector::new(&args.select)?,
-        dbmap: DbMap::new(&args.dbmap)?,
-        on_duplicate: args.out.on_duplicate,
-        convert: args.conv.options(args.target.as_deref(), fallback)?,
-        same_version: false,
-        keep_going: args.out.keep_going,
-    };
+    let plan = args.rw.plan(&args.rw.select, fallback, false)?;
     let inputs: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
-    rewrite(&inputs, &args.output, &plan, &args.out)
+    rewrite(&inputs, &args.output, &plan, &args.rw.out)
 }

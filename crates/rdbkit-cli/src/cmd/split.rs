@@ -11,11 +11,10 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rdbkit_parser::{RdbVersion, Record};
 
-use crate::cmd::convert::{ConvOpts, OutOpts};
+use crate::cmd::convert::RewriteArgs;
 use crate::input::{Visitor, walk};
 use crate::output::Output;
-use crate::pipeline::{Plan, Rewrite};
-use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
+use crate::pipeline::Rewrite;
 use crate::slot::{SLOTS, parse_range};
 
 /// Arguments of `rdbkit split`.
@@ -35,17 +34,8 @@ pub(crate) struct Args {
     /// Split every database, not only db 0.
     #[arg(long)]
     pub(crate) all_dbs: bool,
-    /// Also convert for this target.
-    #[arg(long, value_name = "T")]
-    pub(crate) target: Option<String>,
     #[command(flatten)]
-    pub(crate) conv: ConvOpts,
-    #[command(flatten)]
-    pub(crate) out: OutOpts,
-    #[command(flatten)]
-    pub(crate) select: SelectArgs,
-    #[command(flatten)]
-    pub(crate) dbmap: DbMapArgs,
+    pub(crate) rw: RewriteArgs,
 }
 
 /// The even split of the 16384 slots into `n` ranges.
@@ -78,8 +68,8 @@ impl Visitor for Fanout<'_, '_> {
 
 /// Run `rdbkit split`.
 pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    crate::input::set_quiet(args.out.quiet);
-    if !args.select.slots.is_empty() {
+    crate::input::set_quiet(args.rw.out.quiet);
+    if !args.rw.select.slots.is_empty() {
         bail!("--slot cannot be combined with split (the outputs' ranges select the slots)");
     }
     let targets: Vec<((u16, u16), String)> = match (args.shards, &args.out_dir) {
@@ -121,25 +111,15 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
     if sorted.windows(2).any(|w| w[1].0 <= w[0].1) {
         bail!("the slot ranges overlap: every key must go to exactly one file");
     }
-    let same_version = args.target.is_none() && args.conv.rdb_version.is_none();
+    let _same_version = args.rw.target.is_none() && args.rw.conv.rdb_version.is_none();
     let mut plans = Vec::new();
     for ((a, b), _) in &targets {
-        let mut sel = args.select.clone();
+        let mut sel = args.rw.select.clone();
         sel.slots = vec![format!("{a}-{b}")];
-        if !args.all_dbs && !args.dbmap.flatten_db && sel.db.is_empty() {
+        if !args.all_dbs && !args.rw.dbmap.flatten_db && sel.db.is_empty() {
             sel.db = vec![0];
         }
-        plans.push(Plan {
-            selector: Selector::new(&sel)?,
-            dbmap: DbMap::new(&args.dbmap)?,
-            on_duplicate: args.out.on_duplicate,
-            convert: args.conv.options(
-                args.target.as_deref(),
-                same_version.then_some(RdbVersion(9)),
-            )?,
-            same_version,
-            keep_going: args.out.keep_going,
-        });
+        plans.push(args.rw.plan(&sel, None, true)?);
     }
     let mut outputs: Vec<Output> = targets
         .iter()
@@ -160,13 +140,13 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
     };
     let mut total = 0;
     for ((((a, b), file), out), report) in targets.iter().zip(outputs).zip(&reports) {
-        out.commit(args.out.pad, crate::cmd::verify::verify_path)?;
+        out.commit(args.rw.out.pad, crate::cmd::verify::verify_path)?;
         total += report.stats.keys_out;
-        if !args.out.quiet {
+        if !args.rw.out.quiet {
             eprintln!("slots {a}-{b}: {} keys -> {file}", report.stats.keys_out);
         }
     }
-    if !args.out.quiet {
+    if !args.rw.out.quiet {
         let keys_in = reports.first().map_or(0, |r| r.stats.keys_in);
         eprintln!(
             "{total} of {keys_in} keys written to {} files",
