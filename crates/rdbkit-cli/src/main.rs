@@ -12,6 +12,7 @@ mod digest;
 mod input;
 mod json;
 mod keyhash;
+mod keylog;
 mod output;
 mod pipeline;
 mod select;
