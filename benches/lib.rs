@@ -166,10 +166,7 @@ fn doc(rng: &mut Rng, n: usize, out: &mut Vec<u8>) {
 /// when that saves bytes (strings over 20 bytes), raw otherwise.
 fn put_maybe_lzf(out: &mut Vec<u8>, s: &[u8]) {
     let mut c = Vec::new();
-    if s.len() > 20
-        && rdbkit_parser::lzf::compress(s, &mut c).is_some()
-        && c.len() + 4 < s.len()
-    {
+    if s.len() > 20 && rdbkit_parser::lzf::compress(s, &mut c).is_some() && c.len() + 4 < s.len() {
         out.push(0xc3);
         put_len(out, c.len() as u64);
         put_len(out, s.len() as u64);
@@ -404,7 +401,10 @@ pub fn generate_to<W: Write + ?Sized>(
                 let n = 1000 + rng.below(19_000);
                 put_len(&mut out, n);
                 for m in 0..n {
-                    put_str(&mut out, format!("member:{m}:{}", rng.below(1000)).as_bytes());
+                    put_str(
+                        &mut out,
+                        format!("member:{m}:{}", rng.below(1000)).as_bytes(),
+                    );
                 }
             }
             302 => {

@@ -36,7 +36,7 @@ fn rewrite(data: &[u8], target: Option<RdbVersion>, filter: bool, out: &mut Vec<
     while let Some(rec) = r.next_record().expect("record") {
         if let RecordKind::Entry(_) = rec.kind {
             i += 1;
-            if filter && i % 2 == 0 {
+            if filter && i.is_multiple_of(2) {
                 conv.skip_entry(&rec);
                 continue;
             }

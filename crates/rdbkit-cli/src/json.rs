@@ -33,7 +33,7 @@ fn plain_prefix(b: &[u8]) -> usize {
     }
     n + b[n..]
         .iter()
-        .take_while(|&&c| c >= 0x20 && c < 0x80 && c != b'"' && c != b'\\')
+        .take_while(|&&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
         .count()
 }
 
@@ -232,8 +232,14 @@ mod tests {
             }
         }
         let mut o = Vec::new();
-        bytes(&mut o, "héllo \"wörld\" ünïcode over eight bytes".as_bytes());
-        assert_eq!(o, "\"héllo \\\"wörld\\\" ünïcode over eight bytes\"".as_bytes());
+        bytes(
+            &mut o,
+            "héllo \"wörld\" ünïcode over eight bytes".as_bytes(),
+        );
+        assert_eq!(
+            o,
+            "\"héllo \\\"wörld\\\" ünïcode over eight bytes\"".as_bytes()
+        );
         for v in [0i64, 7, -7, 1234567890, i64::MIN, i64::MAX] {
             let mut o = Vec::new();
             int(&mut o, v);

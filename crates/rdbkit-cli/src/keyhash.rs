@@ -176,6 +176,9 @@ mod tests {
             }
         }
         assert_ne!(h.id(0, b"k"), h.id(1, b"k"));
-        assert_eq!(h.item(&Item::Int(-42)), h.item(&Item::Bytes(Cow::Borrowed(b"-42"))));
+        assert_eq!(
+            h.item(&Item::Int(-42)),
+            h.item(&Item::Bytes(Cow::Borrowed(b"-42")))
+        );
     }
 }

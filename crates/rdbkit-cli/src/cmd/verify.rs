@@ -203,7 +203,8 @@ impl Visitor for Verifier {
         self.records += 1;
         match &rec.kind {
             RecordKind::Entry(e) => {
-                check_value_with(&e.value, &mut self.members).map_err(|err| err.with_key(&e.key))?;
+                check_value_with(&e.value, &mut self.members)
+                    .map_err(|err| err.with_key(&e.key))?;
                 self.keys += 1;
                 // A 128-bit keyed id per key: duplicate keys make every loader
                 // refuse the file.
