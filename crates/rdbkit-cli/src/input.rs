@@ -70,8 +70,8 @@ pub(crate) fn walk_reader(
 ) -> anyhow::Result<WalkEnd> {
     let mut r = StreamingReader::with_options(src, options)?;
     v.header(r.version())?;
-    while let Some(rec) = r.next_record()? {
-        if !v.record(&rec)? {
+    while let Some(more) = r.next_record_with(|rec| v.record(rec))? {
+        if !more? {
             break;
         }
     }
