@@ -496,3 +496,47 @@ pub fn skip_walk(data: &[u8]) -> u64 {
     }
     n
 }
+
+/// Encode a ziplist of short strings (< 64 bytes) and 16-bit integers, as
+/// Redis < 7 stored small hashes, lists and sorted sets.
+pub fn ziplist(elems: &[Lp<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    let mut prev = 0usize;
+    let mut tail = 10usize;
+    for e in elems {
+        let start = body.len();
+        tail = 10 + start;
+        if prev < 254 {
+            body.push(prev as u8);
+        } else {
+            body.push(0xfe);
+            body.extend_from_slice(&(prev as u32).to_le_bytes());
+        }
+        match e {
+            Lp::S(s) => {
+                let s = &s[..s.len().min(63)];
+                body.push(s.len() as u8);
+                body.extend_from_slice(s);
+            }
+            Lp::I(v) => {
+                body.push(0xc0);
+                body.extend_from_slice(&(*v as i16).to_le_bytes());
+            }
+        }
+        prev = body.len() - start;
+    }
+    let mut out = ((10 + body.len() + 1) as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&(tail as u32).to_le_bytes());
+    out.extend_from_slice(&(elems.len().min(65535) as u16).to_le_bytes());
+    out.extend_from_slice(&body);
+    out.push(0xff);
+    out
+}
+
+/// Compressible text (JSON-like documents) of `n` bytes.
+pub fn documents(n: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut out = Vec::with_capacity(n);
+    doc(&mut rng, n, &mut out);
+    out
+}

@@ -158,9 +158,12 @@ pub(crate) fn walk_reader(
     v.header(r.version())?;
     let mut p = Progress::new(None);
     let result = (|| {
-        while let Some(rec) = r.next_record()? {
-            p.tick(&rec);
-            if !v.record(&rec)? {
+        // One parse per record (the lending `next_record` parses twice).
+        while let Some(more) = r.next_record_with(|rec| {
+            p.tick(rec);
+            v.record(rec)
+        })? {
+            if !more? {
                 break;
             }
         }

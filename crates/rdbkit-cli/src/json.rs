@@ -4,12 +4,70 @@
 
 use base64::Engine;
 
+/// Whether any of the 8 bytes of `w` needs attention in a JSON string: a
+/// control byte (< 0x20), `"`, `\\`, or a non-ASCII byte (>= 0x80, which the
+/// UTF-8 check must see). SWAR: one test per 8 bytes on the common path.
+#[inline(always)]
+fn special8(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    // bytes < 0x20: (b - 0x20) borrows into the high bit when b < 0x20
+    // (only for b < 0x80; the high-bit test below covers the rest).
+    let ctrl = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let quote = has_zero(w ^ (LO * u64::from(b'"')));
+    let bslash = has_zero(w ^ (LO * u64::from(b'\\')));
+    (ctrl | quote | bslash | (w & HI)) != 0
+}
+
+/// Length of the leading run of `b` that is plain ASCII needing no escape.
+#[inline]
+fn plain_prefix(b: &[u8]) -> usize {
+    let (words, _) = b.as_chunks::<8>();
+    let mut n = 0;
+    for w in words {
+        if special8(u64::from_le_bytes(*w)) {
+            break;
+        }
+        n += 8;
+    }
+    n + b[n..]
+        .iter()
+        .take_while(|&&c| (0x20..0x80).contains(&c) && c != b'"' && c != b'\\')
+        .count()
+}
+
 /// Append `s` as a JSON string literal.
 pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    let bytes = s.as_bytes();
+    escape_into(out, s.as_bytes());
+    out.push(b'"');
+}
+
+/// Whether any of the 8 bytes of `w` must be escaped (control, `"`, `\\`).
+#[inline(always)]
+fn escape8(w: u64) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let ctrl = w.wrapping_sub(LO * 0x20) & !w & HI;
+    (ctrl | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\')))) != 0
+}
+
+/// Append the escaped body of a JSON string (`bytes` is valid UTF-8).
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip 8 bytes at a time while none needs escaping.
+        if let Some(w) = bytes.get(i..i + 8)
+            && !escape8(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+        {
+            i += 8;
+            continue;
+        }
+        let b = bytes[i];
+        i += 1;
         let esc: Option<&[u8]> = match b {
             b'"' => Some(b"\\\""),
             b'\\' => Some(b"\\\\"),
@@ -19,22 +77,48 @@ pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
             0..=0x1f => None,
             _ => continue,
         };
-        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(&bytes[start..i - 1]);
         match esc {
             Some(e) => out.extend_from_slice(e),
             None => out.extend_from_slice(format!("\\u{:04x}", b).as_bytes()),
         }
-        start = i + 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Append a byte string: JSON string if UTF-8, else a base64 object.
 pub(crate) fn bytes(out: &mut Vec<u8>, b: &[u8]) {
-    match std::str::from_utf8(b) {
-        Ok(s) => str(out, s),
+    // Fast path: printable ASCII with nothing to escape is copied as is.
+    let n = plain_prefix(b);
+    if n == b.len() {
+        out.reserve(b.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(b);
+        out.push(b'"');
+        return;
+    }
+    match std::str::from_utf8(&b[n..]) {
+        Ok(_) => {
+            out.push(b'"');
+            out.extend_from_slice(&b[..n]);
+            escape_into(out, &b[n..]);
+            out.push(b'"');
+        }
         Err(_) => base64(out, b),
+    }
+}
+
+/// Append a collection element as a JSON string (integers as their decimal
+/// text, without allocating).
+pub(crate) fn item(out: &mut Vec<u8>, it: &rdbkit_parser::Item<'_>) {
+    match it {
+        rdbkit_parser::Item::Bytes(b) => bytes(out, b),
+        rdbkit_parser::Item::Int(i) => {
+            out.push(b'"');
+            int(out, *i);
+            out.push(b'"');
+        }
     }
 }
 
@@ -52,10 +136,50 @@ pub(crate) fn raw(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Append an integer.
-pub(crate) fn int(out: &mut Vec<u8>, v: impl std::fmt::Display) {
-    use std::io::Write;
-    let _ = write!(out, "{v}");
+/// Integer types [`int`] takes.
+pub(crate) trait IntLike: Copy {
+    /// The value, widened.
+    fn wide(self) -> i128;
+}
+
+macro_rules! int_like {
+    ($($t:ty),*) => {$(
+        impl IntLike for $t {
+            #[inline]
+            fn wide(self) -> i128 {
+                self as i128
+            }
+        }
+    )*};
+}
+int_like!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<T: IntLike> IntLike for &T {
+    #[inline]
+    fn wide(self) -> i128 {
+        (*self).wide()
+    }
+}
+
+/// Append an integer (no formatting machinery: this runs per element).
+pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
+    let v: i128 = v.wide();
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// The shortest text that parses back to exactly `v`, in the style of
@@ -88,5 +212,41 @@ mod tests {
         assert_eq!(score(-3.0), "-3.0");
         assert_eq!(score(0.1), "0.1");
         assert_eq!(score(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_plain_escaper() {
+        // Every single byte, at every position of a 20-byte string.
+        for b in 0..=255u8 {
+            for at in 0..20 {
+                let mut v = b"abcdefghijklmnopqrst".to_vec();
+                v[at] = b;
+                let mut fast = Vec::new();
+                bytes(&mut fast, &v);
+                let mut slow = Vec::new();
+                match std::str::from_utf8(&v) {
+                    Ok(s) => str(&mut slow, s),
+                    Err(_) => base64(&mut slow, &v),
+                }
+                assert_eq!(fast, slow, "byte {b:#x} at {at}");
+            }
+        }
+        let mut o = Vec::new();
+        bytes(
+            &mut o,
+            "héllo \"wörld\" ünïcode over eight bytes".as_bytes(),
+        );
+        assert_eq!(
+            o,
+            "\"héllo \\\"wörld\\\" ünïcode over eight bytes\"".as_bytes()
+        );
+        for v in [0i64, 7, -7, 1234567890, i64::MIN, i64::MAX] {
+            let mut o = Vec::new();
+            int(&mut o, v);
+            assert_eq!(o, v.to_string().as_bytes());
+        }
+        let mut o = Vec::new();
+        int(&mut o, u64::MAX);
+        assert_eq!(o, u64::MAX.to_string().as_bytes());
     }
 }

@@ -12,6 +12,7 @@ mod digest;
 mod input;
 mod json;
 mod keyhash;
+mod keylog;
 mod memory;
 mod output;
 mod pipeline;

@@ -125,6 +125,61 @@ impl<R: Read> StreamingReader<R> {
         Ok(())
     }
 
+    /// Parse the next record and hand it to `f`; `Ok(None)` after EOF.
+    ///
+    /// The same records as [`StreamingReader::next_record`], but each is
+    /// parsed once: `next_record` must parse a record twice (once to find out
+    /// whether the buffer holds all of it, once more to return a borrow of
+    /// it), which costs a second structural walk of the whole input.
+    pub fn next_record_with<T>(&mut self, f: impl FnOnce(&Record<'_>) -> T) -> Result<Option<T>> {
+        if self.state.done || self.failed {
+            return Ok(None);
+        }
+        loop {
+            match parse_record(
+                &self.buf,
+                self.start,
+                self.base,
+                &self.state.ctx,
+                self.state.db,
+                self.state.crc,
+            ) {
+                Ok(p) => {
+                    self.state.apply(&p);
+                    self.start = p.end;
+                    return Ok(Some(f(&p.record)));
+                }
+                Err(e) if e.is_truncated() && !self.eof => {
+                    let pending = (self.buf.len() - self.start) as u64;
+                    if pending > self.max_record {
+                        self.failed = true;
+                        return Err(Error::new(
+                            self.offset(),
+                            ErrorKind::LimitExceeded {
+                                what: "record size",
+                                requested: pending,
+                                limit: self.max_record,
+                            },
+                        ));
+                    }
+                    let needed = match e.kind() {
+                        ErrorKind::Truncated { needed, .. } => *needed,
+                        _ => 1,
+                    };
+                    let grow = needed.min(pending.max(CHUNK as u64)) as usize;
+                    if let Err(e) = self.fill(grow) {
+                        self.failed = true;
+                        return Err(e);
+                    }
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            }
+        }
+    }
+
     /// The next record, `Ok(None)` after EOF. After an error there are no more.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>> {
         if self.state.done || self.failed {

@@ -87,7 +87,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                 if i > 0 {
                     out.push(b',');
                 }
-                json::bytes(out, &item?.to_bytes());
+                json::item(out, &item?);
             }
             out.push(b']');
         }
@@ -97,7 +97,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                 if i > 0 {
                     out.push(b',');
                 }
-                json::bytes(out, &item?.to_bytes());
+                json::item(out, &item?);
             }
             out.push(b']');
         }
@@ -109,7 +109,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                     out.push(b',');
                 }
                 out.push(b'[');
-                json::bytes(out, &m.to_bytes());
+                json::item(out, &m);
                 out.push(b',');
                 json::str(out, &json::score(s));
                 out.push(b']');
@@ -124,9 +124,9 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                     out.push(b',');
                 }
                 out.push(b'[');
-                json::bytes(out, &f.field.to_bytes());
+                json::item(out, &f.field);
                 out.push(b',');
-                json::bytes(out, &f.value.to_bytes());
+                json::item(out, &f.value);
                 out.push(b']');
                 if let Some(t) = f.expire_ms {
                     field_ttls.push((f.field.to_bytes().into_owned(), t));
@@ -192,9 +192,9 @@ fn stream_json(out: &mut Vec<u8>, s: &rdbkit_parser::Stream<'_>) -> anyhow::Resu
                 out.push(b',');
             }
             out.push(b'[');
-            json::bytes(out, &f.to_bytes());
+            json::item(out, f);
             out.push(b',');
-            json::bytes(out, &v.to_bytes());
+            json::item(out, v);
             out.push(b']');
         }
         json::raw(out, "]]");
@@ -279,6 +279,9 @@ pub(crate) fn function_json(out: &mut Vec<u8>, f: &Function<'_>) {
     out.push(b'}');
 }
 
+/// Output block size of the exporter.
+const BLOCK: usize = 256 << 10;
+
 struct Exporter<'a> {
     out: &'a mut dyn Write,
     sel: Selector,
@@ -294,12 +297,20 @@ impl Visitor for Exporter<'_> {
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
         match &rec.kind {
             RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
-                self.buf.clear();
+                // Entries collect in `buf` and go out in blocks of BLOCK bytes
+                // (one copy, few calls); a failing entry leaves no partial text.
+                let mark = self.buf.len();
                 match self.format {
                     Format::Jsonl => {
-                        entry_json(&mut self.buf, e, true).map_err(|err| {
-                            anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
-                        })?;
+                        if let Err(err) = entry_json(&mut self.buf, e, true) {
+                            self.buf.truncate(mark);
+                            self.out.write_all(&self.buf)?;
+                            self.buf.clear();
+                            return Err(anyhow::anyhow!(
+                                "key {}: {err:#}",
+                                rdbkit_parser::DisplayBytes(&e.key)
+                            ));
+                        }
                         self.buf.push(b'\n');
                     }
                     Format::Resp | Format::Csv | Format::RdbtoolsJson => {
@@ -320,10 +331,18 @@ impl Visitor for Exporter<'_> {
                         } else {
                             self.buf.push(b',');
                         }
-                        entry_json(&mut self.buf, e, false)?;
+                        if let Err(err) = entry_json(&mut self.buf, e, false) {
+                            self.buf.truncate(mark);
+                            self.out.write_all(&self.buf)?;
+                            self.buf.clear();
+                            return Err(err);
+                        }
                     }
                 }
-                self.out.write_all(&self.buf)?;
+                if self.buf.len() >= BLOCK {
+                    self.out.write_all(&self.buf)?;
+                    self.buf.clear();
+                }
             }
             RecordKind::Function(f) => {
                 if self.nfunctions > 0 {
@@ -389,6 +408,7 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         in_db: false,
     };
     walk(&args.file, Default::default(), &mut ex)?;
+    ex.out.write_all(&ex.buf)?;
     if args.format == Format::Json {
         if ex.in_db {
             ex.out.write_all(b"]")?;

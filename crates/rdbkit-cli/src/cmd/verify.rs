@@ -8,6 +8,7 @@ use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
 
 use crate::input::{Visitor, walk};
 use crate::keyhash::{IdHasher, IdSet};
+use crate::keylog::KeyLog;
 
 /// Arguments of `rdbkit verify`.
 #[derive(Debug, clap::Args)]
@@ -158,11 +159,40 @@ pub(crate) fn check_value_with(v: &RawValue<'_>, m: &mut MemberCheck) -> Result<
     Ok(n)
 }
 
+fn duplicate_error(offset: u64, e: &rdbkit_parser::Entry<'_>) -> Error {
+    Error::new(
+        offset,
+        rdbkit_parser::ErrorKind::Invalid {
+            what: "key",
+            reason: format!(
+                "duplicate key in db {} (every loader refuses the file)",
+                e.db
+            )
+            .into(),
+        },
+    )
+    .with_key(&e.key)
+}
+
+/// How a verifier checks for duplicate keys.
+#[derive(Debug)]
+pub(crate) enum Dups {
+    /// Not at all.
+    Off,
+    /// A set of all ids, checked as each key arrives (stdin: the input can be
+    /// read only once, and the error must still name the key); 16-32 bytes a key.
+    Now(IdSet),
+    /// Ids logged in bounded memory and checked after the walk; a duplicate
+    /// found then is located (offset, key) by a second walk ([`Dups::Find`]).
+    AtEnd(KeyLog),
+    /// The second walk: report the second key with this id.
+    Find { id: u128, seen: bool },
+}
+
 pub(crate) struct Verifier {
-    dup_check: bool,
+    dups: Dups,
     records: u64,
     keys: u64,
-    keys_seen: IdSet,
     ids: IdHasher,
     members: MemberCheck,
     checksum: Option<Checksum>,
@@ -176,25 +206,24 @@ impl Visitor for Verifier {
                 check_value_with(&e.value, &mut self.members)
                     .map_err(|err| err.with_key(&e.key))?;
                 self.keys += 1;
-                if !self.dup_check {
-                    return Ok(true);
-                }
                 // A 128-bit keyed id per key: duplicate keys make every loader
-                // refuse the file, and 16 bytes a key keeps this affordable.
-                if !self.keys_seen.insert(self.ids.id(e.db, &e.key)) {
-                    return Err(Error::new(
-                        rec.offset,
-                        rdbkit_parser::ErrorKind::Invalid {
-                            what: "key",
-                            reason: format!(
-                                "duplicate key in db {} (every loader refuses the file)",
-                                e.db
-                            )
-                            .into(),
-                        },
-                    )
-                    .with_key(&e.key)
-                    .into());
+                // refuse the file.
+                match &mut self.dups {
+                    Dups::Off => {}
+                    Dups::Now(seen) => {
+                        if !seen.insert(self.ids.id(e.db, &e.key)) {
+                            return Err(duplicate_error(rec.offset, e).into());
+                        }
+                    }
+                    Dups::AtEnd(log) => log.push(self.ids.id(e.db, &e.key))?,
+                    Dups::Find { id, seen } => {
+                        if self.ids.id(e.db, &e.key) == *id {
+                            if *seen {
+                                return Err(duplicate_error(rec.offset, e).into());
+                            }
+                            *seen = true;
+                        }
+                    }
                 }
             }
             RecordKind::Eof { checksum } => self.checksum = Some(*checksum),
@@ -213,13 +242,21 @@ impl Verifier {
         }
     }
 
-    /// A verifier; `dup_check` also rejects duplicate keys (16 bytes a key).
+    /// A verifier; `dup_check` also rejects duplicate keys.
     pub(crate) fn new(dup_check: bool) -> Verifier {
+        Verifier::with_dups(if dup_check {
+            Dups::Now(IdSet::default())
+        } else {
+            Dups::Off
+        })
+    }
+
+    /// A verifier with the given duplicate-key check.
+    pub(crate) fn with_dups(dups: Dups) -> Verifier {
         Verifier {
-            dup_check,
+            dups,
             records: 0,
             keys: 0,
-            keys_seen: IdSet::default(),
             ids: IdHasher::default(),
             members: MemberCheck::default(),
             checksum: None,
@@ -248,8 +285,29 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     if let Some(t) = &args.target {
         return preflight(args, t, out);
     }
-    let mut v = Verifier::new(true);
-    match walk(&args.file, Default::default(), &mut v) {
+    // Files: duplicate keys are found after the walk in bounded memory (and
+    // located by a second walk only if there is one); stdin: as they come.
+    let mut v = Verifier::with_dups(if args.file == "-" {
+        Dups::Now(IdSet::default())
+    } else {
+        Dups::AtEnd(KeyLog::default())
+    });
+    let mut result = walk(&args.file, Default::default(), &mut v);
+    if result.is_ok()
+        && let Dups::AtEnd(log) = &mut v.dups
+        && let Some(id) = log.find_duplicate()?
+    {
+        // Walk again to name the key and its offset; the same hasher keys.
+        let mut again = Verifier::with_dups(Dups::Find { id, seen: false });
+        again.ids = v.ids;
+        result = walk(&args.file, Default::default(), &mut again);
+        v.records = again.records;
+        v.keys = again.keys;
+        if result.is_ok() {
+            anyhow::bail!("internal error: a duplicate key id was logged but not found again");
+        }
+    }
+    match result {
         Ok(end) => {
             let checksum = match v.checksum {
                 Some(Checksum::Verified(c)) => format!("checksum OK (0x{c:016x})"),
