@@ -19,7 +19,6 @@ export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
  -Cllvm-args=-sanitizer-coverage-trace-compares \
  -Cllvm-args=-sanitizer-coverage-stack-depth \
  -Cdebug-assertions -Coverflow-checks -Ccodegen-units=1"
-# Only the fuzz targets (make_seeds is a plain tool without libFuzzer).
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     for f in fuzz_targets/*.rs; do targets+=("$(basename "$f" .rs)"); done
