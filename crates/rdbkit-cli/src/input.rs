@@ -10,6 +10,8 @@ use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReade
 
 /// How far the cursor moves between two releases of the pages behind it.
 const RELEASE_EVERY: usize = 16 << 20;
+/// How far behind the cursor the released range ends.
+const RELEASE_LAG: usize = 1 << 20;
 
 /// Receives the records of a file in order.
 pub(crate) trait Visitor {
@@ -133,8 +135,11 @@ pub(crate) fn walk(
             if !v.record(&rec)? {
                 break;
             }
-            let at = r.offset() as usize;
-            if at - released >= RELEASE_EVERY {
+            // Stay RELEASE_LAG behind the cursor: the reader still hashes the
+            // last bytes it passed (its checksum runs in batches), and a page
+            // touched again after its release would stay mapped for good.
+            let at = (r.offset() as usize).saturating_sub(RELEASE_LAG);
+            if at.saturating_sub(released) >= RELEASE_EVERY {
                 released = rdbkit_parser::mmap::release_behind(&map, released, at);
             }
         }

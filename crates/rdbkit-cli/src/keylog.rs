@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use crate::keyhash::IdSet;
 
 /// Bytes of ids kept in memory before spilling to temp files.
-pub(crate) const MEMORY_BUDGET: usize = 48 << 20;
+pub(crate) const MEMORY_BUDGET: usize = 24 << 20;
 const BUCKETS: usize = 256;
 
 /// An append-only log of ids that can say whether any id occurs twice.

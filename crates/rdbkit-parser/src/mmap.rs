@@ -32,8 +32,8 @@ pub fn open_mmap(path: impl AsRef<Path>) -> io::Result<Mmap> {
 /// pages) that a front-to-back reader has finished with, so that the
 /// process's RSS does not grow with the file: `madvise(MADV_DONTNEED)`.
 ///
-/// Nothing is lost: the mapping is a read-only private mapping of a file that
-/// is never written through it, so a later access to a released page simply
+/// Nothing is lost: the mapping is a read-only mapping of a file that is
+/// never written through it, so a later access to a released page simply
 /// reads it again from the page cache (or the disk). The page cache itself is
 /// left alone (a second pass over the file stays warm). `from` is where the
 /// previous release stopped; returns where this one stopped. On systems
@@ -47,8 +47,8 @@ pub fn release_behind(map: &Mmap, from: usize, upto: usize) -> usize {
     }
     #[cfg(unix)]
     {
-        // SAFETY: MADV_DONTNEED on a read-only, never-written private file
-        // mapping only drops page-table entries; the contents seen through any
+        // SAFETY: MADV_DONTNEED on a read-only, never-written file mapping
+        // only drops page-table entries; the contents seen through any
         // live borrow stay the same (they are re-read from the file on the next
         // access), which is why this does not invalidate the `&[u8]`s that
         // readers hold into the map.
