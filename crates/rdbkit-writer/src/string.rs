@@ -11,6 +11,8 @@ use crate::length::write_len;
 
 /// Strings longer than this are tried with LZF (Redis: `len > 20`).
 const LZF_MIN_LEN: usize = 20;
+/// Bytes of a long string tried first, to skip incompressible ones cheaply.
+const PROBE: usize = 512;
 /// Strings longer than this are never compressed: Redis never holds a string
 /// this large, and the compressor's 32-bit arithmetic must not be approached.
 const LZF_MAX_LEN: usize = 1 << 30;
@@ -54,6 +56,17 @@ fn write_int<W: Write + ?Sized>(w: &mut W, v: i32) -> Result<()> {
 fn lzf_compress(s: &[u8]) -> Option<Vec<u8>> {
     if s.len() <= LZF_MIN_LEN || s.len() > LZF_MAX_LEN {
         return None;
+    }
+    // Probe long strings first: if their first PROBE bytes do not shrink by
+    // 1/32, the whole string almost certainly will not shrink by much either
+    // (random or already-compressed bytes), and a full attempt on such data
+    // was most of the time of a conversion of large values.
+    if s.len() > 2 * PROBE {
+        let mut p = Vec::new();
+        match rdbkit_parser::lzf::compress(&s[..PROBE], &mut p) {
+            Some(n) if n <= PROBE - PROBE / 32 => {}
+            _ => return None,
+        }
     }
     // The parser crate's compressor sizes its hash table to the input; the
     // `lzf` crate's zeroes a 512 KiB table on every call, which made
