@@ -63,7 +63,7 @@ fn lzf_compress(s: &[u8]) -> Option<Vec<u8>> {
     // was most of the time of a conversion of large values.
     if s.len() > 2 * PROBE {
         let mut p = Vec::new();
-        match rdbkit_parser::lzf::compress(&s[..PROBE], &mut p) {
+        match rdbkit_parser::lzf::compress(s.get(..PROBE).unwrap_or(s), &mut p) {
             Some(n) if n <= PROBE - PROBE / 32 => {}
             _ => return None,
         }
