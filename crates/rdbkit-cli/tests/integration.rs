@@ -3,6 +3,7 @@
 mod analyze;
 mod common;
 mod convert_servers;
+mod diff;
 mod export_csv;
 mod export_fixtures;
 mod export_rdbtools;
