@@ -92,3 +92,29 @@ fn info_json_counts() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("VALKEY080"), "{text}");
 }
+
+#[test]
+fn verify_rejects_duplicate_members_and_empty_collections() {
+    let file = |body: &[u8]| {
+        let mut f = b"REDIS0009\xfe\x00".to_vec();
+        f.extend_from_slice(body);
+        f.push(0xff);
+        let crc = rdbkit_parser::crc64::crc64(&f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        f
+    };
+    // SET "s" {"a", "a"}; HASH "h" {"f": 1, "f": 2}; empty SET "e".
+    for (body, want) in [
+        (&b"\x02\x01s\x02\x01a\x01a"[..], "duplicate member"),
+        (
+            &b"\x04\x01h\x02\x01f\x011\x01f\x012"[..],
+            "duplicate member",
+        ),
+        (&b"\x02\x01e\x00"[..], "empty collection"),
+    ] {
+        let out = run_stdin(&["verify", "-"], &file(body));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert!(text.contains(want) && text.contains("(key \""), "{text}");
+    }
+}
