@@ -125,6 +125,33 @@ impl<R: Read> StreamingReader<R> {
         Ok(())
     }
 
+    /// After `parse_record` failed with `e`: read more and return `Ok` when
+    /// the record may fit now; otherwise the final error (the reader is then
+    /// done). Grows by the size already buffered (doubling), whatever the
+    /// error says is missing: a claimed size is not trusted until the bytes
+    /// exist, and growing by less re-parsed a large record from its start
+    /// after every 256 KiB refill (quadratic in the record size).
+    fn refill_after(&mut self, e: Error) -> Result<()> {
+        if !e.is_truncated() || self.eof {
+            self.failed = true;
+            return Err(e);
+        }
+        let pending = (self.buf.len() - self.start) as u64;
+        if pending > self.max_record {
+            self.failed = true;
+            return Err(Error::new(
+                self.offset(),
+                ErrorKind::LimitExceeded {
+                    what: "record size",
+                    requested: pending,
+                    limit: self.max_record,
+                },
+            ));
+        }
+        let grow = usize::try_from(pending).unwrap_or(usize::MAX).max(CHUNK);
+        self.fill(grow).inspect_err(|_| self.failed = true)
+    }
+
     /// Parse the next record and hand it to `f`; `Ok(None)` after EOF.
     ///
     /// The same records as [`StreamingReader::next_record`], but each is
@@ -149,33 +176,7 @@ impl<R: Read> StreamingReader<R> {
                     self.start = p.end;
                     return Ok(Some(f(&p.record)));
                 }
-                Err(e) if e.is_truncated() && !self.eof => {
-                    let pending = (self.buf.len() - self.start) as u64;
-                    if pending > self.max_record {
-                        self.failed = true;
-                        return Err(Error::new(
-                            self.offset(),
-                            ErrorKind::LimitExceeded {
-                                what: "record size",
-                                requested: pending,
-                                limit: self.max_record,
-                            },
-                        ));
-                    }
-                    let needed = match e.kind() {
-                        ErrorKind::Truncated { needed, .. } => *needed,
-                        _ => 1,
-                    };
-                    let grow = needed.min(pending.max(CHUNK as u64)) as usize;
-                    if let Err(e) = self.fill(grow) {
-                        self.failed = true;
-                        return Err(e);
-                    }
-                }
-                Err(e) => {
-                    self.failed = true;
-                    return Err(e);
-                }
+                Err(e) => self.refill_after(e)?,
             }
         }
     }
@@ -198,34 +199,7 @@ impl<R: Read> StreamingReader<R> {
             );
             match r {
                 Ok(_) => break,
-                Err(e) if e.is_truncated() && !self.eof => {
-                    let pending = (self.buf.len() - self.start) as u64;
-                    if pending > self.max_record {
-                        self.failed = true;
-                        return Err(Error::new(
-                            self.offset(),
-                            ErrorKind::LimitExceeded {
-                                what: "record size",
-                                requested: pending,
-                                limit: self.max_record,
-                            },
-                        ));
-                    }
-                    // Grow by the size already buffered (doubling), whatever
-                    // the error says is missing: a claimed size is not trusted
-                    // until the bytes exist, and growing by less re-parsed a
-                    // large record from its start after every 256 KiB refill
-                    // (quadratic in the record size).
-                    let grow = usize::try_from(pending).unwrap_or(usize::MAX).max(CHUNK);
-                    if let Err(e) = self.fill(grow) {
-                        self.failed = true;
-                        return Err(e);
-                    }
-                }
-                Err(e) => {
-                    self.failed = true;
-                    return Err(e);
-                }
+                Err(e) => self.refill_after(e)?,
             }
         }
         let p = parse_record(

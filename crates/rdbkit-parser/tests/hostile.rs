@@ -1199,4 +1199,23 @@ fn regression_streaming_reader_grows_geometrically() {
         assert_eq!(records, 2);
     }
     assert!(src.reads < 20, "{} reads for a 16 MiB record", src.reads);
+    // The single-parse path grows the same way.
+    let mut src = Counting {
+        data: &file,
+        reads: 0,
+    };
+    {
+        let mut r =
+            StreamingReader::with_options(&mut src, with_limits(Limits::default())).unwrap();
+        let mut records = 0;
+        while r.next_record_with(|_| ()).unwrap().is_some() {
+            records += 1;
+        }
+        assert_eq!(records, 2);
+    }
+    assert!(
+        src.reads < 20,
+        "{} reads for a 16 MiB record (next_record_with)",
+        src.reads
+    );
 }
