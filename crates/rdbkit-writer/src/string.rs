@@ -61,9 +61,9 @@ fn lzf_compress(s: &[u8]) -> Option<Vec<u8>> {
     // 1/32, the whole string almost certainly will not shrink by much either
     // (random or already-compressed bytes), and a full attempt on such data
     // was most of the time of a conversion of large values.
-    if s.len() > 2 * PROBE {
+    if let Some(head) = s.get(..PROBE).filter(|_| s.len() > 2 * PROBE) {
         let mut p = Vec::new();
-        match rdbkit_parser::lzf::compress(s.get(..PROBE).unwrap_or(s), &mut p) {
+        match rdbkit_parser::lzf::compress(head, &mut p) {
             Some(n) if n <= PROBE - PROBE / 32 => {}
             _ => return None,
         }
@@ -226,6 +226,28 @@ mod tests {
             v
         };
         assert_eq!(raw[0], 21);
+    }
+
+    #[test]
+    fn long_strings_probe_then_compress_and_round_trip() {
+        // Incompressible (the `lzf` crate once panicked on such 4 KiB values):
+        // stored raw after the 512-byte probe.
+        let mut x = 777u32;
+        let noise: Vec<u8> = (0..4012)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-"
+                    [(x >> 16) as usize % 64]
+            })
+            .collect();
+        let e = enc(&noise);
+        assert_eq!(e[0], 0x40 | (4012 >> 8) as u8);
+        assert_eq!(&e[2..], &noise[..]);
+        // Compressible: LZF (the writer checks that it decodes back).
+        let doc = b"{\"id\":1,\"name\":\"user\",\"tags\":[\"a\",\"b\"]},".repeat(100);
+        let e = enc(&doc);
+        assert_eq!(e[0], 0xc3);
+        assert!(e.len() < doc.len() / 4);
     }
 
     #[test]
