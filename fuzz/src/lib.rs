@@ -6,3 +6,8 @@
 mod checks;
 
 pub use checks::*;
+
+/// The writer round trip (also run by the writer's `tests/roundtrip_corpus.rs`).
+pub mod roundtrip {
+    include!("roundtrip_check.rs");
+}

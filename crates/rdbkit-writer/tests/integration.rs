@@ -4,4 +4,5 @@
 
 mod conversions;
 mod model;
+mod roundtrip_corpus;
 mod synthetic;
