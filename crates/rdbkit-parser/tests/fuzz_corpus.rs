@@ -38,6 +38,11 @@ fn inputs(dir: &Path) -> Vec<(String, PathBuf)> {
 fn replay(dir: &str) -> usize {
     let files = inputs(&fuzz_dir().join(dir));
     for (target, path) in &files {
+        // The writer round trip needs the writer crate: its own tests
+        // (crates/rdbkit-writer/tests/roundtrip_corpus.rs) replay that corpus.
+        if target == "roundtrip" {
+            continue;
+        }
         let data = std::fs::read(path).unwrap();
         let result = std::panic::catch_unwind(|| checks::run_target(target, &data));
         match result {
