@@ -161,10 +161,9 @@ impl<T: IntLike> IntLike for &T {
     }
 }
 
-/// Append an integer (no formatting machinery: this runs per element).
-pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
-    let v: i128 = v.wide();
-    let mut buf = [0u8; 40];
+/// Decimal text of `v` in `buf`, without formatting machinery or allocation
+/// (this runs per element, in the exporters and the key hasher).
+pub(crate) fn itoa(v: i128, buf: &mut [u8; 40]) -> &[u8] {
     let mut at = buf.len();
     let mut n = v.unsigned_abs();
     loop {
@@ -179,7 +178,12 @@ pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
         at -= 1;
         buf[at] = b'-';
     }
-    out.extend_from_slice(&buf[at..]);
+    &buf[at..]
+}
+
+/// Append an integer.
+pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
+    out.extend_from_slice(itoa(v.wide(), &mut [0u8; 40]));
 }
 
 /// The shortest text that parses back to exactly `v`, in the style of

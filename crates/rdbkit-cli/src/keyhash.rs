@@ -100,31 +100,12 @@ impl IdHasher {
         match item {
             Item::Bytes(b) => self.id(0, b),
             Item::Int(i) => {
-                let mut buf = [0u8; 20];
-                let text = itoa(*i, &mut buf);
+                let mut buf = [0u8; 40];
+                let text = crate::json::itoa(i128::from(*i), &mut buf);
                 self.id(0, text)
             }
         }
     }
-}
-
-/// Decimal text of `v` in `buf` (no allocation).
-fn itoa(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = v.unsigned_abs();
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    &buf[at..]
 }
 
 /// A hasher for ids that are already uniformly random: uses the low 64 bits.
@@ -157,8 +138,11 @@ mod tests {
     #[test]
     fn itoa_matches_display() {
         for v in [0, 1, -1, 9, 10, -10, 12345, i64::MIN, i64::MAX] {
-            let mut b = [0u8; 20];
-            assert_eq!(itoa(v, &mut b), v.to_string().as_bytes());
+            let mut b = [0u8; 40];
+            assert_eq!(
+                crate::json::itoa(i128::from(v), &mut b),
+                v.to_string().as_bytes()
+            );
         }
     }
 
