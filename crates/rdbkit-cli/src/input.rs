@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
+use rdbkit_parser::mmap::Mmap;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
 
 /// How far the cursor moves between two releases of the pages behind it.
@@ -109,6 +110,34 @@ pub(crate) struct WalkEnd {
     pub(crate) trailing: Option<u64>,
 }
 
+/// Receives the records of a memory-mapped file with the map's lifetime, so
+/// that they can outlive the call (be batched and handed to other threads).
+pub(crate) trait MapVisitor<'d> {
+    /// Called once with the file's version, before any record.
+    fn header(&mut self, _version: RdbVersion) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// Called for each record; return `Ok(false)` to stop early.
+    fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool>;
+    /// The lowest file offset still in use by records handed out earlier:
+    /// the walk releases no page at or after it.
+    fn in_use_from(&self) -> u64 {
+        u64::MAX
+    }
+}
+
+/// A [`Visitor`] seen as a [`MapVisitor`].
+struct ByRef<'v>(&'v mut dyn Visitor);
+
+impl<'d> MapVisitor<'d> for ByRef<'_> {
+    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
+        self.0.header(version)
+    }
+    fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool> {
+        self.0.record(&rec)
+    }
+}
+
 /// Walk `path` (`-` = stdin). Parse errors come back as
 /// `rdbkit_parser::Error` inside the `anyhow::Error` so that callers can tell
 /// a damaged file from an I/O problem.
@@ -121,9 +150,22 @@ pub(crate) fn walk(
         let stdin = io::stdin();
         return walk_reader(stdin.lock(), options, v);
     }
-    let map =
-        rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))?;
-    let mut r = RdbReader::with_options(&map, options)?;
+    let map = open(path)?;
+    walk_map(&map, options, &mut ByRef(v))
+}
+
+/// Memory-map a file input.
+pub(crate) fn open(path: &str) -> anyhow::Result<Mmap> {
+    rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
+}
+
+/// Walk a memory-mapped file.
+pub(crate) fn walk_map<'d>(
+    map: &'d Mmap,
+    options: ReaderOptions,
+    v: &mut dyn MapVisitor<'d>,
+) -> anyhow::Result<WalkEnd> {
+    let mut r = RdbReader::with_options(map, options)?;
     v.header(r.version())?;
     let mut p = Progress::new(Some(map.len() as u64));
     let result = (|| {
@@ -132,15 +174,17 @@ pub(crate) fn walk(
         let mut released = 0usize;
         while let Some(rec) = r.next_record()? {
             p.tick(&rec);
-            if !v.record(&rec)? {
+            if !v.record(rec)? {
                 break;
             }
             // Stay RELEASE_LAG behind the cursor: the reader still hashes the
             // last bytes it passed (its checksum runs in batches), and a page
             // touched again after its release would stay mapped for good.
-            let at = (r.offset() as usize).saturating_sub(RELEASE_LAG);
+            let at = (r.offset() as usize)
+                .saturating_sub(RELEASE_LAG)
+                .min(usize::try_from(v.in_use_from()).unwrap_or(usize::MAX));
             if at.saturating_sub(released) >= RELEASE_EVERY {
-                released = rdbkit_parser::mmap::release_behind(&map, released, at);
+                released = rdbkit_parser::mmap::release_behind(map, released, at);
             }
         }
         anyhow::Ok(())

@@ -15,6 +15,7 @@ mod keyhash;
 mod keylog;
 mod memory;
 mod output;
+mod parallel;
 mod pipeline;
 mod select;
 mod slot;

@@ -118,3 +118,67 @@ fn verify_rejects_duplicate_members_and_empty_collections() {
         assert!(text.contains(want) && text.contains("(key \""), "{text}");
     }
 }
+
+/// A file big enough for many batches of the parallel verify, with one
+/// problem `bad` placed deep inside (or none).
+fn many_keys(bad: Option<&[u8]>) -> Vec<u8> {
+    let mut f = b"REDIS0009\xfe\x00".to_vec();
+    for i in 0..30_000u32 {
+        if i == 21_000
+            && let Some(b) = bad
+        {
+            f.extend_from_slice(b);
+        }
+        // HASH "k<i>" {"a": "1", "b": "<i>"}
+        let key = format!("k{i}");
+        let v = i.to_string();
+        f.extend_from_slice(&[0x04, key.len() as u8]);
+        f.extend_from_slice(key.as_bytes());
+        f.extend_from_slice(b"\x02\x01a\x011\x01b");
+        f.push(v.len() as u8);
+        f.extend_from_slice(v.as_bytes());
+    }
+    f.push(0xff);
+    let crc = rdbkit_parser::crc64::crc64(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    f
+}
+
+#[test]
+fn parallel_verify_of_a_file_says_what_the_sequential_walk_says() {
+    // A file is verified on every core, stdin on one thread: same verdicts,
+    // same messages, whatever the damage and wherever it is.
+    let dir = tmpdir("verify-par");
+    let cases: [(Option<&[u8]>, &str); 5] = [
+        (None, "OK: 30002 records, 30000 keys"),
+        (Some(b"\x04\x02hh\x02\x01f\x011\x01f\x012"), "duplicate member"),
+        (Some(b"\x02\x01e\x00"), "empty collection"),
+        // A duplicate of a key that comes later.
+        (Some(b"\x00\x06k29999\x01x"), "duplicate key"),
+        // An intset blob with an impossible integer width: framed fine,
+        // refused when decoded.
+        (
+            Some(b"\x0b\x02is\x0c\x03\0\0\0\x01\0\0\0\x05\0\0\0"),
+            "DAMAGED",
+        ),
+    ];
+    for (bad, want) in cases {
+        let data = many_keys(bad);
+        let path = dir.join("f.rdb");
+        std::fs::write(&path, &data).unwrap();
+        let by_file = run(&["verify", path.to_str().unwrap()]);
+        let by_stdin = run_stdin(&["verify", "-"], &data);
+        let text = String::from_utf8_lossy(&by_file.stdout);
+        assert!(text.contains(want), "{want}: {text}");
+        assert_eq!(by_file.status.code(), by_stdin.status.code(), "{text}");
+        if bad.is_some() {
+            assert_eq!(by_file.status.code(), Some(1), "{text}");
+        }
+        // The duplicate key is named at its second occurrence by both.
+        assert_eq!(
+            text,
+            String::from_utf8_lossy(&by_stdin.stdout),
+            "file and stdin disagree"
+        );
+    }
+}

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
 
-use crate::input::{Visitor, walk};
+use crate::input::{MapVisitor, Visitor, WalkEnd, walk, walk_map};
+use crate::parallel::{self, Pool};
 use crate::keyhash::{IdHasher, IdSet};
 use crate::keylog::KeyLog;
 
@@ -280,19 +281,187 @@ pub(crate) fn verify_stream(src: impl std::io::Read) -> anyhow::Result<()> {
     v.written_ok()
 }
 
+/// One key for a worker of the parallel verify.
+struct Job<'d> {
+    db: u64,
+    key: std::borrow::Cow<'d, [u8]>,
+    value: RawValue<'d>,
+}
+
+/// What a worker found in a batch: the keys' ids (for the duplicate check),
+/// or that some value failed (the sequential walk then reports it).
+struct Checked {
+    ids: Vec<u128>,
+    failed: bool,
+}
+
+/// Keys per batch, and input bytes per batch, whichever comes first.
+const BATCH_KEYS: usize = 2048;
+const BATCH_BYTES: usize = 1 << 20;
+
+/// The walking side of the parallel verify.
+struct ParVerifier<'p, 'w, 'd> {
+    pool: &'p mut Pool<'w, Job<'d>, Checked, (IdHasher, MemberCheck)>,
+    batch: Vec<Job<'d>>,
+    batch_bytes: usize,
+    /// First file offset of each submitted batch not yet taken, oldest first.
+    starts: std::collections::VecDeque<u64>,
+    batch_start: u64,
+    log: KeyLog,
+    records: u64,
+    keys: u64,
+    checksum: Option<Checksum>,
+    failed: bool,
+}
+
+impl ParVerifier<'_, '_, '_> {
+    fn submit(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_KEYS));
+        self.starts.push_back(self.batch_start);
+        self.batch_bytes = 0;
+        self.pool.submit(batch);
+    }
+
+    fn take(&mut self, c: Checked) -> anyhow::Result<()> {
+        self.starts.pop_front();
+        self.failed |= c.failed;
+        for id in c.ids {
+            self.log.push(id)?;
+        }
+        Ok(())
+    }
+}
+
+impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
+    fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool> {
+        self.records += 1;
+        match rec.kind {
+            RecordKind::Entry(e) => {
+                self.keys += 1;
+                if self.batch.is_empty() {
+                    self.batch_start = rec.offset;
+                }
+                self.batch_bytes += rec.raw.len();
+                self.batch.push(Job {
+                    db: e.db,
+                    key: e.key,
+                    value: e.value,
+                });
+                if self.batch.len() >= BATCH_KEYS || self.batch_bytes >= BATCH_BYTES {
+                    self.submit();
+                    while let Some(c) = self.pool.try_next() {
+                        self.take(c)?;
+                    }
+                }
+            }
+            RecordKind::Eof { checksum } => self.checksum = Some(checksum),
+            _ => {}
+        }
+        // A failed value: stop here, the sequential walk names it.
+        Ok(!self.failed)
+    }
+
+    fn in_use_from(&self) -> u64 {
+        match (self.starts.front(), self.batch.is_empty()) {
+            (Some(&s), _) => s,
+            (None, false) => self.batch_start,
+            (None, true) => u64::MAX,
+        }
+    }
+}
+
+/// Verify a file with the values checked on every core. `Ok(None)` when
+/// something is wrong with it: the caller then walks it again sequentially,
+/// which finds and names the first problem exactly as it always has.
+fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
+    let map = crate::input::open(path)?;
+    let ids = IdHasher::default();
+    let work = |st: &mut (IdHasher, MemberCheck), batch: Vec<Job<'_>>| {
+        let mut out = Checked {
+            ids: Vec::with_capacity(batch.len()),
+            failed: false,
+        };
+        for j in &batch {
+            if check_value_with(&j.value, &mut st.1).is_err() {
+                out.failed = true;
+                break;
+            }
+            out.ids.push(st.0.id(j.db, &j.key));
+        }
+        out
+    };
+    let run = parallel::with_pool(
+        || (ids, MemberCheck::default()),
+        &work,
+        |pool| -> anyhow::Result<_> {
+            let mut pv = ParVerifier {
+                pool,
+                batch: Vec::with_capacity(BATCH_KEYS),
+                batch_bytes: 0,
+                starts: Default::default(),
+                batch_start: 0,
+                log: KeyLog::default(),
+                records: 0,
+                keys: 0,
+                checksum: None,
+                failed: false,
+            };
+            let end = walk_map(&map, Default::default(), &mut pv);
+            pv.submit();
+            while let Some(c) = pv.pool.next() {
+                pv.take(c)?;
+            }
+            Ok(match end {
+                Ok(end) if !pv.failed => Some((pv.log, pv.records, pv.keys, pv.checksum, end)),
+                _ => None,
+            })
+        },
+    )?;
+    let Some((mut log, records, keys, checksum, end)) = run else {
+        return Ok(None);
+    };
+    if log.find_duplicate()?.is_some() {
+        return Ok(None);
+    }
+    let mut v = Verifier::with_dups(Dups::Off);
+    v.records = records;
+    v.keys = keys;
+    v.checksum = checksum;
+    Ok(Some((v, end)))
+}
+
 /// Run `rdbkit verify`: exit 0 sound, 1 damaged, 2 usage/I/O.
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if let Some(t) = &args.target {
         return preflight(args, t, out);
     }
+    // A file is checked on every core; anything wrong with it is then found
+    // and named by the sequential walk below.
+    let checked = if args.file != "-" {
+        verify_parallel(&args.file)?
+    } else {
+        None
+    };
+    let (v, result) = match checked {
+        Some((v, end)) => (v, Ok(end)),
+        None => verify_sequential(&args.file)?,
+    };
+    report(out, &v, result)
+}
+
+/// The one-thread verify (stdin, and files with a problem to name).
+fn verify_sequential(file: &str) -> anyhow::Result<(Verifier, anyhow::Result<WalkEnd>)> {
     // Files: duplicate keys are found after the walk in bounded memory (and
     // located by a second walk only if there is one); stdin: as they come.
-    let mut v = Verifier::with_dups(if args.file == "-" {
+    let mut v = Verifier::with_dups(if file == "-" {
         Dups::Now(IdSet::default())
     } else {
         Dups::AtEnd(KeyLog::default())
     });
-    let mut result = walk(&args.file, Default::default(), &mut v);
+    let mut result = walk(file, Default::default(), &mut v);
     if result.is_ok()
         && let Dups::AtEnd(log) = &mut v.dups
         && let Some(id) = log.find_duplicate()?
@@ -300,13 +469,21 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         // Walk again to name the key and its offset; the same hasher keys.
         let mut again = Verifier::with_dups(Dups::Find { id, seen: false });
         again.ids = v.ids;
-        result = walk(&args.file, Default::default(), &mut again);
+        result = walk(file, Default::default(), &mut again);
         v.records = again.records;
         v.keys = again.keys;
         if result.is_ok() {
             anyhow::bail!("internal error: a duplicate key id was logged but not found again");
         }
     }
+    Ok((v, result))
+}
+
+fn report(
+    out: &mut dyn Write,
+    v: &Verifier,
+    result: anyhow::Result<WalkEnd>,
+) -> anyhow::Result<ExitCode> {
     match result {
         Ok(end) => {
             let checksum = match v.checksum {
