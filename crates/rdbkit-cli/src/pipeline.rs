@@ -200,9 +200,14 @@ impl<'p, 'w> Rewrite<'p, 'w> {
         for slots in [false, true] {
             counts = Counts::default();
             for (i, path) in inputs.iter().enumerate() {
+                // Counting needs no checksum: the main pass verifies it.
+                let options = rdbkit_parser::ReaderOptions {
+                    verify_checksum: false,
+                    ..Default::default()
+                };
                 walk(
                     path,
-                    Default::default(),
+                    options,
                     &mut PrePass {
                         slots,
                         plan: self.plan,

@@ -269,6 +269,9 @@ pub(crate) fn glob_match(pat: &[u8], s: &[u8]) -> bool {
     while i < s.len() {
         if let Some(&c) = pat.get(p) {
             match c {
+                // A trailing `*` matches whatever is left (the common
+                // `prefix:*` needs no walk over the rest of the key).
+                b'*' if p + 1 == pat.len() => return true,
                 b'*' => {
                     star = Some((p, i));
                     p += 1;

@@ -409,7 +409,8 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
                 checksum: None,
                 failed: false,
             };
-            let end = walk_map(&map, Default::default(), &mut pv);
+            // The workers keep every core busy: the checksum stays on this thread.
+            let end = walk_map(&map, Default::default(), &mut pv, true);
             pv.submit();
             while let Some(c) = pv.pool.next() {
                 pv.take(c)?;
