@@ -122,8 +122,12 @@ fn verify_rejects_duplicate_members_and_empty_collections() {
 /// A file big enough for many batches of the parallel verify, with one
 /// problem `bad` placed deep inside (or none).
 fn many_keys(bad: Option<&[u8]>) -> Vec<u8> {
+    keys_file(30_000, bad)
+}
+
+fn keys_file(n: u32, bad: Option<&[u8]>) -> Vec<u8> {
     let mut f = b"REDIS0009\xfe\x00".to_vec();
-    for i in 0..30_000u32 {
+    for i in 0..n {
         if i == 21_000
             && let Some(b) = bad
         {
@@ -181,4 +185,54 @@ fn parallel_verify_of_a_file_says_what_the_sequential_walk_says() {
             "file and stdin disagree"
         );
     }
+}
+
+#[test]
+fn checksum_thread_agrees_with_the_reader() {
+    // Walks of a mapped file hash it on a second thread: a file of several
+    // blocks with a wrong trailer, a right one, and bytes after the trailer
+    // (an AOF preamble) get the reader's own verdicts.
+    let dir = tmpdir("side-crc");
+    let good = keys_file(200_000, None);
+    assert!(good.len() > 4 << 20);
+    let path = dir.join("f.rdb");
+    let info = |data: &[u8]| {
+        std::fs::write(&path, data).unwrap();
+        let out = run(&["info", "--json", path.to_str().unwrap()]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = info(&good);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("\"checksum\":\"verified\""), "{text}");
+
+    let mut bad = good.clone();
+    let n = bad.len();
+    bad[n - 3] ^= 0x10;
+    let (code, text) = info(&bad);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(
+        text.contains("checksum mismatch") && text.contains(&format!("offset {}", n - 8)),
+        "{text}"
+    );
+    // A flipped byte in the middle of the data (the hashing thread's part).
+    let mut bad = good.clone();
+    let mid = n / 2;
+    // Inside a value: flip a digit of a field value ("1" -> "3") so the
+    // structure stays valid and only the checksum can tell.
+    let at = (mid..n).find(|&i| bad[i..].starts_with(b"\x01a\x011")).unwrap() + 3;
+    bad[at] = b'3';
+    let (code, text) = info(&bad);
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("checksum mismatch"), "{text}");
+
+    let mut tail = good.clone();
+    tail.extend(std::iter::repeat_n(b'*', 3 << 20));
+    let (code, text) = info(&tail);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("\"checksum\":\"verified\""), "{text}");
+    assert!(text.contains(&format!("\"trailing_bytes\":{}", 3 << 20)), "{text}");
 }
