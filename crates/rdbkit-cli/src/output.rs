@@ -14,6 +14,7 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, bail};
@@ -86,6 +87,7 @@ impl Output {
         {
             let (tx, rx) = sync_channel::<Vec<u8>>(TEE_DEPTH);
             f.inner.tee = Some(tx);
+            let spare = Arc::clone(&f.inner.spare);
             *verifier = Some(
                 std::thread::Builder::new()
                     .name("verify-output".into())
@@ -94,6 +96,7 @@ impl Output {
                             rx,
                             cur: Vec::new(),
                             pos: 0,
+                            spare,
                         })
                     })?,
             );
@@ -138,6 +141,7 @@ impl Output {
                     file,
                     buf: Vec::with_capacity(BLOCK),
                     tee: None,
+                    spare: Arc::default(),
                     written: 0,
                     crc: rdbkit_parser::crc64::Crc64::new(),
                 },
@@ -251,6 +255,9 @@ pub(crate) struct TeeFile {
     file: File,
     buf: Vec<u8>,
     tee: Option<SyncSender<Vec<u8>>>,
+    /// Blocks the verifier is done with, to be filled again: fresh memory
+    /// costs a page fault a page, which adds up over gigabytes.
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Bytes handed to the file so far.
     written: u64,
     /// CRC-64 of every byte handed to the file: the file re-read from disk
@@ -267,7 +274,13 @@ impl TeeFile {
         self.file.write_all(&self.buf)?;
         self.written += self.buf.len() as u64;
         if let Some(tx) = &self.tee {
-            let block = std::mem::replace(&mut self.buf, Vec::with_capacity(BLOCK));
+            let next = self
+                .spare
+                .lock()
+                .ok()
+                .and_then(|mut s| s.pop())
+                .unwrap_or_else(|| Vec::with_capacity(BLOCK));
+            let block = std::mem::replace(&mut self.buf, next);
             // A verifier that stopped (it found a problem) reports at commit.
             if tx.send(block).is_err() {
                 self.tee = None;
@@ -308,6 +321,7 @@ struct ChunkReader {
     rx: Receiver<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
+    spare: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl io::Read for ChunkReader {
@@ -315,8 +329,14 @@ impl io::Read for ChunkReader {
         while self.pos == self.cur.len() {
             match self.rx.recv() {
                 Ok(block) => {
-                    self.cur = block;
+                    let mut done = std::mem::replace(&mut self.cur, block);
                     self.pos = 0;
+                    if done.capacity() > 0 {
+                        done.clear();
+                        if let Ok(mut s) = self.spare.lock() {
+                            s.push(done);
+                        }
+                    }
                 }
                 Err(_) => return Ok(0), // the writer finished (or gave up)
             }

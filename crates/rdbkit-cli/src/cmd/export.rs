@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
 
-use crate::input::{Visitor, walk};
+use crate::input::{MapVisitor, Visitor, walk, walk_map};
+use crate::parallel::{self, Pool};
 use crate::json;
 use crate::select::{SelectArgs, Selector};
 use crate::target::Target;
@@ -394,6 +395,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         walk(&args.file, Default::default(), &mut v)?;
         return Ok(ExitCode::SUCCESS);
     }
+    if args.format == Format::Jsonl && args.file != "-" {
+        return export_jsonl_parallel(args, out);
+    }
     if args.format == Format::Json {
         out.write_all(b"{\"dbs\":{")?;
     }
@@ -417,5 +421,141 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         ex.out.write_all(&ex.functions)?;
         ex.out.write_all(b"]}\n")?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Keys per batch, and input bytes per batch, whichever comes first.
+const BATCH_KEYS: usize = 1024;
+const BATCH_BYTES: usize = 1 << 20;
+
+/// What a worker made of a batch: the lines of its keys, and the error of
+/// the key that failed (the lines before it are kept, as in a sequential
+/// export).
+struct Lines {
+    text: Vec<u8>,
+    error: Option<anyhow::Error>,
+}
+
+/// The walking side of the parallel JSON-lines export.
+struct ParExporter<'p, 'w, 'o, 'd> {
+    pool: &'p mut Pool<'w, Entry<'d>, Lines, ()>,
+    out: &'o mut dyn Write,
+    sel: Selector,
+    batch: Vec<Entry<'d>>,
+    batch_bytes: usize,
+    /// First file offset of each submitted batch not yet written, oldest first.
+    starts: std::collections::VecDeque<u64>,
+    batch_start: u64,
+    /// Written-out line buffers, for the workers to fill again.
+    spare: &'p std::sync::Mutex<Vec<Vec<u8>>>,
+}
+
+impl ParExporter<'_, '_, '_, '_> {
+    fn submit(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_KEYS));
+        self.starts.push_back(self.batch_start);
+        self.batch_bytes = 0;
+        self.pool.submit(batch);
+    }
+
+    fn take(&mut self, mut lines: Lines) -> anyhow::Result<()> {
+        self.starts.pop_front();
+        self.out.write_all(&lines.text)?;
+        // Fresh memory costs a page fault a page: the buffers go round.
+        lines.text.clear();
+        if let Ok(mut spare) = self.spare.lock() {
+            spare.push(std::mem::take(&mut lines.text));
+        }
+        match lines.error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
+    fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool> {
+        let size = rec.raw.len();
+        if let RecordKind::Entry(e) = rec.kind
+            && self.sel.matches(&e, size as u64)
+        {
+            if self.batch.is_empty() {
+                self.batch_start = rec.offset;
+            }
+            self.batch_bytes += size;
+            self.batch.push(e);
+            if self.batch.len() >= BATCH_KEYS || self.batch_bytes >= BATCH_BYTES {
+                self.submit();
+                while let Some(lines) = self.pool.try_next() {
+                    self.take(lines)?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn in_use_from(&self) -> u64 {
+        match (self.starts.front(), self.batch.is_empty()) {
+            (Some(&s), _) => s,
+            (None, false) => self.batch_start,
+            (None, true) => u64::MAX,
+        }
+    }
+}
+
+/// `export --format jsonl` of a file: the walk batches the selected keys and
+/// the lines are made on every core, then written in file order.
+fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    let map = crate::input::open(&args.file)?;
+    let sel = Selector::new(&args.select)?;
+    let spare = std::sync::Mutex::new(Vec::new());
+    let work = |_: &mut (), batch: Vec<Entry<'_>>| {
+        let text = spare
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 2));
+        let mut lines = Lines { text, error: None };
+        for e in &batch {
+            let mark = lines.text.len();
+            if let Err(err) = entry_json(&mut lines.text, e, true) {
+                lines.text.truncate(mark);
+                lines.error = Some(anyhow::anyhow!(
+                    "key {}: {err:#}",
+                    rdbkit_parser::DisplayBytes(&e.key)
+                ));
+                break;
+            }
+            lines.text.push(b'\n');
+        }
+        lines
+    };
+    parallel::with_pool(
+        || (),
+        &work,
+        |pool| -> anyhow::Result<()> {
+            let mut ex = ParExporter {
+                pool,
+                out,
+                sel,
+                batch: Vec::with_capacity(BATCH_KEYS),
+                batch_bytes: 0,
+                starts: Default::default(),
+                batch_start: 0,
+                spare: &spare,
+            };
+            // The workers keep every core busy: the checksum stays on this thread.
+            let walked = walk_map(&map, Default::default(), &mut ex, true);
+            // What was read before a damaged record is still written.
+            ex.submit();
+            while let Some(lines) = ex.pool.next() {
+                ex.take(lines)?;
+            }
+            walked.map(|_| ())
+        },
+    )?;
     Ok(ExitCode::SUCCESS)
 }
