@@ -236,3 +236,36 @@ fn checksum_thread_agrees_with_the_reader() {
     assert!(text.contains("\"checksum\":\"verified\""), "{text}");
     assert!(text.contains(&format!("\"trailing_bytes\":{}", 3 << 20)), "{text}");
 }
+
+#[test]
+fn parallel_export_matches_stdin_export_up_to_the_damage() {
+    // `export` of a file makes its lines on every core; stdin's is
+    // sequential. Same lines, same order, and on a value that fails to
+    // decode, the same lines before it and an error naming the key.
+    let dir = tmpdir("export-par");
+    let path = dir.join("f.rdb");
+    for bad in [
+        None,
+        Some(&b"\x0b\x02is\x0c\x03\0\0\0\x01\0\0\0\x05\0\0\0"[..]),
+    ] {
+        let data = many_keys(bad);
+        std::fs::write(&path, &data).unwrap();
+        let by_file = run(&["export", "--format", "jsonl", path.to_str().unwrap()]);
+        let by_stdin = run_stdin(&["export", "--format", "jsonl", "-"], &data);
+        assert_eq!(by_file.status.code(), by_stdin.status.code());
+        assert!(by_file.stdout == by_stdin.stdout, "file and stdin exports differ");
+        let lines = by_file.stdout.iter().filter(|&&b| b == b'\n').count();
+        match bad {
+            None => {
+                assert_eq!(by_file.status.code(), Some(0));
+                assert_eq!(lines, 30_000);
+            }
+            Some(_) => {
+                assert_ne!(by_file.status.code(), Some(0));
+                assert_eq!(lines, 21_000);
+                let err = String::from_utf8_lossy(&by_file.stderr);
+                assert!(err.contains("key \"is\"") && err.contains("offset"), "{err}");
+            }
+        }
+    }
+}

@@ -448,6 +448,8 @@ struct ParExporter<'p, 'w, 'o, 'd> {
     batch_start: u64,
     /// Written-out line buffers, for the workers to fill again.
     spare: &'p std::sync::Mutex<Vec<Vec<u8>>>,
+    /// A key failed to decode (its error was returned).
+    failed: bool,
 }
 
 impl ParExporter<'_, '_, '_, '_> {
@@ -470,7 +472,10 @@ impl ParExporter<'_, '_, '_, '_> {
             spare.push(std::mem::take(&mut lines.text));
         }
         match lines.error {
-            Some(e) => Err(e),
+            Some(e) => {
+                self.failed = true;
+                Err(e)
+            }
             None => Ok(()),
         }
     }
@@ -546,10 +551,15 @@ fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<Exi
                 starts: Default::default(),
                 batch_start: 0,
                 spare: &spare,
+                failed: false,
             };
             // The workers keep every core busy: the checksum stays on this thread.
             let walked = walk_map(&map, Default::default(), &mut ex, true);
-            // What was read before a damaged record is still written.
+            if ex.failed {
+                // A key failed to decode: nothing after it is written.
+                return walked.map(|_| ());
+            }
+            // Keys read before a damaged record are still written.
             ex.submit();
             while let Some(lines) = ex.pool.next() {
                 ex.take(lines)?;
