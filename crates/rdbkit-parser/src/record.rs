@@ -219,6 +219,7 @@ pub(crate) struct Parsed<'data> {
 
 /// Parse the record at `pos` of `data` (which starts at file offset `base`).
 /// Pure: the caller applies the db change, checksum and position.
+#[inline(always)]
 pub(crate) fn parse_record<'data>(
     data: &'data [u8],
     pos: usize,
@@ -402,6 +403,7 @@ pub(crate) fn parse_record<'data>(
     })
 }
 
+#[inline(always)]
 fn read_entry<'data>(
     i: &mut Input<'data>,
     ty: RdbType,
@@ -552,6 +554,7 @@ impl<'data> RdbReader<'data> {
     }
 
     /// The next record, `Ok(None)` after EOF.
+    #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'data>>> {
         if self.state.done {
             return Ok(None);
