@@ -61,6 +61,7 @@ pub mod convert;
 mod crc;
 mod error;
 pub mod hash;
+pub mod intset;
 pub mod length;
 mod report;
 mod scan;
@@ -69,8 +70,10 @@ pub mod string;
 mod target;
 #[cfg(test)]
 mod test_util;
+pub mod transcode;
 pub mod value;
 mod writer;
+pub mod ziplist;
 
 pub use convert::{
     ConvertOptions, Converter, FieldTtlPolicy, LossPolicy, ModulePolicy, TypeRule, convert,
