@@ -14,10 +14,11 @@
 //! | 5 ZSET_2, 7 MODULE_2 | RDB 8 | zset → 3 (text scores); module → key dropped |
 //! | 9-12 (zipmap, ziplists, intset) | RDB 2 | plain type |
 //! | 13 HASH_ZIPLIST | RDB 4 | plain hash |
-//! | 14 QUICKLIST | RDB 7 | plain list |
+//! | 14 QUICKLIST | RDB 7 | one ziplist list (10) if small, else plain list |
 //! | 15 stream v1 | RDB 9 | key dropped |
-//! | 16-19 (listpacks, quicklist 2, stream v2) | RDB 10 | plain types / stream v1 |
-//! | 20 SET_LISTPACK, 21 stream v3 | RDB 11 (and Valkey 80) | plain set / stream v2 |
+//! | 16-18 (listpack hash, zset, quicklist 2) | RDB 10 | ziplist hash 13 / ziplist zset 12 / quicklist 14 (see [`crate::transcode`]), else plain types |
+//! | 19 stream v2 | RDB 10 | stream v1 |
+//! | 20 SET_LISTPACK, 21 stream v3 | RDB 11 (and Valkey 80) | intset 11 (integers, ≤ 512) or plain set / stream v2 |
 //! | 22-25 Redis hash field TTLs | Redis RDB 12 | field-TTL policy; 22/23 (pre-GA) → 24 |
 //! | Valkey 22 HASH_2 | Valkey RDB 80 | → Redis 24 from RDB 12, else field-TTL policy |
 //! | 26 stream v4, 27 stream v5 | RDB 13, 14 | older layout, IDMP / NACK state lost |
@@ -33,8 +34,10 @@
 //!
 //! Redis 7.4+ ↔ Valkey 9 hash field TTLs convert without loss (absolute vs
 //! relative times). Ziplist blobs (10, 12, 13) written by RDB ≥ 6 may use
-//! integer forms RDB ≤ 5 cannot read, so they are re-encoded for such
-//! targets. Empty collections are never written.
+//! integer forms RDB ≤ 5 cannot read, so they are re-encoded (as ziplists
+//! with the 16/32/64-bit forms) for such targets. Compact values fall back to
+//! the plain type when their contents do not fit the older compact form.
+//! Empty collections are never written.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
