@@ -1,7 +1,8 @@
 //! Benches of the operations the CLI is built from, on inputs generated here:
 //! filter pass-through and convert 11 -> 9 through the writer crate's
 //! `Converter` (what `rdbkit filter`/`convert` run per record), LZF, CRC-64,
-//! listpack and ziplist decoding; and the `rdbkit` binary end to end
+//! listpack and ziplist decoding, ziplist encoding and listpack -> ziplist
+//! transcoding; and the `rdbkit` binary end to end
 //! (filter, convert, jsonl export, verify) when it has been built
 //! (`cargo build --release -p rdbkit-cli`; or set `RDBKIT_BIN`).
 //!
@@ -175,6 +176,50 @@ fn codecs(c: &mut Criterion) {
         });
         g.finish();
     }
+
+    // Ziplist encoding (what a conversion for RDB < 10 writes): from the
+    // elements, and straight from listpacks (the transcoding loop of
+    // `rdbkit_writer::transcode`: one walk, one reused buffer). Bytes/s of
+    // the input listpacks, so the two rows compare with "decode/listpack".
+    let lp = listpack(&elems);
+    let items: Vec<Vec<u8>> = rdbkit_parser::listpack::Listpack::parse(&lp, 0)
+        .expect("lp")
+        .entries()
+        .map(|i| i.expect("item").to_bytes().into_owned())
+        .collect();
+    let copies = (4 << 20) / lp.len();
+    let mut g = c.benchmark_group("encode");
+    g.throughput(Throughput::Bytes((copies * lp.len()) as u64));
+    let mut z = rdbkit_writer::ziplist::ZiplistEncoder::default();
+    let forms = rdbkit_writer::ziplist::IntForms::All;
+    g.bench_function("ziplist", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for _ in 0..copies {
+                z.clear(forms);
+                for it in &items {
+                    z.push_bytes(it);
+                }
+                n += z.finish().expect("zl").len();
+            }
+            n
+        })
+    });
+    g.bench_function("listpack_to_ziplist", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for _ in 0..copies {
+                z.clear(forms);
+                let lp = rdbkit_parser::listpack::Listpack::parse(&lp, 0).expect("lp");
+                for it in lp.entries() {
+                    z.push_item(&it.expect("item"));
+                }
+                n += z.finish().expect("zl").len();
+            }
+            n
+        })
+    });
+    g.finish();
 }
 
 /// The `rdbkit` binary, if built.

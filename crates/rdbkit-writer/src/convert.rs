@@ -14,10 +14,11 @@
 //! | 5 ZSET_2, 7 MODULE_2 | RDB 8 | zset → 3 (text scores); module → key dropped |
 //! | 9-12 (zipmap, ziplists, intset) | RDB 2 | plain type |
 //! | 13 HASH_ZIPLIST | RDB 4 | plain hash |
-//! | 14 QUICKLIST | RDB 7 | plain list |
+//! | 14 QUICKLIST | RDB 7 | one ziplist list (10) if small, else plain list |
 //! | 15 stream v1 | RDB 9 | key dropped |
-//! | 16-19 (listpacks, quicklist 2, stream v2) | RDB 10 | plain types / stream v1 |
-//! | 20 SET_LISTPACK, 21 stream v3 | RDB 11 (and Valkey 80) | plain set / stream v2 |
+//! | 16-18 (listpack hash, zset, quicklist 2) | RDB 10 | ziplist hash 13 / ziplist zset 12 / quicklist 14 (see [`crate::transcode`]), else plain types |
+//! | 19 stream v2 | RDB 10 | stream v1 |
+//! | 20 SET_LISTPACK, 21 stream v3 | RDB 11 (and Valkey 80) | intset 11 (integers, ≤ 512) or plain set / stream v2 |
 //! | 22-25 Redis hash field TTLs | Redis RDB 12 | field-TTL policy; 22/23 (pre-GA) → 24 |
 //! | Valkey 22 HASH_2 | Valkey RDB 80 | → Redis 24 from RDB 12, else field-TTL policy |
 //! | 26 stream v4, 27 stream v5 | RDB 13, 14 | older layout, IDMP / NACK state lost |
@@ -33,8 +34,10 @@
 //!
 //! Redis 7.4+ ↔ Valkey 9 hash field TTLs convert without loss (absolute vs
 //! relative times). Ziplist blobs (10, 12, 13) written by RDB ≥ 6 may use
-//! integer forms RDB ≤ 5 cannot read, so they are re-encoded for such
-//! targets. Empty collections are never written.
+//! integer forms RDB ≤ 5 cannot read, so they are re-encoded (as ziplists
+//! with the 16/32/64-bit forms) for such targets. Compact values fall back to
+//! the plain type when their contents do not fit the older compact form.
+//! Empty collections are never written.
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -49,6 +52,7 @@ use crate::hash::ttl_hash_type;
 use crate::report::{Loss, LossKind, Note, NoteKind, Report};
 use crate::scan;
 use crate::stream::{assess_downgrade, stream_level, written_type};
+use crate::transcode::{self, Transcoded, Transcoder};
 use crate::value::{self, zset_type};
 use crate::writer::{EntryMeta, RdbWriter, WriterOptions, expire_seconds, is_supported_target};
 
@@ -211,6 +215,17 @@ pub enum TypeRule {
         /// The type written.
         to: RdbType,
     },
+    /// Walk the stored compact blob once and write it losslessly as the
+    /// older compact type `to` (listpack → ziplist or intset, quicklist v2 →
+    /// quicklist); the plain type `fallback` when the contents do not fit
+    /// `to` (see [`crate::transcode`]: non-integer set members, a PLAIN list
+    /// node, an unsorted sorted set, a blob over 4 GiB, ...).
+    Transcode {
+        /// The compact type written when the contents fit.
+        to: RdbType,
+        /// The plain type written otherwise.
+        fallback: RdbType,
+    },
     /// A hash that can carry field TTLs, for a target that has none: the
     /// [`FieldTtlPolicy`] applies to hashes that actually have a field TTL;
     /// the others are written as plain hashes without loss.
@@ -240,8 +255,17 @@ pub enum TypeRule {
 /// use rdbkit_parser::{format::*, RdbVersion};
 /// use rdbkit_writer::{type_rule, TypeRule};
 ///
-/// // A Redis 7.2 set listpack for Redis 6.2: a plain set.
-/// assert_eq!(type_rule(RdbVersion(11), RDB_TYPE_SET_LISTPACK, RdbVersion(9)), TypeRule::Reencode { to: RDB_TYPE_SET });
+/// // A Redis 7.2 set listpack for Redis 6.2: an intset, or a plain set when
+/// // a member is not an integer.
+/// assert_eq!(
+///     type_rule(RdbVersion(11), RDB_TYPE_SET_LISTPACK, RdbVersion(9)),
+///     TypeRule::Transcode { to: RDB_TYPE_SET_INTSET, fallback: RDB_TYPE_SET }
+/// );
+/// // A Redis 7.0 list for Redis 3.2: quicklist v1.
+/// assert_eq!(
+///     type_rule(RdbVersion(10), RDB_TYPE_LIST_QUICKLIST_2, RdbVersion(7)),
+///     TypeRule::Transcode { to: RDB_TYPE_LIST_QUICKLIST, fallback: RDB_TYPE_LIST }
+/// );
 /// // Strings are copied everywhere.
 /// assert_eq!(type_rule(RdbVersion(12), RDB_TYPE_STRING, RdbVersion(6)), TypeRule::Copy);
 /// ```
@@ -264,6 +288,15 @@ pub fn type_rule(source: RdbVersion, ty: RdbType, target: RdbVersion) -> TypeRul
     if type_copyable(source, ty, target) {
         return TypeRule::Copy;
     }
+    let rule = plain_rule(source, ty, kind, target);
+    match (rule, transcode::compact_type(source, ty, target)) {
+        (TypeRule::Reencode { to: fallback }, Some(to)) => TypeRule::Transcode { to, fallback },
+        _ => rule,
+    }
+}
+
+/// The rule when no compact form applies: plain types, TTL policy, streams.
+fn plain_rule(source: RdbVersion, ty: RdbType, kind: ValueKind, target: RdbVersion) -> TypeRule {
     match kind {
         ValueKind::String => TypeRule::Reencode {
             to: RDB_TYPE_STRING,
@@ -408,11 +441,13 @@ pub struct Converter {
     db: u64,
     halted: bool,
     note_index: HashMap<(NoteKind, String), usize>,
+    transcoder: Transcoder,
 }
 
 /// What to do with an entry's value.
 enum ValueAction {
     Copy,
+    Transcode(RdbType),
     Write,
 }
 
@@ -429,6 +464,7 @@ impl Converter {
             db: 0,
             halted: false,
             note_index: HashMap::new(),
+            transcoder: Transcoder::default(),
         })
     }
 
@@ -715,6 +751,7 @@ impl Converter {
                 return self.dropped();
             }
             TypeRule::Unsupported => return Err(unsupported(ty, src, target)),
+            TypeRule::Transcode { to, .. } => ValueAction::Transcode(to),
             TypeRule::Reencode { .. } | TypeRule::StreamDowngrade { .. } => ValueAction::Write,
             TypeRule::FieldTtlPolicy => return self.field_ttl_hash(record, e, meta, out),
         };
@@ -730,6 +767,30 @@ impl Converter {
             return self.rewrite(out, |w| {
                 w.write_entry_with_body(key, &meta, ty, e.value.body())
             });
+        }
+
+        // An older compact form, straight from the stored blob.
+        if let ValueAction::Transcode(to) = action {
+            match self
+                .transcoder
+                .run(&e.value, to, target, self.options.compress)
+            {
+                Transcoded::Written(ty) => {
+                    self.report.stats.keys_out += 1;
+                    self.report.stats.rewritten += 1;
+                    if !self.halted {
+                        out.write_entry_with_body(key, &meta, ty, self.transcoder.body())?;
+                    }
+                    return Ok(());
+                }
+                Transcoded::Empty => {
+                    self.note(at, NoteKind::EmptyCollectionSkipped, "");
+                    return self.dropped();
+                }
+                // The plain type, through the decoder (which also reports a
+                // damaged value).
+                Transcoded::Fallback => {}
+            }
         }
 
         // Decode and write in a form the target loads.
@@ -1002,20 +1063,41 @@ mod tests {
     fn rules() {
         let v = RdbVersion;
         let r = |s, t: u8, d| type_rule(v(s), RdbType(t), v(d));
+        let tc = |to: u8, fallback: u8| TypeRule::Transcode {
+            to: RdbType(to),
+            fallback: RdbType(fallback),
+        };
         assert_eq!(r(11, 0, 6), TypeRule::Copy);
-        assert_eq!(r(11, 18, 9), TypeRule::Reencode { to: RDB_TYPE_LIST });
-        assert_eq!(
-            r(11, 17, 9),
-            TypeRule::Reencode {
-                to: RDB_TYPE_ZSET_2
-            }
-        );
-        assert_eq!(r(11, 17, 7), TypeRule::Reencode { to: RDB_TYPE_ZSET });
+        // Lists: quicklist v1 from RDB 7, one ziplist below.
+        assert_eq!(r(11, 18, 9), tc(14, 1));
+        assert_eq!(r(11, 18, 7), tc(14, 1));
+        assert_eq!(r(11, 18, 6), tc(10, 1));
+        assert_eq!(r(9, 14, 6), tc(10, 1));
+        assert_eq!(r(9, 14, 2), tc(10, 1));
+        assert_eq!(r(9, 14, 1), TypeRule::Reencode { to: RDB_TYPE_LIST });
+        assert_eq!(r(11, 18, 10), TypeRule::Copy);
+        // Sorted sets: ziplists, with the plain type of the target behind.
+        assert_eq!(r(11, 17, 9), tc(12, 5));
+        assert_eq!(r(11, 17, 7), tc(12, 3));
+        assert_eq!(r(11, 17, 1), TypeRule::Reencode { to: RDB_TYPE_ZSET });
         assert_eq!(r(9, 5, 7), TypeRule::Reencode { to: RDB_TYPE_ZSET });
-        assert_eq!(r(11, 20, 10), TypeRule::Reencode { to: RDB_TYPE_SET });
-        assert_eq!(r(10, 16, 9), TypeRule::Reencode { to: RDB_TYPE_HASH });
-        assert_eq!(r(9, 13, 5), TypeRule::Reencode { to: RDB_TYPE_HASH });
+        // Sets: intsets.
+        assert_eq!(r(11, 20, 10), tc(11, 2));
+        assert_eq!(r(11, 20, 2), tc(11, 2));
+        assert_eq!(r(11, 20, 1), TypeRule::Reencode { to: RDB_TYPE_SET });
+        // Hashes: ziplists from RDB 4.
+        assert_eq!(r(10, 16, 9), tc(13, 4));
+        assert_eq!(r(10, 16, 4), tc(13, 4));
+        assert_eq!(r(10, 16, 3), TypeRule::Reencode { to: RDB_TYPE_HASH });
+        // RDB 6+ ziplists for 2.4 loaders: only the 16/32/64-bit integers.
+        assert_eq!(r(9, 13, 5), tc(13, 4));
+        assert_eq!(r(9, 12, 2), tc(12, 3));
+        assert_eq!(r(9, 10, 2), tc(10, 1));
+        assert_eq!(r(9, 13, 3), TypeRule::Reencode { to: RDB_TYPE_HASH });
         assert_eq!(r(2, 13, 5), TypeRule::Copy);
+        // Valkey 9 knows every compact type.
+        assert_eq!(r(11, 20, 80), TypeRule::Copy);
+        assert_eq!(r(80, 16, 9), tc(13, 4));
         assert_eq!(r(12, 25, 12), TypeRule::Copy);
         assert_eq!(r(12, 25, 11), TypeRule::FieldTtlPolicy);
         assert_eq!(

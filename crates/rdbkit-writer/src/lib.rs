@@ -11,7 +11,9 @@
 //! * [`convert()`] rewrites a whole file for a target following the rules of
 //!   [`type_rule`] and the [`convert` module's table](mod@convert): copy what
 //!   the target loads (most records, without decoding), re-encode what it
-//!   cannot load, and apply an explicit policy where information would be
+//!   cannot load (compact values in the older compact form the target
+//!   knows, see [`transcode`]; otherwise the plain types), and apply an
+//!   explicit policy where information would be
 //!   lost. Every loss is reported ([`Report`]); with the default
 //!   [`LossPolicy::Error`] a lossy conversion fails instead. [`plan`] is the
 //!   same as a dry run.
@@ -61,6 +63,7 @@ pub mod convert;
 mod crc;
 mod error;
 pub mod hash;
+pub mod intset;
 pub mod length;
 mod report;
 mod scan;
@@ -69,8 +72,10 @@ pub mod string;
 mod target;
 #[cfg(test)]
 mod test_util;
+pub mod transcode;
 pub mod value;
 mod writer;
+pub mod ziplist;
 
 pub use convert::{
     ConvertOptions, Converter, FieldTtlPolicy, LossPolicy, ModulePolicy, TypeRule, convert,

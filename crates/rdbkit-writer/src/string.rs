@@ -99,6 +99,25 @@ pub fn write_string<W: Write + ?Sized>(w: &mut W, s: &[u8], opts: StringOptions)
     write_raw_string(w, s, opts.target)
 }
 
+/// Write a blob (ziplist, intset, ...) as an RDB string: LZF-compressed when
+/// `compress` is set and that is worthwhile (Redis's rule), raw otherwise;
+/// never integer-encoded.
+pub fn write_blob_string<W: Write + ?Sized>(
+    w: &mut W,
+    s: &[u8],
+    compress: bool,
+    target: RdbVersion,
+) -> Result<()> {
+    if compress && let Some(c) = lzf_compress(s) {
+        w.write_all(&[0xc3])?;
+        write_len(w, c.len() as u64, target)?;
+        write_len(w, s.len() as u64, target)?;
+        w.write_all(&c)?;
+        return Ok(());
+    }
+    write_raw_string(w, s, target)
+}
+
 /// Write `s` as a raw RDB string (length and bytes), never integer-encoded or
 /// compressed: for blobs and IDs whose bytes must stay as they are.
 pub fn write_raw_string<W: Write + ?Sized>(w: &mut W, s: &[u8], target: RdbVersion) -> Result<()> {

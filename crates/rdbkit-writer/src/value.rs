@@ -3,10 +3,12 @@
 //! HASH (4), plus MODULE_2 (7) bodies copied from their items, and the choice
 //! of the type a decoded [`Value`] is written as.
 //!
-//! Plain types are what this crate writes whenever a value is re-encoded:
-//! every loader rebuilds its compact encodings from them according to its own
-//! thresholds (format reference §6.1, §7.1), so they avoid the whole class of
-//! blob-validation problems.
+//! Plain types are what this crate writes whenever a decoded value is
+//! re-encoded: every loader rebuilds its compact encodings from them
+//! according to its own thresholds (format reference §6.1, §7.1), so they
+//! avoid the whole class of blob-validation problems. (Conversions write
+//! compact values in an older compact form when they fit one, see
+//! [`crate::transcode`].)
 
 use std::io::Write;
 

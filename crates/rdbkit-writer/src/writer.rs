@@ -445,10 +445,24 @@ impl<W: Write> RdbWriter<W> {
         ty: RdbType,
         body: &[u8],
     ) -> Result<()> {
+        self.write_entry_with_body_parts(key, meta, ty, &[body])
+    }
+
+    /// [`RdbWriter::write_entry_with_body`] with the body in pieces.
+    pub(crate) fn write_entry_with_body_parts(
+        &mut self,
+        key: &[u8],
+        meta: &EntryMeta<'_>,
+        ty: RdbType,
+        parts: &[&[u8]],
+    ) -> Result<()> {
         self.check_meta(meta)?;
         self.guarded(|w| {
             w.write_head(meta, ty, key)?;
-            Ok(w.out.write_all(body)?)
+            for p in parts {
+                w.out.write_all(p)?;
+            }
+            Ok(())
         })
     }
 

@@ -2,6 +2,7 @@
 //! target, read back with the parser and compared logically with the source
 //! minus exactly the reported losses.
 
+mod compact;
 mod conversions;
 mod model;
 mod roundtrip_corpus;

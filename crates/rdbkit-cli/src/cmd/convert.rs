@@ -67,7 +67,8 @@ pub(crate) struct ConvOpts {
     /// Module values and module AUX data.
     #[arg(long, value_enum, default_value = "keep")]
     pub(crate) modules: Modules,
-    /// Do not LZF-compress long strings that are re-encoded.
+    /// Do not LZF-compress long strings that are re-encoded, nor the
+    /// ziplists/intsets written for compressed listpacks.
     #[arg(long)]
     pub(crate) no_compress: bool,
 }
