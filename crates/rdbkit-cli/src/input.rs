@@ -334,7 +334,12 @@ fn walk_map_with<'d>(
             if let Some(crc) = side_crc {
                 crc.walk.store(r.offset() as usize, Ordering::Relaxed);
                 crc.walk_floor.store(at, Ordering::Release);
-                crc.release(map);
+                // Only once there is something to give back (a lock a record
+                // shows in profiles of small keys).
+                if at.saturating_sub(released) >= RELEASE_EVERY {
+                    released = at;
+                    crc.release(map);
+                }
                 crc.wait_for_hashing(r.offset() as usize);
             } else if at.saturating_sub(released) >= RELEASE_EVERY {
                 released = rdbkit_parser::mmap::release_behind(map, released, at);

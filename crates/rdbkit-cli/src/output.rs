@@ -30,8 +30,9 @@ pub(crate) enum Output {
         tmp: PathBuf,
         /// The open temp file.
         file: Option<CountingWriter<TeeFile>>,
-        /// The verifier reading along, for [`Output::create_verified`].
-        verifier: Option<JoinHandle<anyhow::Result<()>>>,
+        /// The verifier reading along, for [`Output::create_verified`]; it
+        /// also counts and hashes every byte it is sent.
+        verifier: Option<JoinHandle<anyhow::Result<(u64, u64)>>>,
         /// Set once the temp file has become `dest`.
         renamed: bool,
     },
@@ -92,12 +93,19 @@ impl Output {
                 std::thread::Builder::new()
                     .name("verify-output".into())
                     .spawn(move || {
-                        crate::cmd::verify::verify_stream(ChunkReader {
+                        let mut r = ChunkReader {
                             rx,
                             cur: Vec::new(),
                             pos: 0,
                             spare,
-                        })
+                            len: 0,
+                            crc: rdbkit_parser::crc64::Crc64::new(),
+                        };
+                        crate::cmd::verify::verify_stream(&mut r)?;
+                        // Bytes after the trailer (padding) were not read by
+                        // the verifier but are part of the file.
+                        while r.next_block() {}
+                        Ok((r.len, r.crc.finish()))
                     })?,
             );
         }
@@ -143,7 +151,6 @@ impl Output {
                     tee: None,
                     spare: Arc::default(),
                     written: 0,
-                    crc: rdbkit_parser::crc64::Crc64::new(),
                 },
                 count: 0,
             }),
@@ -199,11 +206,6 @@ impl Output {
                 let w = file
                     .take()
                     .ok_or_else(|| anyhow::anyhow!("output already closed"))?;
-                let (written, crc) = (w.inner.written + w.inner.buf.len() as u64, {
-                    let mut c = w.inner.crc;
-                    c.update(&w.inner.buf);
-                    c.finish()
-                });
                 let f = w
                     .inner
                     .finish()
@@ -218,7 +220,8 @@ impl Output {
                     // The bytes were verified as they were written; re-reading
                     // the file and matching their CRC-64 proves the disk holds
                     // exactly those bytes (at 3+ GB/s, no second decode).
-                    v.join()
+                    let (written, crc) = v
+                        .join()
                         .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?
                         .context("the written file failed verification; nothing was renamed")?;
                     reread_matches(tmp, written, crc)
@@ -260,9 +263,6 @@ pub(crate) struct TeeFile {
     spare: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Bytes handed to the file so far.
     written: u64,
-    /// CRC-64 of every byte handed to the file: the file re-read from disk
-    /// before the rename must hash to the same value.
-    crc: rdbkit_parser::crc64::Crc64,
 }
 
 impl TeeFile {
@@ -270,7 +270,6 @@ impl TeeFile {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.crc.update(&self.buf);
         self.file.write_all(&self.buf)?;
         self.written += self.buf.len() as u64;
         if let Some(tx) = &self.tee {
@@ -322,23 +321,39 @@ struct ChunkReader {
     cur: Vec<u8>,
     pos: usize,
     spare: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Bytes received, and their CRC-64 (every byte that went to the file:
+    /// the file re-read from disk before the rename must match them).
+    len: u64,
+    crc: rdbkit_parser::crc64::Crc64,
+}
+
+impl ChunkReader {
+    /// Take the next block; `false` once the writer has finished.
+    fn next_block(&mut self) -> bool {
+        match self.rx.recv() {
+            Ok(block) => {
+                self.len += block.len() as u64;
+                self.crc.update(&block);
+                let mut done = std::mem::replace(&mut self.cur, block);
+                self.pos = 0;
+                if done.capacity() > 0 {
+                    done.clear();
+                    if let Ok(mut s) = self.spare.lock() {
+                        s.push(done);
+                    }
+                }
+                true
+            }
+            Err(_) => false, // the writer finished (or gave up)
+        }
+    }
 }
 
 impl io::Read for ChunkReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(block) => {
-                    let mut done = std::mem::replace(&mut self.cur, block);
-                    self.pos = 0;
-                    if done.capacity() > 0 {
-                        done.clear();
-                        if let Ok(mut s) = self.spare.lock() {
-                            s.push(done);
-                        }
-                    }
-                }
-                Err(_) => return Ok(0), // the writer finished (or gave up)
+            if !self.next_block() {
+                return Ok(0);
             }
         }
         let n = out.len().min(self.cur.len() - self.pos);
