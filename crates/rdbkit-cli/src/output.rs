@@ -32,7 +32,7 @@ pub(crate) enum Output {
         file: Option<CountingWriter<TeeFile>>,
         /// The verifier reading along, for [`Output::create_verified`]; it
         /// also counts and hashes every byte it is sent.
-        verifier: Option<JoinHandle<anyhow::Result<(u64, u64)>>>,
+        verifier: Option<JoinHandle<anyhow::Result<Teed>>>,
         /// Set once the temp file has become `dest`.
         renamed: bool,
     },
@@ -101,11 +101,15 @@ impl Output {
                             len: 0,
                             crc: rdbkit_parser::crc64::Crc64::new(),
                         };
-                        crate::cmd::verify::verify_stream(&mut r)?;
-                        // Bytes after the trailer (padding) were not read by
-                        // the verifier but are part of the file.
+                        let verdict = crate::cmd::verify::verify_stream(&mut r, TEE_MAX_RECORD)?;
+                        // Bytes after the trailer (padding), or after a
+                        // record too big to hold, are part of the file too.
                         while r.next_block() {}
-                        Ok((r.len, r.crc.finish()))
+                        Ok(Teed {
+                            len: r.len,
+                            crc: r.crc.finish(),
+                            deferred: verdict == crate::cmd::verify::StreamVerdict::Deferred,
+                        })
                     })?,
             );
         }
@@ -220,12 +224,16 @@ impl Output {
                     // The bytes were verified as they were written; re-reading
                     // the file and matching their CRC-64 proves the disk holds
                     // exactly those bytes (at 3+ GB/s, no second decode).
-                    let (written, crc) = v
+                    let teed = v
                         .join()
                         .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?
                         .context("the written file failed verification; nothing was renamed")?;
-                    reread_matches(tmp, written, crc)
+                    reread_matches(tmp, teed.len, teed.crc)
                         .context("the written file failed verification; nothing was renamed")?;
+                    if teed.deferred {
+                        crate::cmd::verify::verify_path(tmp)
+                            .context("the written file failed verification; nothing was renamed")?;
+                    }
                 } else {
                     verify(tmp)
                         .context("the written file failed verification; nothing was renamed")?;
@@ -248,6 +256,19 @@ impl Output {
 
 /// Size of the blocks written to the temp file (and handed to the verifier).
 const BLOCK: usize = 1 << 20;
+/// The largest record the verifier reading along holds in memory; a file
+/// with a bigger one (a multi-gigabyte list) is verified from disk once
+/// written, through a memory map, instead.
+const TEE_MAX_RECORD: u64 = 16 << 20;
+
+/// What the verifier reading along saw: every byte sent to the file (count
+/// and CRC-64), and whether it left the checking to a re-read.
+#[derive(Debug)]
+pub(crate) struct Teed {
+    len: u64,
+    crc: u64,
+    deferred: bool,
+}
 /// Blocks that may wait for the verifier before the writer blocks.
 const TEE_DEPTH: usize = 4;
 

@@ -634,3 +634,91 @@ fn hand_built_listpacks_load_as_ziplists_and_intsets_on_redis_6_2() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A list far bigger than what rdbkit holds in memory at once (the writer's
+/// transcoding buffer, the output verifier's record buffer and export's
+/// text all stop well below it): filter, convert and export stream it, and
+/// Redis 6.2 loads the conversion with every element in place.
+#[test]
+fn a_huge_list_streams_through_filter_convert_and_export() {
+    let kind = ServerKind::Redis62;
+    kind.ensure_installed().expect("install the test servers");
+    let dir = tmpdir("huge-list");
+    let elem = |i: usize| format!("element-{i:07}-{}", "x".repeat(40));
+    let (nodes, per_node) = (6_000usize, 128usize);
+    let mut rdb = b"REDIS0011\xfe\x00\x00\x05small\x01v".to_vec();
+    rdb.push(18);
+    rdb.extend(rdb_str(b"big"));
+    rdb.extend(rdb_len(nodes));
+    for n in 0..nodes {
+        let items: Vec<String> = (0..per_node).map(|j| elem(n * per_node + j)).collect();
+        let node = lp(&items
+            .iter()
+            .map(|s| Err(s.as_bytes()))
+            .collect::<Vec<Result<i64, &[u8]>>>());
+        rdb.push(2);
+        rdb.extend(rdb_str(&node));
+    }
+    rdb.extend(b"\x00\x05after\x01w");
+    rdb.push(0xff);
+    let crc = rdbkit_parser::crc64::crc64(&rdb);
+    rdb.extend(crc.to_le_bytes());
+    assert!(rdb.len() > 40 << 20, "{}", rdb.len());
+    let input = dir.join("huge.rdb");
+    std::fs::write(&input, &rdb).unwrap();
+    let total = nodes * per_node;
+
+    // filter: copied as it is, verified from disk once written.
+    let filtered = dir.join("filtered.rdb");
+    let o = rdbkit()
+        .args([
+            "filter",
+            input.to_str().unwrap(),
+            "-o",
+            filtered.to_str().unwrap(),
+        ])
+        .args(["--match", "*", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["verify", filtered.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+
+    // convert for Redis 6.2: too big to transcode in memory, written as a
+    // plain list element by element.
+    let out = dir.join("huge-6.2.rdb");
+    let (o, _) = convert(input.to_str().unwrap(), &out, "redis-6.2", &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let server = Server::start(kind, Some(&out)).expect("Redis 6.2 loads the huge list");
+    let mut c = server.conn().unwrap();
+    assert_eq!(
+        c.cmd(&["LLEN", "big"]).unwrap().as_int(),
+        Some(total as i64)
+    );
+    for i in [0, 1, total / 2, total - 1] {
+        let r = c.cmd(&["LINDEX", "big", &i.to_string()]).unwrap();
+        assert_eq!(r.as_bytes(), Some(elem(i).as_bytes()), "element {i}");
+    }
+    assert_eq!(
+        c.cmd(&["GET", "after"]).unwrap().as_bytes(),
+        Some(&b"w"[..])
+    );
+    drop(server);
+
+    // export: the same lines from the map (written element by element) as
+    // from stdin.
+    let by_file = run(&["export", "--format", "jsonl", input.to_str().unwrap()]);
+    assert!(by_file.status.success());
+    let lines: Vec<&[u8]> = by_file.stdout.split(|&b| b == b'\n').collect();
+    assert_eq!(lines.len(), 4, "3 keys and the final newline");
+    let big: serde_json::Value = serde_json::from_slice(lines[1]).unwrap();
+    let values = big["value"].as_array().unwrap();
+    assert_eq!(values.len(), total);
+    assert_eq!(values[total - 1].as_str(), Some(elem(total - 1).as_str()));
+    let by_stdin = run_stdin(&["export", "--format", "jsonl", "-"], &rdb);
+    assert!(
+        by_file.stdout == by_stdin.stdout,
+        "file and stdin exports differ"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

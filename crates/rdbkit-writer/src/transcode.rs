@@ -224,6 +224,9 @@ struct Out {
     max_len: u64,
 }
 
+/// Largest stored value transcoded (see [`Transcoder::run`]).
+pub(crate) const TRANSCODE_MAX: usize = 32 << 20;
+
 /// How the entries of one blob are checked while they are copied.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Shape {
@@ -252,6 +255,12 @@ impl Transcoder {
     ) -> Transcoded {
         self.body.clear();
         self.start = 0;
+        // The new body is built in memory before it is written: a huge
+        // value (a multi-gigabyte list) goes the plain way instead, which
+        // writes element by element and holds none of it.
+        if raw.body().len() > TRANSCODE_MAX {
+            return Transcoded::Fallback;
+        }
         let o = Out {
             forms: IntForms::for_target(target),
             target,

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
 
 use crate::input::{MapVisitor, Visitor, walk, walk_map};
-use crate::parallel::{self, Pool};
 use crate::json;
+use crate::parallel::{self, Pool};
 use crate::select::{SelectArgs, Selector};
 use crate::target::Target;
 
@@ -62,6 +62,31 @@ pub(crate) struct Args {
 
 /// Append one key as a JSON object (no trailing newline).
 pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> anyhow::Result<()> {
+    entry_json_spilling(out, e, with_db, &mut |_| Ok(()))
+}
+
+/// Text buffered before [`entry_json_spilling`] hands it to its `spill`.
+const SPILL: usize = 1 << 20;
+
+/// Records above this size are exported element by element, never whole.
+const HUGE: usize = 32 << 20;
+
+/// [`entry_json`] for values of any size: between elements, whenever `out`
+/// holds more than [`SPILL`] bytes, `spill` is called to write them out (and
+/// clear `out`), so a multi-gigabyte list is never held as text.
+fn entry_json_spilling(
+    out: &mut Vec<u8>,
+    e: &Entry<'_>,
+    with_db: bool,
+    spill: &mut dyn FnMut(&mut Vec<u8>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut spill = |out: &mut Vec<u8>| {
+        if out.len() >= SPILL {
+            spill(out)
+        } else {
+            Ok(())
+        }
+    };
     let value = e.value.decode()?;
     out.push(b'{');
     if with_db {
@@ -89,6 +114,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                     out.push(b',');
                 }
                 json::item(out, &item?);
+                spill(out)?;
             }
             out.push(b']');
         }
@@ -99,6 +125,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                     out.push(b',');
                 }
                 json::item(out, &item?);
+                spill(out)?;
             }
             out.push(b']');
         }
@@ -114,6 +141,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                 out.push(b',');
                 json::str(out, &json::score(s));
                 out.push(b']');
+                spill(out)?;
             }
             out.push(b']');
         }
@@ -132,6 +160,7 @@ pub(crate) fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> any
                 if let Some(t) = f.expire_ms {
                     field_ttls.push((f.field.to_bytes().into_owned(), t));
                 }
+                spill(out)?;
             }
             out.push(b']');
         }
@@ -301,6 +330,12 @@ impl Visitor for Exporter<'_> {
                 // Entries collect in `buf` and go out in blocks of BLOCK bytes
                 // (one copy, few calls); a failing entry leaves no partial text.
                 let mark = self.buf.len();
+                if rec.raw.len() > HUGE && self.format == Format::Jsonl {
+                    self.out.write_all(&self.buf)?;
+                    self.buf.clear();
+                    huge_entry(self.out, e)?;
+                    return Ok(true);
+                }
                 match self.format {
                     Format::Jsonl => {
                         if let Err(err) = entry_json(&mut self.buf, e, true) {
@@ -487,6 +522,15 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
         if let RecordKind::Entry(e) = rec.kind
             && self.sel.matches(&e, size as u64)
         {
+            if size > HUGE {
+                // Everything before it goes out first, then it, element by element.
+                self.submit();
+                while let Some(lines) = self.pool.next() {
+                    self.take(lines)?;
+                }
+                huge_entry(self.out, &e).inspect_err(|_| self.failed = true)?;
+                return Ok(true);
+            }
             if self.batch.is_empty() {
                 self.batch_start = rec.offset;
             }
@@ -568,4 +612,30 @@ fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<Exi
         },
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One JSON line for a key too big to hold as text: a first run of the
+/// same export into nothing checks that it succeeds (a damaged value leaves
+/// no partial line, as for any other key), then the line is written out
+/// element by element.
+fn huge_entry(out: &mut dyn Write, e: &Entry<'_>) -> anyhow::Result<()> {
+    let fail = |err: &dyn std::fmt::Display| {
+        anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+    };
+    let mut buf = Vec::with_capacity(SPILL + SPILL / 4);
+    entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
+        b.clear();
+        Ok(())
+    })
+    .map_err(|err| fail(&err))?;
+    buf.clear();
+    entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
+        out.write_all(b)?;
+        b.clear();
+        Ok(())
+    })
+    .map_err(|err| fail(&err))?;
+    buf.push(b'\n');
+    out.write_all(&buf)?;
+    Ok(())
 }

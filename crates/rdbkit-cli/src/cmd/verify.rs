@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
 
 use crate::input::{MapVisitor, Visitor, WalkEnd, walk, walk_map};
-use crate::parallel::{self, Pool};
 use crate::keyhash::{IdHasher, IdSet};
 use crate::keylog::KeyLog;
+use crate::parallel::{self, Pool};
 
 /// Arguments of `rdbkit verify`.
 #[derive(Debug, clap::Args)]
@@ -265,20 +265,60 @@ impl Verifier {
     }
 }
 
-/// Verify a written file completely (structure, every value, checksum), by
-/// re-reading it (for outputs not verified while written).
-#[allow(dead_code)]
+/// Verify a written file completely (structure, every value, checksum,
+/// duplicate keys) by re-reading it, on every core.
 pub(crate) fn verify_path(path: &std::path::Path) -> anyhow::Result<()> {
-    let mut v = Verifier::new(false);
-    walk(&path.to_string_lossy(), Default::default(), &mut v)?;
+    let file = path.to_string_lossy();
+    let v = match verify_parallel(&file)? {
+        Some((v, _)) => v,
+        None => {
+            let (v, result) = verify_sequential(&file)?;
+            result?;
+            v
+        }
+    };
     v.written_ok()
 }
 
-/// Verify a written file completely from a stream of its bytes.
-pub(crate) fn verify_stream(src: impl std::io::Read) -> anyhow::Result<()> {
+/// How a verification of a stream ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum StreamVerdict {
+    /// Everything checked.
+    Verified,
+    /// A record larger than the cap: the stream was not checked further
+    /// (the file is then verified from disk instead, without holding the
+    /// record in memory).
+    Deferred,
+}
+
+/// Verify a written file completely from a stream of its bytes, holding at
+/// most `max_record` bytes of one record.
+pub(crate) fn verify_stream(
+    src: impl std::io::Read,
+    max_record: u64,
+) -> anyhow::Result<StreamVerdict> {
     let mut v = Verifier::new(false);
-    crate::input::walk_reader(src, Default::default(), &mut v)?;
-    v.written_ok()
+    let mut options = rdbkit_parser::ReaderOptions::default();
+    options.limits.max_record_len = max_record;
+    match crate::input::walk_reader(src, options, &mut v) {
+        Ok(_) => {}
+        Err(e)
+            if e.downcast_ref::<Error>().is_some_and(|pe| {
+                matches!(
+                    pe.kind(),
+                    rdbkit_parser::ErrorKind::LimitExceeded {
+                        what: "record size",
+                        ..
+                    }
+                )
+            }) =>
+        {
+            return Ok(StreamVerdict::Deferred);
+        }
+        Err(e) => return Err(e),
+    }
+    v.written_ok()?;
+    Ok(StreamVerdict::Verified)
 }
 
 /// One key for a worker of the parallel verify.
