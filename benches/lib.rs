@@ -448,6 +448,54 @@ pub fn generate_to<W: Write + ?Sized>(
     Ok(sink.written)
 }
 
+/// Write an RDB 11 file of about `target` bytes that is nearly all one list
+/// (`a:huge:list`, a quicklist of 128-element listpack nodes), between two
+/// small strings: the file for checking that commands stream a value far
+/// bigger than what they may hold in memory.
+pub fn generate_huge_list_to<W: Write + ?Sized>(target: u64, w: &mut W) -> io::Result<u64> {
+    let mut sink = Sink {
+        w,
+        crc: rdbkit_parser::crc64::Crc64::new(),
+        written: 0,
+    };
+    let mut out = b"REDIS0011".to_vec();
+    out.push(0xfa);
+    put_str(&mut out, b"redis-ver");
+    put_str(&mut out, b"7.2.6");
+    out.extend_from_slice(&[0xfe, 0, 0]);
+    put_str(&mut out, b"a:before");
+    put_str(&mut out, b"1");
+    let node = |n: u64| {
+        let texts: Vec<Vec<u8>> = (0..128u64)
+            .map(|j| format!("element-{:012}-{}", n * 128 + j, "x".repeat(32)).into_bytes())
+            .collect();
+        let elems: Vec<Lp<'_>> = texts.iter().map(|t| Lp::S(t)).collect();
+        let mut rec = vec![2u8];
+        put_str(&mut rec, &listpack(&elems));
+        rec
+    };
+    let nodes = (target / node(0).len() as u64).max(1);
+    out.push(18);
+    put_str(&mut out, b"a:huge:list");
+    put_len(&mut out, nodes);
+    for n in 0..nodes {
+        out.extend_from_slice(&node(n));
+        if out.len() >= 1 << 20 {
+            sink.flush(&mut out)?;
+        }
+    }
+    out.push(0);
+    put_str(&mut out, b"a:after");
+    put_str(&mut out, b"2");
+    out.push(0xff);
+    sink.crc.update(&out);
+    let crc = sink.crc.finish();
+    out.extend_from_slice(&crc.to_le_bytes());
+    sink.w.write_all(&out)?;
+    sink.written += out.len() as u64;
+    Ok(sink.written)
+}
+
 /// Walk a file and decode every value completely; returns the element count.
 pub fn full_walk(data: &[u8]) -> u64 {
     use rdbkit_parser::{RdbReader, RecordKind, Value};
