@@ -182,7 +182,7 @@ impl<W: Write> RdbWriter<W> {
     /// after flushing it.
     pub fn into_inner(mut self) -> Result<W> {
         self.out.flush()?;
-        Ok(self.out.into_inner())
+        Ok(self.out.into_inner()?)
     }
 
     fn str_opts(&self) -> StringOptions {
@@ -695,7 +695,7 @@ impl<W: Write> RdbWriter<W> {
             self.out.write_all(&crc.to_le_bytes())?;
         }
         self.out.flush()?;
-        Ok(self.out.into_inner())
+        Ok(self.out.into_inner()?)
     }
 }
 
@@ -882,12 +882,25 @@ mod tests {
                 Ok(())
             }
         }
-        let mut w = RdbWriter::new(FailAfter(12), RdbVersion(9)).unwrap();
+        // Small writes are gathered (Crc64Writer): the failure shows when
+        // they are forwarded, here by a value bigger than the buffer.
+        let big = vec![b'v'; crate::crc::BUFFER + 1];
+        let mut w = RdbWriter::with_options(
+            FailAfter(12),
+            RdbVersion(9),
+            WriterOptions::default().compress(false),
+        )
+        .unwrap();
         assert!(matches!(
-            w.write_string(b"key", &EntryMeta::default(), b"value"),
+            w.write_string(b"key", &EntryMeta::default(), &big),
             Err(WriteError::Io(_))
         ));
         assert!(matches!(w.write_select_db(0), Err(WriteError::Poisoned)));
         assert!(matches!(w.finish(), Err(WriteError::Poisoned)));
+        // Or by the end of the file.
+        let mut w = RdbWriter::new(FailAfter(12), RdbVersion(9)).unwrap();
+        w.write_string(b"key", &EntryMeta::default(), b"value")
+            .unwrap();
+        assert!(matches!(w.finish(), Err(WriteError::Io(_))));
     }
 }
