@@ -7,9 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use rdbkit_parser::mmap::Mmap;
-use rdbkit_parser::{
-    Checksum, RdbReader, RdbVersion, ReaderOptions, Record, RecordKind, StreamingReader,
-};
+use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
 
 /// How far the cursor moves between two releases of the pages behind it.
 const RELEASE_EVERY: usize = 16 << 20;
@@ -153,7 +151,7 @@ pub(crate) fn walk(
         return walk_reader(stdin.lock(), options, v);
     }
     let map = open(path)?;
-    walk_map(&map, options, &mut ByRef(v), false)
+    walk_map(&map, options, &mut ByRef(v))
 }
 
 /// Memory-map a file input.
@@ -161,140 +159,11 @@ pub(crate) fn open(path: &str) -> anyhow::Result<Mmap> {
     rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
 }
 
-/// Walk a memory-mapped file. The checksum is computed on a thread of its
-/// own, alongside the walk (on a machine with more than one core), unless
-/// `one_thread` (for a visitor that keeps every core busy itself).
+/// Walk a memory-mapped file.
 pub(crate) fn walk_map<'d>(
     map: &'d Mmap,
     options: ReaderOptions,
     v: &mut dyn MapVisitor<'d>,
-    one_thread: bool,
-) -> anyhow::Result<WalkEnd> {
-    let version = rdbkit_parser::parse_header(map)?;
-    let side_crc = !one_thread
-        && options.verify_checksum
-        && version.has_checksum()
-        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    if !side_crc {
-        return walk_map_with(map, options, v, None);
-    }
-    let crc = SideCrc::default();
-    std::thread::scope(|s| {
-        let hasher = std::thread::Builder::new()
-            .name("rdbkit-crc".into())
-            .spawn_scoped(s, || crc.run(map))
-            .ok();
-        let r = walk_map_with(
-            map,
-            ReaderOptions {
-                verify_checksum: false,
-                ..options
-            },
-            v,
-            hasher.as_ref().map(|_| &crc),
-        );
-        crc.stop.store(true, Ordering::Relaxed);
-        r
-    })
-}
-
-/// A checksum computed by a second thread that hashes the map front to back
-/// a block at a time, staying at most [`SideCrc::AHEAD`] bytes ahead of the
-/// walk. Pages are given back below whichever of the two is behind, by
-/// either thread (the walk may finish long before the hashing on a file of
-/// big values).
-#[derive(Default)]
-struct SideCrc {
-    /// (bytes hashed from the start, the checksum of them)
-    state: std::sync::Mutex<(usize, rdbkit_parser::crc64::Crc64)>,
-    /// Bytes hashed so far (the same as `state.0`, readable without a lock).
-    done: std::sync::atomic::AtomicUsize,
-    /// Where the walk is.
-    walk: std::sync::atomic::AtomicUsize,
-    /// The lowest offset the walk still reads (its cursor less a margin, or
-    /// what its visitor still holds).
-    walk_floor: std::sync::atomic::AtomicUsize,
-    /// Where the last page release stopped.
-    released: std::sync::Mutex<usize>,
-    stop: AtomicBool,
-    finished: AtomicBool,
-}
-
-impl SideCrc {
-    const BLOCK: usize = 1 << 20;
-    const AHEAD: usize = 16 << 20;
-
-    fn run(&self, map: &Mmap) {
-        let (mut pos, mut c) = (0usize, rdbkit_parser::crc64::Crc64::new());
-        // The last 9 bytes are at least the EOF opcode's trailer, which the
-        // checksum does not cover: the walk hashes what is left itself.
-        let limit = map.len().saturating_sub(9);
-        while pos + Self::BLOCK <= limit && !self.stop.load(Ordering::Relaxed) {
-            if pos >= self.walk.load(Ordering::Relaxed) + Self::AHEAD {
-                std::thread::park_timeout(std::time::Duration::from_millis(1));
-                continue;
-            }
-            c.update(map.get(pos..pos + Self::BLOCK).unwrap_or_default());
-            pos += Self::BLOCK;
-            if let Ok(mut st) = self.state.lock() {
-                *st = (pos, c);
-            }
-            self.done.store(pos, Ordering::Release);
-            self.release(map);
-        }
-        self.finished.store(true, Ordering::Release);
-    }
-
-    /// Give back the pages below both threads.
-    fn release(&self, map: &Mmap) {
-        let at = self
-            .done
-            .load(Ordering::Acquire)
-            .min(self.walk_floor.load(Ordering::Acquire));
-        if let Ok(mut released) = self.released.try_lock()
-            && at.saturating_sub(*released) >= RELEASE_EVERY
-        {
-            *released = rdbkit_parser::mmap::release_behind(map, *released, at);
-        }
-    }
-
-    /// Keep the walk within [`SideCrc::AHEAD`] of the hashing: what the walk
-    /// maps ahead is only given back once the hashing has passed it too.
-    fn wait_for_hashing(&self, walk: usize) {
-        while walk > self.done.load(Ordering::Acquire) + Self::AHEAD
-            && !self.finished.load(Ordering::Acquire)
-        {
-            std::thread::park_timeout(std::time::Duration::from_micros(200));
-        }
-    }
-
-    /// The checksum of `map[..end]`, once the hashing thread is through.
-    fn checksum_to(&self, map: &[u8], end: usize) -> u64 {
-        self.walk.store(end, Ordering::Relaxed);
-        while !self.finished.load(Ordering::Acquire) {
-            std::thread::park_timeout(std::time::Duration::from_millis(1));
-        }
-        let (pos, c) = self
-            .state
-            .lock()
-            .map(|st| *st)
-            .unwrap_or((0, rdbkit_parser::crc64::Crc64::new()));
-        // Past `end` only when bytes follow the trailer (an AOF preamble).
-        let (pos, mut c) = if pos <= end {
-            (pos, c)
-        } else {
-            (0, rdbkit_parser::crc64::Crc64::new())
-        };
-        c.update(map.get(pos..end).unwrap_or_default());
-        c.finish()
-    }
-}
-
-fn walk_map_with<'d>(
-    map: &'d Mmap,
-    options: ReaderOptions,
-    v: &mut dyn MapVisitor<'d>,
-    side_crc: Option<&SideCrc>,
 ) -> anyhow::Result<WalkEnd> {
     let mut r = RdbReader::with_options(map, options)?;
     v.header(r.version())?;
@@ -303,45 +172,19 @@ fn walk_map_with<'d>(
         // Pages behind the cursor are given back every RELEASE_EVERY bytes, so
         // the RSS of a walk stays flat whatever the file size.
         let mut released = 0usize;
-        while let Some(mut rec) = r.next_record()? {
-            if let (Some(crc), RecordKind::Eof { checksum }) = (side_crc, &mut rec.kind)
-                && let Checksum::Unchecked(stored) = *checksum
-            {
-                // The same verdicts as the reader's own check.
-                let computed = crc.checksum_to(map, rec.offset as usize + 1);
-                *checksum = if stored == 0 {
-                    Checksum::NotComputed
-                } else if computed == stored {
-                    Checksum::Verified(stored)
-                } else {
-                    return Err(rdbkit_parser::Error::new(
-                        rec.offset + 1,
-                        rdbkit_parser::ErrorKind::ChecksumMismatch { stored, computed },
-                    )
-                    .into());
-                };
-            }
+        while let Some(rec) = r.next_record()? {
             p.tick(&rec);
             if !v.record(rec)? {
                 break;
             }
-            // Stay RELEASE_LAG behind the cursor (a page touched again after
-            // its release would stay mapped for good), and behind whatever
-            // the visitor and the checksum thread still read.
+            // Stay RELEASE_LAG behind the cursor (the reader's batched
+            // checksum reads the last bytes again, and a page touched again
+            // after its release would stay mapped for good), and behind
+            // whatever the visitor still reads.
             let at = (r.offset() as usize)
                 .saturating_sub(RELEASE_LAG)
                 .min(usize::try_from(v.in_use_from()).unwrap_or(usize::MAX));
-            if let Some(crc) = side_crc {
-                crc.walk.store(r.offset() as usize, Ordering::Relaxed);
-                crc.walk_floor.store(at, Ordering::Release);
-                // Only once there is something to give back (a lock a record
-                // shows in profiles of small keys).
-                if at.saturating_sub(released) >= RELEASE_EVERY {
-                    released = at;
-                    crc.release(map);
-                }
-                crc.wait_for_hashing(r.offset() as usize);
-            } else if at.saturating_sub(released) >= RELEASE_EVERY {
+            if at.saturating_sub(released) >= RELEASE_EVERY {
                 released = rdbkit_parser::mmap::release_behind(map, released, at);
             }
         }

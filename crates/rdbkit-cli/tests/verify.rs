@@ -191,10 +191,10 @@ fn parallel_verify_of_a_file_says_what_the_sequential_walk_says() {
 }
 
 #[test]
-fn checksum_thread_agrees_with_the_reader() {
-    // Walks of a mapped file hash it on a second thread: a file of several
-    // blocks with a wrong trailer, a right one, and bytes after the trailer
-    // (an AOF preamble) get the reader's own verdicts.
+fn checksum_of_a_mapped_file_of_many_blocks() {
+    // A file of many of the reader's checksum batches with a wrong trailer,
+    // damage in its middle, a right trailer, and bytes after the trailer (an
+    // AOF preamble).
     let dir = tmpdir("side-crc");
     let good = keys_file(200_000, None);
     assert!(good.len() > 4 << 20);

@@ -597,8 +597,7 @@ fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<Exi
                 spare: &spare,
                 failed: false,
             };
-            // The workers keep every core busy: the checksum stays on this thread.
-            let walked = walk_map(&map, Default::default(), &mut ex, true);
+            let walked = walk_map(&map, Default::default(), &mut ex);
             if ex.failed {
                 // A key failed to decode: nothing after it is written.
                 return walked.map(|_| ());

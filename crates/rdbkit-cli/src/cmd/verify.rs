@@ -449,8 +449,7 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
                 checksum: None,
                 failed: false,
             };
-            // The workers keep every core busy: the checksum stays on this thread.
-            let end = walk_map(&map, Default::default(), &mut pv, true);
+            let end = walk_map(&map, Default::default(), &mut pv);
             pv.submit();
             while let Some(c) = pv.pool.next() {
                 pv.take(c)?;
