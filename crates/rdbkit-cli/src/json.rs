@@ -188,6 +188,21 @@ pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
 
 /// The shortest text that parses back to exactly `v`, in the style of
 /// Python's `repr` (`1.5`, `-3.0`, `1e+300`, `inf`), as the fixture JSON uses.
+/// A score as a JSON string (the text of [`score`]), without allocating
+/// for whole numbers, the common case.
+pub(crate) fn score_str(out: &mut Vec<u8>, v: f64) {
+    // Below 1e15 a whole number prints as its digits and ".0" (Rust switches
+    // to an exponent at 1e16); -0.0 keeps its sign through the slow path.
+    if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        let mut buf = [0u8; 40];
+        out.push(b'"');
+        out.extend_from_slice(itoa(v as i128, &mut buf));
+        out.extend_from_slice(b".0\"");
+    } else {
+        str(out, &score(v));
+    }
+}
+
 pub(crate) fn score(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
@@ -213,6 +228,16 @@ mod tests {
         bytes(&mut o, b"\xff\x00");
         assert_eq!(o, b"{\"base64\":\"/wA=\"}");
         assert_eq!(score(1e300), "1e+300");
+        for v in [
+            0.0, -0.0, 3.0, -3.0, 1.5, 1e14, -1e14 + 1.0, 999_999_999_999_999.0, 1e15, 1e16,
+            1e300, -2.5e-7, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, f64::MIN_POSITIVE,
+        ] {
+            let mut o = Vec::new();
+            score_str(&mut o, v);
+            let mut want = Vec::new();
+            str(&mut want, &score(v));
+            assert_eq!(o, want, "{v}");
+        }
         assert_eq!(score(-3.0), "-3.0");
         assert_eq!(score(0.1), "0.1");
         assert_eq!(score(f64::NEG_INFINITY), "-inf");

@@ -139,7 +139,7 @@ fn entry_json_spilling(
                 out.push(b'[');
                 json::item(out, &m);
                 out.push(b',');
-                json::str(out, &json::score(s));
+                json::score_str(out, s);
                 out.push(b']');
                 spill(out)?;
             }
@@ -195,7 +195,13 @@ fn entry_json_spilling(
 }
 
 fn id(out: &mut Vec<u8>, id: StreamId) {
-    json::str(out, &id.to_string());
+    // `"ms-seq"`, as StreamId's Display writes it, without a String.
+    let mut buf = [0u8; 40];
+    out.push(b'"');
+    out.extend_from_slice(json::itoa(i128::from(id.ms), &mut buf));
+    out.push(b'-');
+    out.extend_from_slice(json::itoa(i128::from(id.seq), &mut buf));
+    out.push(b'"');
 }
 
 fn stream_json(out: &mut Vec<u8>, s: &rdbkit_parser::Stream<'_>) -> anyhow::Result<()> {
