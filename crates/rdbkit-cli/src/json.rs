@@ -229,8 +229,22 @@ mod tests {
         assert_eq!(o, b"{\"base64\":\"/wA=\"}");
         assert_eq!(score(1e300), "1e+300");
         for v in [
-            0.0, -0.0, 3.0, -3.0, 1.5, 1e14, -1e14 + 1.0, 999_999_999_999_999.0, 1e15, 1e16,
-            1e300, -2.5e-7, f64::INFINITY, f64::NEG_INFINITY, f64::MAX, f64::MIN_POSITIVE,
+            0.0,
+            -0.0,
+            3.0,
+            -3.0,
+            1.5,
+            1e14,
+            -1e14 + 1.0,
+            999_999_999_999_999.0,
+            1e15,
+            1e16,
+            1e300,
+            -2.5e-7,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            f64::MIN_POSITIVE,
         ] {
             let mut o = Vec::new();
             score_str(&mut o, v);

@@ -499,6 +499,10 @@ impl ReadState {
 #[derive(Debug)]
 pub struct RdbReader<'data> {
     data: &'data [u8],
+    /// File offset of `data[0]` (0 but for [`RdbReader::records`]).
+    base: u64,
+    /// A run of records cut out of a file: it ends where the data ends.
+    run: bool,
     pos: usize,
     /// `state.crc` covers `data[..crc_pos]`: the checksum is brought up to
     /// date in batches of [`CRC_BATCH`] bytes (and before the EOF record),
@@ -528,11 +532,47 @@ impl<'data> RdbReader<'data> {
         );
         Ok(RdbReader {
             data,
+            base: 0,
+            run: false,
             pos: HEADER_LEN,
             crc_pos: HEADER_LEN,
             version,
             state,
         })
+    }
+
+    /// A reader over a run of whole records cut out of a file of `version`
+    /// (no header; it ends where `data` ends, EOF or not): `data[0]` was at
+    /// file offset `base`, and database `db` was selected before it. The
+    /// checksum is not checked: it covers the whole file, not the run.
+    ///
+    /// This lets records found by one reader be decoded elsewhere (another
+    /// thread, from a copy of their bytes), with the same offsets in errors.
+    pub fn records(
+        data: &'data [u8],
+        version: RdbVersion,
+        base: u64,
+        db: u64,
+        options: ReaderOptions,
+    ) -> Self {
+        let mut state = ReadState::new(
+            &[],
+            version,
+            &ReaderOptions {
+                verify_checksum: false,
+                ..options
+            },
+        );
+        state.db = db;
+        RdbReader {
+            data,
+            base,
+            run: true,
+            pos: 0,
+            crc_pos: 0,
+            version,
+            state,
+        }
     }
 
     /// The file's version.
@@ -542,7 +582,7 @@ impl<'data> RdbReader<'data> {
 
     /// File offset of the next record.
     pub fn offset(&self) -> u64 {
-        self.pos as u64
+        self.base + self.pos as u64
     }
 
     /// Bytes after the checksum (or after EOF in RDB < 5), once EOF was read.
@@ -556,7 +596,7 @@ impl<'data> RdbReader<'data> {
     /// The next record, `Ok(None)` after EOF.
     #[inline]
     pub fn next_record(&mut self) -> Result<Option<Record<'data>>> {
-        if self.state.done {
+        if self.state.done || (self.run && self.pos >= self.data.len()) {
             return Ok(None);
         }
         // The EOF record checks the trailer against the checksum so far.
@@ -566,7 +606,7 @@ impl<'data> RdbReader<'data> {
         match parse_record(
             self.data,
             self.pos,
-            0,
+            self.base,
             &self.state.ctx,
             self.state.db,
             self.state.crc,
@@ -655,6 +695,54 @@ mod tests {
                 }
             ));
         }
+    }
+
+    #[test]
+    fn runs_of_records_read_alone() {
+        // "REDIS0009", db 0: "a" -> "b", db 3: list "l" [x, y], "c" -> "d", EOF.
+        let mut f =
+            b"REDIS0009\xfe\x00\x00\x01a\x01b\xfe\x03\x01\x01l\x02\x01x\x01y\x00\x01c\x01d\xff"
+                .to_vec();
+        let crc = crate::crc64::crc64(&f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        let all: Vec<Record<'_>> = RdbReader::new(&f).unwrap().map(|r| r.unwrap()).collect();
+        // The two records after SELECTDB 3, on their own.
+        let (first, last) = (&all[3], &all[4]);
+        let start = first.offset as usize;
+        let end = last.offset as usize + last.raw.len();
+        let run = f[start..end].to_vec();
+        let mut r = RdbReader::records(
+            &run,
+            RdbVersion(9),
+            first.offset,
+            3,
+            ReaderOptions::default(),
+        );
+        for want in [first, last] {
+            let got = r.next_record().unwrap().unwrap();
+            assert_eq!(got.offset, want.offset);
+            assert_eq!(got.raw, want.raw);
+            match (&got.kind, &want.kind) {
+                (RecordKind::Entry(g), RecordKind::Entry(w)) => {
+                    assert_eq!((g.db, &g.key), (w.db, &w.key));
+                    assert_eq!(g.value.offset(), w.value.offset());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(r.next_record().unwrap().is_none());
+        assert_eq!(r.offset(), end as u64);
+        // A cut record is an error with the file's offset.
+        let mut r = RdbReader::records(
+            &run[..run.len() - 1],
+            RdbVersion(9),
+            first.offset,
+            3,
+            ReaderOptions::default(),
+        );
+        r.next_record().unwrap().unwrap();
+        let e = r.next_record().unwrap_err();
+        assert!(e.is_truncated() && e.offset() >= last.offset, "{e}");
     }
 
     #[test]
