@@ -155,7 +155,10 @@ fn parallel_verify_of_a_file_says_what_the_sequential_walk_says() {
     let dir = tmpdir("verify-par");
     let cases: [(Option<&[u8]>, &str); 5] = [
         (None, "OK: 30002 records, 30000 keys"),
-        (Some(b"\x04\x02hh\x02\x01f\x011\x01f\x012"), "duplicate member"),
+        (
+            Some(b"\x04\x02hh\x02\x01f\x011\x01f\x012"),
+            "duplicate member",
+        ),
         (Some(b"\x02\x01e\x00"), "empty collection"),
         // A duplicate of a key that comes later.
         (Some(b"\x00\x06k29999\x01x"), "duplicate key"),
@@ -223,7 +226,10 @@ fn checksum_thread_agrees_with_the_reader() {
     let mid = n / 2;
     // Inside a value: flip a digit of a field value ("1" -> "3") so the
     // structure stays valid and only the checksum can tell.
-    let at = (mid..n).find(|&i| bad[i..].starts_with(b"\x01a\x011")).unwrap() + 3;
+    let at = (mid..n)
+        .find(|&i| bad[i..].starts_with(b"\x01a\x011"))
+        .unwrap()
+        + 3;
     bad[at] = b'3';
     let (code, text) = info(&bad);
     assert_ne!(code, Some(0), "{text}");
@@ -234,7 +240,10 @@ fn checksum_thread_agrees_with_the_reader() {
     let (code, text) = info(&tail);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("\"checksum\":\"verified\""), "{text}");
-    assert!(text.contains(&format!("\"trailing_bytes\":{}", 3 << 20)), "{text}");
+    assert!(
+        text.contains(&format!("\"trailing_bytes\":{}", 3 << 20)),
+        "{text}"
+    );
 }
 
 #[test]
@@ -253,7 +262,10 @@ fn parallel_export_matches_stdin_export_up_to_the_damage() {
         let by_file = run(&["export", "--format", "jsonl", path.to_str().unwrap()]);
         let by_stdin = run_stdin(&["export", "--format", "jsonl", "-"], &data);
         assert_eq!(by_file.status.code(), by_stdin.status.code());
-        assert!(by_file.stdout == by_stdin.stdout, "file and stdin exports differ");
+        assert!(
+            by_file.stdout == by_stdin.stdout,
+            "file and stdin exports differ"
+        );
         let lines = by_file.stdout.iter().filter(|&&b| b == b'\n').count();
         match bad {
             None => {
@@ -264,7 +276,10 @@ fn parallel_export_matches_stdin_export_up_to_the_damage() {
                 assert_ne!(by_file.status.code(), Some(0));
                 assert_eq!(lines, 21_000);
                 let err = String::from_utf8_lossy(&by_file.stderr);
-                assert!(err.contains("key \"is\"") && err.contains("offset"), "{err}");
+                assert!(
+                    err.contains("key \"is\"") && err.contains("offset"),
+                    "{err}"
+                );
             }
         }
     }

@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
 
 use crate::input::{MapVisitor, Visitor, walk, walk_map};
-use crate::parallel::{self, Pool};
 use crate::json;
+use crate::parallel::{self, Pool};
 use crate::select::{SelectArgs, Selector};
 use crate::target::Target;
 
