@@ -147,9 +147,34 @@ impl<'data> Input<'data> {
         self.number(what, 4, num::le_f32)
     }
 
+    /// A raw string with a one-byte length (under 64 bytes) at the cursor,
+    /// taken if it is there whole; `None` leaves the cursor alone.
+    #[inline]
+    pub(crate) fn short_string(&mut self) -> Option<&'data [u8]> {
+        let (&b0, rest) = self.data.get(self.pos..)?.split_first()?;
+        if b0 >= 0x40 {
+            return None;
+        }
+        let n = usize::from(b0);
+        let s = rest.get(..n)?;
+        self.pos += 1 + n;
+        Some(s)
+    }
+
     /// A length field or a special-encoding marker (`rdbLoadLenByRef`).
     #[inline]
     pub(crate) fn length(&mut self, what: &'static str) -> Result<Length> {
+        if let Some(&b0) = self.data.get(self.pos)
+            && b0 < 0x40
+        {
+            self.pos += 1;
+            return Ok(Length::Len(u64::from(b0)));
+        }
+        self.length_general(what)
+    }
+
+    #[inline(never)]
+    fn length_general(&mut self, what: &'static str) -> Result<Length> {
         let start = self.pos;
         let b0 = self.u8(what)?;
         Ok(match b0 >> 6 {
