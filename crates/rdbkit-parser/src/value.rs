@@ -529,6 +529,7 @@ fn parse_score(item: &Item<'_>, offset: u64) -> Result<f64> {
 impl<'a> Iterator for ZSetEntries<'a> {
     type Item = Result<(Item<'a>, f64)>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let r = match &mut self.inner {
             ZInner::Plain {
@@ -703,7 +704,36 @@ enum HInner<'a> {
 pub const HASH_FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
 
 impl<'a> HashEntries<'a> {
+    #[inline]
     fn next_field(&mut self) -> Option<Result<HashField<'a>>> {
+        // The common case: field/value pairs without TTLs.
+        if let HInner::Elems {
+            elems,
+            triplets: false,
+        } = &mut self.inner
+        {
+            let field = match elems.next_item(&self.limits)? {
+                Ok(f) => f,
+                Err(err) => return Some(Err(err)),
+            };
+            return Some(match elems.next_item(&self.limits) {
+                Some(Ok(value)) => Ok(HashField {
+                    field,
+                    value,
+                    expire_ms: None,
+                }),
+                Some(Err(err)) => Err(err),
+                None => Err(Error::new(
+                    self.offset,
+                    ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
+                )),
+            });
+        }
+        self.next_field_general()
+    }
+
+    #[inline(never)]
+    fn next_field_general(&mut self) -> Option<Result<HashField<'a>>> {
         let limits = self.limits;
         match &mut self.inner {
             HInner::Elems { elems: e, triplets } => {
@@ -821,6 +851,7 @@ impl<'a> HashEntries<'a> {
 impl<'a> Iterator for HashEntries<'a> {
     type Item = Result<HashField<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let r = self.next_field();
         if matches!(r, Some(Err(_))) {
