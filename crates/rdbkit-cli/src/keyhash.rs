@@ -1,6 +1,6 @@
 //! Fast keyed 128-bit identities of byte strings, for the duplicate checks
 //! (keys per database in `verify` and the rewrite, members of one collection
-//! in `verify`). Two 64-bit lanes with independent random keys; a set of
+//! in `verify`, which uses one lane and confirms matches). Two 64-bit lanes with independent random keys; a set of
 //! these ids needs no further hashing ([`IdSet`]).
 //!
 //! SipHash (std's default) twice per key was the largest single cost of a
@@ -93,19 +93,36 @@ impl IdHasher {
         (u128::from(lane(self.k0, data, extra)) << 64) | u128::from(lane(self.k1, data, extra))
     }
 
-    /// The id of a collection element's logical value (an integer element
-    /// hashes as its decimal text, so it equals the same number stored as bytes).
+    /// One keyed 64-bit lane of a collection element's logical value (an
+    /// integer element hashes as its decimal text, so it equals the same
+    /// number stored as bytes), for checks that confirm a match exactly.
     #[inline]
-    pub(crate) fn item(&self, item: &Item<'_>) -> u128 {
+    pub(crate) fn item64(&self, item: &Item<'_>) -> u64 {
         match item {
-            Item::Bytes(b) => self.id(0, b),
-            Item::Int(i) => {
-                let mut buf = [0u8; 40];
-                let text = crate::json::itoa(i128::from(*i), &mut buf);
-                self.id(0, text)
-            }
+            Item::Bytes(b) => lane(self.k0, b, 0),
+            Item::Int(i) => lane(self.k0, itoa64(*i, &mut [0u8; 20]), 0),
         }
     }
+}
+
+/// The decimal text of `v` (64-bit arithmetic: cheaper than `json::itoa`'s).
+#[inline]
+pub(crate) fn itoa64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 /// A hasher for ids that are already uniformly random: uses the low 64 bits.
@@ -125,10 +142,16 @@ impl Hasher for PassThrough {
     fn write_u128(&mut self, i: u128) {
         self.0 = i as u64;
     }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
 }
 
 /// A set of ids.
 pub(crate) type IdSet = HashSet<u128, BuildHasherDefault<PassThrough>>;
+
+/// A set of 64-bit hashes (already uniformly random).
+pub(crate) type HashSet64 = HashSet<u64, BuildHasherDefault<PassThrough>>;
 
 #[cfg(test)]
 mod tests {
@@ -143,6 +166,7 @@ mod tests {
                 crate::json::itoa(i128::from(v), &mut b),
                 v.to_string().as_bytes()
             );
+            assert_eq!(itoa64(v, &mut [0u8; 20]), v.to_string().as_bytes());
         }
     }
 
@@ -161,8 +185,13 @@ mod tests {
         }
         assert_ne!(h.id(0, b"k"), h.id(1, b"k"));
         assert_eq!(
-            h.item(&Item::Int(-42)),
-            h.item(&Item::Bytes(Cow::Borrowed(b"-42")))
+            h.item64(&Item::Int(-42)),
+            h.item64(&Item::Bytes(Cow::Borrowed(b"-42")))
         );
+        assert_eq!(
+            h.item64(&Item::Int(i64::MIN)),
+            h.item64(&Item::Bytes(Cow::Borrowed(b"-9223372036854775808")))
+        );
+        assert_ne!(h.item64(&Item::Int(12)), h.item64(&Item::Int(21)));
     }
 }

@@ -147,9 +147,39 @@ impl<'data> Input<'data> {
         self.number(what, 4, num::le_f32)
     }
 
+    /// A raw string with a one- or two-byte length (under 16 KiB) at the
+    /// cursor, taken if it is there whole; `None` leaves the cursor alone.
+    #[inline]
+    pub(crate) fn short_string(&mut self) -> Option<&'data [u8]> {
+        let rest = self.data.get(self.pos..)?;
+        let (hdr, n) = match *rest {
+            [b0, ..] if b0 < 0x40 => (1, usize::from(b0)),
+            [b0, b1, ..] if b0 < 0x80 => (2, (usize::from(b0 & 0x3f) << 8) | usize::from(b1)),
+            _ => return None,
+        };
+        let s = rest.get(hdr..hdr + n)?;
+        self.pos += hdr + n;
+        Some(s)
+    }
+
     /// A length field or a special-encoding marker (`rdbLoadLenByRef`).
     #[inline]
     pub(crate) fn length(&mut self, what: &'static str) -> Result<Length> {
+        match *self.data.get(self.pos..).unwrap_or_default() {
+            [b0, ..] if b0 < 0x40 => {
+                self.pos += 1;
+                Ok(Length::Len(u64::from(b0)))
+            }
+            [b0, b1, ..] if b0 < 0x80 => {
+                self.pos += 2;
+                Ok(Length::Len((u64::from(b0 & 0x3f) << 8) | u64::from(b1)))
+            }
+            _ => self.length_general(what),
+        }
+    }
+
+    #[inline(never)]
+    fn length_general(&mut self, what: &'static str) -> Result<Length> {
         let start = self.pos;
         let b0 = self.u8(what)?;
         Ok(match b0 >> 6 {

@@ -151,10 +151,53 @@ impl<'a> ListpackEntries<'a> {
 impl<'a> Iterator for ListpackEntries<'a> {
     type Item = Result<Item<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
         }
+        // The common small elements (7-bit integers, strings under 64 bytes,
+        // 13-bit integers) with the same checks as the general walk: the
+        // element and its one-byte backlen inside the blob, before the end
+        // marker, and the backlen equal to the element's size.
+        let start = self.pos;
+        let rest = self.blob.get(start..).unwrap_or_default();
+        if let [b0, rest @ ..] = rest {
+            let b0 = *b0;
+            if b0 & 0x80 == 0 {
+                if let [1, _, ..] = rest {
+                    self.pos = start + 2;
+                    self.seen += 1;
+                    return Some(Ok(Item::Int(i64::from(b0))));
+                }
+            } else if b0 & 0xc0 == 0x80 {
+                let len = usize::from(b0 & 0x3f);
+                if let (Some(body), Some(&back), true) =
+                    (rest.get(..len), rest.get(len), rest.len() > len + 1)
+                    && usize::from(back) == len + 1
+                {
+                    self.pos = start + len + 2;
+                    self.seen += 1;
+                    return Some(Ok(Item::Bytes(Cow::Borrowed(body))));
+                }
+            } else if b0 & 0xe0 == 0xc0
+                && let [b1, 2, _, ..] = *rest
+            {
+                let v = (i64::from(b0 & 0x1f) << 8) | i64::from(b1);
+                self.pos = start + 3;
+                self.seen += 1;
+                // 13-bit two's complement.
+                return Some(Ok(Item::Int(if v >= 1 << 12 { v - (1 << 13) } else { v })));
+            }
+        }
+        self.next_general()
+    }
+}
+
+impl<'a> ListpackEntries<'a> {
+    /// Every element form, the end marker and every error.
+    #[inline(never)]
+    fn next_general(&mut self) -> Option<Result<Item<'a>>> {
         let start = self.pos;
         let b0 = match self.blob.get(start) {
             Some(&b) => b,

@@ -419,6 +419,19 @@ struct NodeCursor<'a> {
     offset: u64,
 }
 
+/// The next element of a node's listpack; `what` names it if missing.
+#[inline]
+fn lp_item<'a>(lp: &mut ListpackEntries<'a>, offset: u64, what: &'static str) -> Result<Item<'a>> {
+    match lp.next() {
+        Some(r) => r,
+        None => Err(bad(
+            offset,
+            "stream node",
+            format!("listpack ended before {what}"),
+        )),
+    }
+}
+
 impl<'a> NodeCursor<'a> {
     fn open(node: &'a StreamNode<'a>) -> Result<NodeCursor<'a>> {
         let offset = node.blob.offset;
@@ -485,11 +498,32 @@ impl<'a> NodeCursor<'a> {
         })
     }
 
+    /// The next element of the node's listpack; `what` names it if missing.
+    #[inline]
+    fn item(&mut self, what: &'static str) -> Result<Item<'a>> {
+        lp_item(&mut self.lp, self.offset, what)
+    }
+
+    /// The next element, which must be an integer (`what` names it).
+    #[inline]
+    fn int(&mut self, elem: &'static str, what: &'static str) -> Result<i64> {
+        match self.item(elem)? {
+            Item::Int(v) => Ok(v),
+            other => other.as_i64().ok_or_else(|| {
+                bad(
+                    self.offset,
+                    "stream entry",
+                    format!("{what}: expected an integer"),
+                )
+            }),
+        }
+    }
+
+    #[inline]
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'a>>> {
         let offset = self.offset;
-        let lp = &mut self.lp;
         if self.left == 0 {
-            return match lp.next() {
+            return match self.lp.next() {
                 None => Ok(None),
                 Some(Err(e)) => Err(e),
                 Some(Ok(extra)) => Err(bad(
@@ -500,51 +534,35 @@ impl<'a> NodeCursor<'a> {
             };
         }
         self.left -= 1;
-        let mut next = |what: &'static str| -> Result<Item<'a>> {
-            match lp.next() {
-                Some(r) => r,
-                None => Err(bad(
-                    offset,
-                    "stream node",
-                    format!("listpack ended before {what}"),
-                )),
-            }
-        };
-        let int = |it: Item<'a>, what: &'static str| -> Result<i64> {
-            it.as_i64().ok_or_else(|| {
-                bad(
-                    offset,
-                    "stream entry",
-                    format!("{what}: expected an integer"),
-                )
-            })
-        };
-        let flags = int(next("entry flags")?, "flags")?;
-        let ms_delta = int(next("entry ID")?, "ID ms delta")?;
-        let seq_delta = int(next("entry ID")?, "ID seq delta")?;
+        let flags = self.int("entry flags", "flags")?;
+        let ms_delta = self.int("entry ID", "ID ms delta")?;
+        let seq_delta = self.int("entry ID", "ID seq delta")?;
         let id = StreamId {
             ms: self.master.ms.wrapping_add(ms_delta as u64),
             seq: self.master.seq.wrapping_add(seq_delta as u64),
         };
-        let mut fields = Vec::new();
+        let mut fields;
         let n_items: i64 = if flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0 {
+            fields = Vec::with_capacity(self.master_fields.len());
             for f in &self.master_fields {
-                fields.push((f.clone(), next("entry value")?));
+                fields.push((f.clone(), lp_item(&mut self.lp, offset, "entry value")?));
             }
             self.master_fields.len() as i64 + 3
         } else {
-            let n = int(next("entry field count")?, "field count")?;
+            let n = self.int("entry field count", "field count")?;
             if n < 0 || n as u64 > u64::from(u32::MAX) {
                 return Err(bad(offset, "stream entry", format!("field count {n}")));
             }
+            // The count is not trusted for the allocation beyond a little.
+            fields = Vec::with_capacity((n as usize).min(16));
             for _ in 0..n {
-                let f = next("entry field")?;
-                let v = next("entry value")?;
+                let f = self.item("entry field")?;
+                let v = self.item("entry value")?;
                 fields.push((f, v));
             }
             2 * n + 4
         };
-        let lp_count = int(next("entry lp-count")?, "lp-count")?;
+        let lp_count = self.int("entry lp-count", "lp-count")?;
         if lp_count != n_items {
             return Err(bad(
                 offset,

@@ -44,15 +44,25 @@ impl fmt::Debug for RawString<'_> {
 impl<'data> RawString<'data> {
     /// The decoded bytes: borrowed for raw strings, allocated for integers
     /// (their decimal text) and LZF.
+    #[inline]
     pub fn decode(&self, limits: &Limits) -> Result<Cow<'data, [u8]>> {
         match *self {
             RawString::Raw(b) => Ok(Cow::Borrowed(b)),
-            RawString::Int(i) => Ok(Cow::Owned(i.to_string().into_bytes())),
+            _ => self.decode_owned(limits).map(Cow::Owned),
+        }
+    }
+
+    /// The decoded bytes of an integer or LZF string.
+    #[inline(never)]
+    fn decode_owned(&self, limits: &Limits) -> Result<Vec<u8>> {
+        match *self {
+            RawString::Raw(b) => Ok(b.to_vec()),
+            RawString::Int(i) => Ok(i.to_string().into_bytes()),
             RawString::Lzf {
                 compressed,
                 len,
                 offset,
-            } => decompress(compressed, len, offset, limits).map(Cow::Owned),
+            } => decompress(compressed, len, offset, limits),
         }
     }
 
@@ -125,7 +135,18 @@ pub(crate) fn decompress(
 
 impl<'data> Input<'data> {
     /// Read an RDB string without decoding it.
+    #[inline]
     pub(crate) fn string(&mut self, what: &'static str) -> Result<RawString<'data>> {
+        // The common case: a raw string shorter than 64 bytes, whole.
+        if let Some(s) = self.short_string() {
+            return Ok(RawString::Raw(s));
+        }
+        self.string_general(what)
+    }
+
+    /// Every string form, and every error.
+    #[inline(never)]
+    fn string_general(&mut self, what: &'static str) -> Result<RawString<'data>> {
         let start = self.pos();
         match self.length(what)? {
             Length::Len(n) => Ok(RawString::Raw(self.take(n, what)?)),
@@ -152,6 +173,7 @@ impl<'data> Input<'data> {
     }
 
     /// Read and decode an RDB string.
+    #[inline]
     pub(crate) fn string_bytes(
         &mut self,
         what: &'static str,

@@ -185,13 +185,21 @@ enum Elems<'a> {
     Listpack(ListpackEntries<'a>),
     Intset(IntsetEntries<'a>),
     Zipmap(ZipmapEntries<'a>),
-    /// A quicklist PLAIN node: one raw element.
-    Single(Option<&'a [u8]>),
     Nodes {
         nodes: std::slice::Iter<'a, ListNode<'a>>,
-        cur: Option<Box<Elems<'a>>>,
+        cur: Node<'a>,
     },
     Done,
+}
+
+/// The elements of one quicklist node.
+enum Node<'a> {
+    Ziplist(ZiplistEntries<'a>),
+    Listpack(ListpackEntries<'a>),
+    /// A PLAIN node: one raw element.
+    Single(&'a [u8]),
+    /// Between nodes.
+    None,
 }
 
 impl fmt::Debug for Elems<'_> {
@@ -210,58 +218,65 @@ impl<'a> Elems<'a> {
         ))
     }
 
+    #[inline]
     fn next_item(&mut self, limits: &Limits) -> Option<Result<Item<'a>>> {
-        loop {
-            let r = match self {
-                Elems::Strings { input, left } => {
-                    if *left == 0 {
-                        None
-                    } else {
-                        *left -= 1;
-                        Some(read_item(input, limits))
-                    }
+        let r = match self {
+            Elems::Listpack(l) => l.next(),
+            Elems::Strings { input, left } => {
+                if *left == 0 {
+                    None
+                } else {
+                    *left -= 1;
+                    Some(read_item(input, limits))
                 }
-                Elems::Ziplist(z) => z.next(),
-                Elems::Listpack(l) => l.next(),
-                Elems::Intset(i) => i.next().map(|r| r.map(Item::Int)),
-                Elems::Zipmap(z) => z.next(),
-                Elems::Single(s) => s.take().map(|b| Ok(Item::Bytes(Cow::Borrowed(b)))),
-                Elems::Nodes { nodes, cur } => {
-                    if let Some(c) = cur {
-                        match c.next_item(limits) {
-                            Some(r) => Some(r),
-                            None => {
-                                *cur = None;
-                                continue;
-                            }
-                        }
-                    } else {
-                        match nodes.next() {
-                            None => None,
-                            Some(node) => match node.elems() {
-                                Ok(e) => {
-                                    *cur = Some(Box::new(e));
-                                    continue;
-                                }
-                                Err(e) => Some(Err(e)),
-                            },
-                        }
-                    }
-                }
-                Elems::Done => None,
-            };
-            match r {
-                Some(Ok(item)) => return Some(Ok(item)),
-                other => {
-                    *self = Elems::Done;
-                    return other;
-                }
+            }
+            Elems::Ziplist(z) => z.next(),
+            Elems::Intset(i) => i.next().map(|r| r.map(Item::Int)),
+            Elems::Zipmap(z) => z.next(),
+            Elems::Nodes { nodes, cur } => next_in_nodes(nodes, cur),
+            Elems::Done => None,
+        };
+        match r {
+            Some(Ok(item)) => Some(Ok(item)),
+            other => {
+                *self = Elems::Done;
+                other
             }
         }
     }
 }
 
+/// The next element of a quicklist, opening nodes as they are reached.
+fn next_in_nodes<'a>(
+    nodes: &mut std::slice::Iter<'a, ListNode<'a>>,
+    cur: &mut Node<'a>,
+) -> Option<Result<Item<'a>>> {
+    loop {
+        let r = match cur {
+            Node::Listpack(l) => l.next(),
+            Node::Ziplist(z) => z.next(),
+            Node::Single(b) => {
+                let b = *b;
+                *cur = Node::None;
+                return Some(Ok(Item::Bytes(Cow::Borrowed(b))));
+            }
+            Node::None => match nodes.next()?.elems() {
+                Ok(n) => {
+                    *cur = n;
+                    continue;
+                }
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        match r {
+            None => *cur = Node::None,
+            some => return some,
+        }
+    }
+}
+
 /// Read one RDB string as an [`Item`] (integer encodings stay integers).
+#[inline]
 fn read_item<'a>(input: &mut Input<'a>, limits: &Limits) -> Result<Item<'a>> {
     Ok(match input.string("collection element")? {
         RawString::Int(i) => Item::Int(i),
@@ -280,6 +295,7 @@ pub struct Elements<'a> {
 impl<'a> Iterator for Elements<'a> {
     type Item = Result<Item<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         self.inner.next_item(&self.limits)
     }
@@ -327,12 +343,15 @@ impl<'data> ListNode<'data> {
         &self.blob.data
     }
 
-    fn elems(&self) -> Result<Elems<'_>> {
-        match self.container {
-            NodeContainer::Ziplist => Elems::ziplist(&self.blob),
-            NodeContainer::Listpack => Elems::listpack(&self.blob),
-            NodeContainer::Plain => Ok(Elems::Single(Some(&self.blob.data))),
-        }
+    fn elems(&self) -> Result<Node<'_>> {
+        let b = &self.blob;
+        Ok(match self.container {
+            NodeContainer::Ziplist => Node::Ziplist(Ziplist::parse(&b.data, b.offset)?.entries()),
+            NodeContainer::Listpack => {
+                Node::Listpack(Listpack::parse(&b.data, b.offset)?.entries())
+            }
+            NodeContainer::Plain => Node::Single(&b.data),
+        })
     }
 }
 
@@ -361,7 +380,7 @@ impl<'data> List<'data> {
             ListRepr::Ziplist(b) => Elems::ziplist(b)?,
             ListRepr::Quicklist(nodes) => Elems::Nodes {
                 nodes: nodes.iter(),
-                cur: None,
+                cur: Node::None,
             },
         };
         Ok(Elements {
@@ -510,6 +529,7 @@ fn parse_score(item: &Item<'_>, offset: u64) -> Result<f64> {
 impl<'a> Iterator for ZSetEntries<'a> {
     type Item = Result<(Item<'a>, f64)>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let r = match &mut self.inner {
             ZInner::Plain {
@@ -684,7 +704,36 @@ enum HInner<'a> {
 pub const HASH_FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
 
 impl<'a> HashEntries<'a> {
+    #[inline]
     fn next_field(&mut self) -> Option<Result<HashField<'a>>> {
+        // The common case: field/value pairs without TTLs.
+        if let HInner::Elems {
+            elems,
+            triplets: false,
+        } = &mut self.inner
+        {
+            let field = match elems.next_item(&self.limits)? {
+                Ok(f) => f,
+                Err(err) => return Some(Err(err)),
+            };
+            return Some(match elems.next_item(&self.limits) {
+                Some(Ok(value)) => Ok(HashField {
+                    field,
+                    value,
+                    expire_ms: None,
+                }),
+                Some(Err(err)) => Err(err),
+                None => Err(Error::new(
+                    self.offset,
+                    ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
+                )),
+            });
+        }
+        self.next_field_general()
+    }
+
+    #[inline(never)]
+    fn next_field_general(&mut self) -> Option<Result<HashField<'a>>> {
         let limits = self.limits;
         match &mut self.inner {
             HInner::Elems { elems: e, triplets } => {
@@ -802,6 +851,7 @@ impl<'a> HashEntries<'a> {
 impl<'a> Iterator for HashEntries<'a> {
     type Item = Result<HashField<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         let r = self.next_field();
         if matches!(r, Some(Err(_))) {

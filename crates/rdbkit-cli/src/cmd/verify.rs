@@ -4,10 +4,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use rdbkit_parser::{Checksum, Error, Item, RawValue, Record, RecordKind, Value};
+use rdbkit_parser::{Checksum, Error, Item, RawValue, RdbType, Record, RecordKind, Value};
 
 use crate::input::{MapVisitor, Visitor, WalkEnd, walk, walk_map};
-use crate::keyhash::{IdHasher, IdSet};
+use crate::keyhash::{HashSet64, IdHasher, IdSet};
 use crate::keylog::KeyLog;
 use crate::parallel::{self, Pool};
 
@@ -56,72 +56,191 @@ fn preflight(args: &Args, target: &str, out: &mut dyn Write) -> anyhow::Result<E
 /// make) and check the rules loaders enforce on top: no empty collections, no
 /// duplicate members or fields. Returns the element count.
 pub(crate) fn check_value(v: &RawValue<'_>) -> Result<u64, Error> {
-    check_value_with(v, &mut MemberCheck::default())
+    check_value_with(v, &mut MemberCheck::<IdHasher>::default())
 }
 
-/// Reusable state for the duplicate-member check (one set, cleared per value).
-#[derive(Debug, Default)]
-pub(crate) struct MemberCheck {
-    ids: IdHasher,
-    seen: IdSet,
+/// How members are hashed for the duplicate check (a trait so that a test
+/// can force collisions).
+pub(crate) trait MemberHash {
+    /// A 64-bit hash of the member's logical value.
+    fn member(&self, item: &Item<'_>) -> u64;
 }
 
-impl MemberCheck {
+impl MemberHash for IdHasher {
     #[inline]
-    fn check(&mut self, item: &Item<'_>, what: &'static str, offset: u64) -> Result<(), Error> {
-        if !self.seen.insert(self.ids.item(item)) {
-            return Err(Error::new(
-                offset,
-                rdbkit_parser::ErrorKind::Invalid {
-                    what,
-                    reason: format!("duplicate member {item:?}").into(),
-                },
-            ));
+    fn member(&self, item: &Item<'_>) -> u64 {
+        self.item64(item)
+    }
+}
+
+/// Members whose hashes are kept in a small array (scanned linearly) before a
+/// hash set takes over.
+const SMALL: usize = 32;
+
+/// Reusable state for the duplicate-member check.
+///
+/// A 64-bit keyed hash per member, in an array for small collections and a
+/// set for big ones. Two equal hashes are only a suspicion: the value is then
+/// walked again comparing the members' bytes ([`exact_members`]), so a hash
+/// collision never reports a false duplicate.
+#[derive(Debug, Default)]
+pub(crate) struct MemberCheck<H = IdHasher> {
+    hasher: H,
+    small: [u64; SMALL],
+    n: usize,
+    /// The set is in use (more than [`SMALL`] members).
+    big: bool,
+    /// What the set reserves when it takes over.
+    hint: usize,
+    set: HashSet64,
+}
+
+impl<H: MemberHash> MemberCheck<H> {
+    /// Whether `item`'s hash was seen before in this value (a suspected
+    /// duplicate); records it otherwise.
+    #[inline]
+    fn seen(&mut self, item: &Item<'_>) -> bool {
+        let h = self.hasher.member(item);
+        if !self.big {
+            if self.small.get(..self.n).unwrap_or_default().contains(&h) {
+                return true;
+            }
+            if let Some(slot) = self.small.get_mut(self.n) {
+                *slot = h;
+                self.n += 1;
+                return false;
+            }
+            self.big = true;
+            self.set.reserve(self.hint.max(4 * SMALL));
+            self.set.extend(self.small.iter().copied());
         }
-        Ok(())
+        !self.set.insert(h)
     }
 
-    fn reset(&mut self) {
-        // Keep a small allocation across values; clearing a big one costs a
-        // memset of its whole control array, for every following value.
-        if self.seen.capacity() > 256 {
-            self.seen = IdSet::default();
-        } else if !self.seen.is_empty() {
-            self.seen.clear();
+    /// Start a value; `hint` is its member count when known cheaply.
+    fn reset(&mut self, hint: usize) {
+        self.n = 0;
+        self.hint = hint;
+        if self.big {
+            self.big = false;
+            // Keep an allocation that fits; clearing costs a memset of its
+            // whole control array, so a big one left by an outlier is dropped.
+            if self.set.capacity() > 4096 && self.set.capacity() > 4 * self.set.len() {
+                self.set = HashSet64::default();
+            } else {
+                self.set.clear();
+            }
         }
+    }
+}
+
+/// What the member check calls a collection in its messages.
+fn member_what(value: &Value<'_>) -> &'static str {
+    match value {
+        Value::ZSet(_) => "sorted set",
+        Value::Hash(_) => "hash",
+        _ => "set",
+    }
+}
+
+/// Walk the members of a set, sorted set or hash (every element decoded and
+/// checked), calling `f` on each until it returns false. `Ok(None)`: `f`
+/// stopped the walk; otherwise the member count.
+fn members(value: &Value<'_>, mut f: impl FnMut(&Item<'_>) -> bool) -> Result<Option<u64>, Error> {
+    let mut n = 0u64;
+    match value {
+        Value::Set(s) => {
+            for r in s.iter()? {
+                if !f(&r?) {
+                    return Ok(None);
+                }
+                n += 1;
+            }
+        }
+        Value::ZSet(z) => {
+            for r in z.iter()? {
+                if !f(&r?.0) {
+                    return Ok(None);
+                }
+                n += 1;
+            }
+        }
+        Value::Hash(h) => {
+            for r in h.iter()? {
+                if !f(&r?.field) {
+                    return Ok(None);
+                }
+                n += 1;
+            }
+        }
+        _ => {}
+    }
+    Ok(Some(n))
+}
+
+/// The member count of a value whose encoding stores it up front (plain
+/// sets, sorted sets and hashes); 0 when it would take a walk.
+fn stored_len(v: &RawValue<'_>, value: &Value<'_>) -> usize {
+    let n = match (v.ty().0, value) {
+        (2, Value::Set(s)) => s.len().unwrap_or(0),
+        (3 | 5, Value::ZSet(z)) => z.len().unwrap_or(0),
+        (4, Value::Hash(h)) => h.len().unwrap_or(0),
+        _ => 0,
+    };
+    usize::try_from(n).unwrap_or(0)
+}
+
+fn duplicate_member(what: &'static str, offset: u64, item: &Item<'_>) -> Error {
+    Error::new(
+        offset,
+        rdbkit_parser::ErrorKind::Invalid {
+            what,
+            reason: format!("duplicate member {item:?}").into(),
+        },
+    )
+}
+
+/// The exact duplicate check, after two members' hashes matched: a walk that
+/// compares the members' logical bytes. Returns the member count.
+fn exact_members(value: &Value<'_>, at: u64) -> Result<u64, Error> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dup = None;
+    let n = members(value, |item| {
+        if seen.insert(item.to_bytes().into_owned()) {
+            true
+        } else {
+            dup = Some(duplicate_member(member_what(value), at, item));
+            false
+        }
+    })?;
+    // The walk stops only at a duplicate.
+    match dup {
+        Some(e) => Err(e),
+        None => Ok(n.unwrap_or(0)),
     }
 }
 
 /// [`check_value`] with reusable state.
-pub(crate) fn check_value_with(v: &RawValue<'_>, m: &mut MemberCheck) -> Result<u64, Error> {
+pub(crate) fn check_value_with<H: MemberHash>(
+    v: &RawValue<'_>,
+    m: &mut MemberCheck<H>,
+) -> Result<u64, Error> {
     let at = v.offset();
-    m.reset();
-    let n = match v.decode()? {
+    let value = v.decode()?;
+    let n = match &value {
         Value::String(_) => return Ok(1),
         Value::List(l) => l.iter()?.try_fold(0u64, |n, r| r.map(|_| n + 1))?,
-        Value::Set(s) => {
-            let mut n = 0;
-            for r in s.iter()? {
-                m.check(&r?, "set", at)?;
-                n += 1;
-            }
-            n
+        // An intset's iterator checks that every element is greater than the
+        // one before it: its members are unique.
+        Value::Set(s) if v.ty() == RdbType(11) => {
+            s.iter()?.try_fold(0u64, |n, r| r.map(|_| n + 1))?
         }
-        Value::ZSet(z) => {
-            let mut n = 0;
-            for r in z.iter()? {
-                m.check(&r?.0, "sorted set", at)?;
-                n += 1;
+        Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {
+            m.reset(stored_len(v, &value));
+            match members(&value, |item| !m.seen(item))? {
+                Some(n) => n,
+                None => exact_members(&value, at)?,
             }
-            n
-        }
-        Value::Hash(h) => {
-            let mut n = 0;
-            for r in h.iter()? {
-                m.check(&r?.field, "hash", at)?;
-                n += 1;
-            }
-            n
         }
         Value::Stream(s) => {
             let mut live = 0u64;
@@ -556,5 +675,194 @@ fn report(
             }
             None => Err(e),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdbkit_parser::RdbReader;
+
+    /// Every member hashes alike: each member after the first is a suspect.
+    #[derive(Debug, Default)]
+    struct Collide;
+
+    impl MemberHash for Collide {
+        fn member(&self, _: &Item<'_>) -> u64 {
+            7
+        }
+    }
+
+    /// An RDB string: raw bytes, or an integer form for canonical integers
+    /// when `int` says so.
+    fn rdb_str(out: &mut Vec<u8>, s: &[u8], int: bool) {
+        match rdbkit_parser::parse_canonical_i64(s) {
+            Some(v) if int && i8::try_from(v).is_ok() => out.extend([0xc0, v as i8 as u8]),
+            _ => {
+                assert!(s.len() < 64);
+                out.push(s.len() as u8);
+                out.extend_from_slice(s);
+            }
+        }
+    }
+
+    /// A key record of type `ty` with a plain body of `n` then `elems`.
+    fn plain(ty: u8, n: usize, elems: &[(&[u8], bool)]) -> Vec<u8> {
+        let mut f = vec![ty, 1, b'k'];
+        assert!(n < 16384);
+        f.extend([0x40 | (n >> 8) as u8, n as u8]);
+        for (e, int) in elems {
+            rdb_str(&mut f, e, *int);
+        }
+        f
+    }
+
+    /// A listpack set (type 20) of short strings, stored as 7-bit integers
+    /// when they are such numbers and `int` says so.
+    fn listpack_set(elems: &[(&[u8], bool)]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for &(e, int) in elems {
+            let enc = match rdbkit_parser::parse_canonical_i64(e) {
+                Some(v @ 0..=127) if int => vec![v as u8],
+                _ => [&[0x80 | e.len() as u8][..], e].concat(),
+            };
+            body.extend_from_slice(&enc);
+            body.push(enc.len() as u8);
+        }
+        let total = 6 + body.len() + 1;
+        let mut lp = (total as u32).to_le_bytes().to_vec();
+        lp.extend_from_slice(&(elems.len() as u16).to_le_bytes());
+        lp.extend_from_slice(&body);
+        lp.push(0xff);
+        let mut f = vec![20, 1, b'k'];
+        rdb_str(&mut f, &lp, false);
+        f
+    }
+
+    fn check<H: MemberHash>(record: &[u8], m: &mut MemberCheck<H>) -> Result<u64, String> {
+        let mut file = b"REDIS0011\xfe\x00".to_vec();
+        file.extend_from_slice(record);
+        for rec in RdbReader::new(&file).unwrap() {
+            if let RecordKind::Entry(e) = rec.unwrap().kind {
+                return check_value_with(&e.value, m).map_err(|e| e.to_string());
+            }
+        }
+        panic!("no key record")
+    }
+
+    /// Run `record` through the check with the real hasher and with one
+    /// where every pair of members collides: same verdict, same message.
+    fn both(record: &[u8]) -> Result<u64, String> {
+        let real = check(record, &mut MemberCheck::<IdHasher>::default());
+        let mut collide = MemberCheck::<Collide>::default();
+        assert_eq!(check(record, &mut collide), real);
+        // And again with the state left by the first value.
+        assert_eq!(check(record, &mut collide), real);
+        real
+    }
+
+    fn names(n: usize) -> Vec<Vec<u8>> {
+        (0..n).map(|i| format!("m{i}").into_bytes()).collect()
+    }
+
+    #[test]
+    fn small_and_big_sets() {
+        for n in [1, 2, SMALL - 1, SMALL, SMALL + 1, 3 * SMALL + 5] {
+            let m = names(n);
+            let elems: Vec<(&[u8], bool)> = m.iter().map(|e| (&e[..], false)).collect();
+            assert_eq!(both(&plain(2, n, &elems)), Ok(n as u64), "{n}");
+            // The last member repeats the first, or one in the middle.
+            for dup in [0, n / 2] {
+                let mut d = elems.clone();
+                d.push(elems[dup]);
+                let err = both(&plain(2, n + 1, &d)).unwrap_err();
+                assert!(err.contains("duplicate member"), "{n}: {err}");
+                assert!(err.contains(&format!("m{dup}")), "{n}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn integer_and_text_members_are_the_same_member() {
+        let err = both(&plain(2, 2, &[(b"12", true), (b"12", false)])).unwrap_err();
+        assert!(err.contains("duplicate member \"12\""), "{err}");
+        assert!(both(&plain(2, 2, &[(b"12", true), (b"012", false)])).is_ok());
+        // In a listpack: 7-bit integer 12 and the string "12".
+        let ok = listpack_set(&[(b"1", true), (b"12", true), (b"x12", false)]);
+        assert_eq!(both(&ok), Ok(3));
+        let bad = listpack_set(&[(b"12", true), (b"a", false), (b"12", false)]);
+        let err = both(&bad).unwrap_err();
+        assert!(err.contains("duplicate member \"12\""), "{err}");
+        let bad = listpack_set(&[(b"12", false), (b"a", false), (b"12", true)]);
+        let err = both(&bad).unwrap_err();
+        assert!(err.contains("duplicate member 12"), "{err}");
+        // Among many members.
+        let m = names(50);
+        let mut elems: Vec<(&[u8], bool)> = m.iter().map(|e| (&e[..], false)).collect();
+        elems.push((b"-7", true));
+        elems.push((b"-7", false));
+        let err = both(&plain(2, elems.len(), &elems)).unwrap_err();
+        assert!(err.contains("duplicate member \"-7\""), "{err}");
+    }
+
+    #[test]
+    fn hashes_and_sorted_sets() {
+        // HASH {f: 1, g: 1}: equal values are fine; {f: 1, f: 2} is not.
+        let ok = plain(
+            4,
+            2,
+            &[(b"f", false), (b"1", false), (b"g", false), (b"1", false)],
+        );
+        assert_eq!(both(&ok), Ok(2));
+        let bad = plain(
+            4,
+            2,
+            &[(b"f", false), (b"1", false), (b"f", false), (b"2", false)],
+        );
+        assert!(both(&bad).unwrap_err().contains("hash"));
+        // ZSET (type 5, binary scores) {a: 1, a: 1}.
+        let mut z = vec![5, 1, b'k', 2];
+        for _ in 0..2 {
+            rdb_str(&mut z, b"a", false);
+            z.extend_from_slice(&1f64.to_le_bytes());
+        }
+        assert!(both(&z).unwrap_err().contains("sorted set"));
+    }
+
+    #[test]
+    fn a_hash_collision_is_not_a_duplicate() {
+        // Distinct members that all collide: checked exactly, accepted.
+        let m = names(3 * SMALL);
+        let elems: Vec<(&[u8], bool)> = m.iter().map(|e| (&e[..], false)).collect();
+        let mut c = MemberCheck::<Collide>::default();
+        for n in [2, SMALL + 1, 3 * SMALL] {
+            assert_eq!(check(&plain(2, n, &elems[..n]), &mut c), Ok(n as u64));
+        }
+        // An element error after the collision is still reported: ZSET
+        // (binary scores) {m0: 1, m1: 1, m2: NaN}.
+        let mut bad = vec![5, 1, b'k', 3];
+        for (i, score) in [1.0, 1.0, f64::NAN].into_iter().enumerate() {
+            rdb_str(&mut bad, format!("m{i}").as_bytes(), false);
+            bad.extend_from_slice(&score.to_le_bytes());
+        }
+        let err = check(&bad, &mut c).unwrap_err();
+        assert!(err.contains("NaN"), "{err}");
+        let real = check(&bad, &mut MemberCheck::<IdHasher>::default()).unwrap_err();
+        assert_eq!(err, real);
+    }
+
+    #[test]
+    fn intsets_are_checked_by_their_order() {
+        // An intset {1, 2}, then {2, 2} (not ascending: the parser refuses it).
+        let intset = |a: i16, b: i16| {
+            let mut blob = vec![2, 0, 0, 0, 2, 0, 0, 0];
+            blob.extend_from_slice(&a.to_le_bytes());
+            blob.extend_from_slice(&b.to_le_bytes());
+            let mut f = vec![11, 1, b'k'];
+            rdb_str(&mut f, &blob, false);
+            f
+        };
+        assert_eq!(both(&intset(1, 2)), Ok(2));
+        assert!(both(&intset(2, 2)).is_err());
     }
 }
