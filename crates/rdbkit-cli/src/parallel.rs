@@ -121,11 +121,27 @@ where
     J: Send,
     R: Send,
 {
+    with_workers(workers(), state, work, body)
+}
+
+/// [`with_pool`] with `n` worker threads (0: the walking thread does every
+/// batch).
+pub(crate) fn with_workers<J, R, S, T>(
+    n: usize,
+    state: impl Fn() -> S + Sync,
+    work: &(dyn Fn(&mut S, Vec<J>) -> R + Sync),
+    body: impl FnOnce(&mut Pool<'_, J, R, S>) -> T,
+) -> T
+where
+    J: Send,
+    R: Send,
+{
     let (tx, jobs) = sync_channel::<(u64, Vec<J>)>(QUEUE);
-    let (done, rx) = sync_channel::<(u64, R)>(QUEUE + MAX_PENDING + workers() + 1);
+    let (done, rx) = sync_channel::<(u64, R)>(QUEUE + MAX_PENDING + n + 1);
     let jobs = Arc::new(Mutex::new(jobs));
     std::thread::scope(|s| {
-        for i in 0..workers() {
+        let mut started = 0;
+        for i in 0..n {
             let jobs = Arc::clone(&jobs);
             let done = done.clone();
             let state = &state;
@@ -142,14 +158,15 @@ where
                         }
                     }
                 });
-            // Without a worker the walking thread does every batch itself.
             if spawned.is_err() {
                 break;
             }
+            started += 1;
         }
         drop(done);
         let mut pool = Pool {
-            tx: Some(tx),
+            // Without a worker the walking thread does every batch itself.
+            tx: (started > 0).then_some(tx),
             rx,
             work,
             local: state(),
@@ -198,5 +215,25 @@ mod tests {
         );
         let want: Vec<u64> = (0..200u64).map(|i| 2 * i + 1).collect();
         assert_eq!(got, want);
+        // No worker at all: everything is done by the walking thread.
+        let got = with_workers(
+            0,
+            || 0u64,
+            &work,
+            |pool| {
+                let mut got = Vec::new();
+                for i in 0..50u64 {
+                    pool.submit(vec![i, i, 1]);
+                    while let Some(r) = pool.try_next() {
+                        got.push(r);
+                    }
+                }
+                while let Some(r) = pool.next() {
+                    got.push(r);
+                }
+                got
+            },
+        );
+        assert_eq!(got, want[..50]);
     }
 }

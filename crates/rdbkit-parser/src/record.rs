@@ -453,17 +453,6 @@ impl ReadState {
         }
     }
 
-    /// Account for a parsed record.
-    pub(crate) fn apply(&mut self, p: &Parsed<'_>) {
-        // The EOF record hashed its own opcode while checking the trailer.
-        if !p.done
-            && let Some(c) = &mut self.crc
-        {
-            c.update(p.record.raw);
-        }
-        self.apply_no_crc(p);
-    }
-
     /// Account for a parsed record whose bytes the caller hashes itself.
     pub(crate) fn apply_no_crc(&mut self, p: &Parsed<'_>) {
         if let RecordKind::SelectDb { db } = p.record.kind {
@@ -514,7 +503,7 @@ pub struct RdbReader<'data> {
 }
 
 /// Bytes hashed at once by [`RdbReader`]'s deferred checksum.
-const CRC_BATCH: usize = 64 << 10;
+pub(crate) const CRC_BATCH: usize = 64 << 10;
 
 impl<'data> RdbReader<'data> {
     /// A reader over `data` with default options. Checks the header.
@@ -594,7 +583,9 @@ impl<'data> RdbReader<'data> {
     }
 
     /// The next record, `Ok(None)` after EOF.
-    #[inline]
+    // Inlined into each walk loop: the record (184 bytes) is then built in
+    // place instead of being copied out (memmove was 9-14 % of a filter).
+    #[inline(always)]
     pub fn next_record(&mut self) -> Result<Option<Record<'data>>> {
         if self.state.done || (self.run && self.pos >= self.data.len()) {
             return Ok(None);

@@ -9,7 +9,9 @@ use std::io::{self, Read};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::RdbVersion;
-use crate::record::{HEADER_LEN, ReadState, ReaderOptions, Record, parse_header, parse_record};
+use crate::record::{
+    CRC_BATCH, HEADER_LEN, ReadState, ReaderOptions, Record, parse_header, parse_record,
+};
 
 const CHUNK: usize = 256 << 10;
 
@@ -38,6 +40,10 @@ pub struct StreamingReader<R> {
     buf: Vec<u8>,
     /// Start of unconsumed bytes in `buf`.
     start: usize,
+    /// `state.crc` covers the file up to `buf[crc_pos]`: the consumed bytes
+    /// are hashed in batches (before they are dropped, and before EOF),
+    /// not record by record (short updates cost several times more a byte).
+    crc_pos: usize,
     /// File offset of `buf[0]`.
     base: u64,
     eof: bool,
@@ -73,6 +79,7 @@ impl<R: Read> StreamingReader<R> {
             src,
             buf: Vec::new(),
             start: 0,
+            crc_pos: 0,
             base: HEADER_LEN as u64,
             eof: false,
             version,
@@ -94,11 +101,13 @@ impl<R: Read> StreamingReader<R> {
 
     /// Read at least `want` more bytes unless the source ends.
     fn fill(&mut self, want: usize) -> Result<()> {
-        // Drop what was consumed before growing.
+        // Drop what was consumed (hashed first) before growing.
         if self.start > 0 {
+            self.catch_up_crc();
             self.buf.drain(..self.start);
             self.base += self.start as u64;
             self.start = 0;
+            self.crc_pos = 0;
         }
         let old = self.buf.len();
         let target = old.saturating_add(want.max(CHUNK));
@@ -123,6 +132,23 @@ impl<R: Read> StreamingReader<R> {
         }
         self.buf.truncate(filled);
         Ok(())
+    }
+
+    /// Hash the consumed bytes not hashed yet.
+    fn catch_up_crc(&mut self) {
+        if let Some(c) = &mut self.state.crc {
+            c.update(self.buf.get(self.crc_pos..self.start).unwrap_or_default());
+        }
+        self.crc_pos = self.start;
+    }
+
+    /// Before parsing at `start`: hash a batch when one is due, and always
+    /// before the EOF record, which checks the trailer against the checksum
+    /// so far.
+    fn before_parse(&mut self) {
+        if self.start - self.crc_pos >= CRC_BATCH || self.buf.get(self.start) == Some(&255) {
+            self.catch_up_crc();
+        }
     }
 
     /// After `parse_record` failed with `e`: read more and return `Ok` when
@@ -163,6 +189,7 @@ impl<R: Read> StreamingReader<R> {
             return Ok(None);
         }
         loop {
+            self.before_parse();
             match parse_record(
                 &self.buf,
                 self.start,
@@ -172,7 +199,9 @@ impl<R: Read> StreamingReader<R> {
                 self.state.crc,
             ) {
                 Ok(p) => {
-                    self.state.apply(&p);
+                    // The EOF record hashed its own opcode while checking
+                    // the trailer; other records are hashed in batches.
+                    self.state.apply_no_crc(&p);
                     self.start = p.end;
                     return Ok(Some(f(&p.record)));
                 }
@@ -189,6 +218,7 @@ impl<R: Read> StreamingReader<R> {
         // Find how much buffer the next record needs; the record itself is
         // parsed again below because a borrow cannot outlive a refill.
         loop {
+            self.before_parse();
             let r = parse_record(
                 &self.buf,
                 self.start,
@@ -210,7 +240,7 @@ impl<R: Read> StreamingReader<R> {
             self.state.db,
             self.state.crc,
         )?;
-        self.state.apply(&p);
+        self.state.apply_no_crc(&p);
         self.start = p.end;
         Ok(Some(p.record))
     }

@@ -1219,3 +1219,60 @@ fn regression_streaming_reader_grows_geometrically() {
         src.reads
     );
 }
+
+/// The streaming reader hashes in batches: a file of many batches, read in
+/// odd-sized pieces, is verified; one flipped byte anywhere in the middle,
+/// or in the trailer, is a checksum mismatch at the trailer's offset.
+#[test]
+fn streaming_checksum_over_many_batches() {
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            // 1, 2, ... 9999 bytes at a time.
+            self.1 = self.1 % 9_999 + 1;
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let mut f = b"REDIS0009\xfe\x00".to_vec();
+    for i in 0..40_000u32 {
+        let k = format!("key:{i}");
+        f.push(0);
+        f.push(k.len() as u8);
+        f.extend_from_slice(k.as_bytes());
+        f.extend_from_slice(b"\x0avalue-of-k");
+    }
+    f.push(0xff);
+    let crc = rdbkit_parser::crc64::crc64(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    let eof_at = f.len() as u64 - 9;
+    let read = |data: &[u8]| -> std::result::Result<rdbkit_parser::Checksum, rdbkit_parser::Error> {
+        let mut r = rdbkit_parser::StreamingReader::new(Trickle(data, 0))?;
+        let mut last = None;
+        while let Some(k) = r.next_record_with(|rec| match rec.kind {
+            rdbkit_parser::RecordKind::Eof { checksum } => Some(checksum),
+            _ => None,
+        })? {
+            last = k;
+        }
+        Ok(last.expect("an EOF record"))
+    };
+    assert_eq!(read(&f).unwrap(), rdbkit_parser::Checksum::Verified(crc));
+    for at in [20, 70_000, 300_000, f.len() - 20, f.len() - 1] {
+        let mut bad = f.clone();
+        // A value byte (or the trailer): the structure stays valid.
+        bad[at] ^= if at >= f.len() - 8 { 1 } else { 0 };
+        if at < f.len() - 8 {
+            let v = (at..).find(|&i| bad[i..].starts_with(b"value-of-k")).unwrap();
+            bad[v + 3] = b'X';
+        }
+        let e = read(&bad).unwrap_err();
+        assert!(
+            matches!(e.kind(), rdbkit_parser::ErrorKind::ChecksumMismatch { .. }),
+            "{at}: {e}"
+        );
+        assert_eq!(e.offset(), eof_at + 1, "{at}");
+    }
+}
