@@ -166,6 +166,14 @@ impl<T: IntLike> IntLike for &T {
 pub(crate) fn itoa(v: i128, buf: &mut [u8; 40]) -> &[u8] {
     let mut at = buf.len();
     let mut n = v.unsigned_abs();
+    // 128-bit division is a library call: do the 64-bit part natively (every
+    // value but the rare sum or product beyond 2^64 fits).
+    while n > u128::from(u64::MAX) {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    let mut n = n as u64;
     loop {
         at -= 1;
         buf[at] = b'0' + (n % 10) as u8;

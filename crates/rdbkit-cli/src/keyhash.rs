@@ -100,29 +100,9 @@ impl IdHasher {
     pub(crate) fn item64(&self, item: &Item<'_>) -> u64 {
         match item {
             Item::Bytes(b) => lane(self.k0, b, 0),
-            Item::Int(i) => lane(self.k0, itoa64(*i, &mut [0u8; 20]), 0),
+            Item::Int(i) => lane(self.k0, crate::json::itoa(i128::from(*i), &mut [0u8; 40]), 0),
         }
     }
-}
-
-/// The decimal text of `v` (64-bit arithmetic: cheaper than `json::itoa`'s).
-#[inline]
-pub(crate) fn itoa64(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    &buf[at..]
 }
 
 /// A hasher for ids that are already uniformly random: uses the low 64 bits.
@@ -166,7 +146,11 @@ mod tests {
                 crate::json::itoa(i128::from(v), &mut b),
                 v.to_string().as_bytes()
             );
-            assert_eq!(itoa64(v, &mut [0u8; 20]), v.to_string().as_bytes());
+        }
+        // Past 64 bits (sums of counts, products in estimates).
+        for v in [i128::from(u64::MAX) + 1, -(1i128 << 100), i128::MAX, i128::MIN] {
+            let mut b = [0u8; 40];
+            assert_eq!(crate::json::itoa(v, &mut b), v.to_string().as_bytes());
         }
     }
 
