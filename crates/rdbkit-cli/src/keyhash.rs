@@ -100,7 +100,11 @@ impl IdHasher {
     pub(crate) fn item64(&self, item: &Item<'_>) -> u64 {
         match item {
             Item::Bytes(b) => lane(self.k0, b, 0),
-            Item::Int(i) => lane(self.k0, crate::json::itoa(i128::from(*i), &mut [0u8; 40]), 0),
+            Item::Int(i) => lane(
+                self.k0,
+                crate::json::itoa(i128::from(*i), &mut [0u8; 40]),
+                0,
+            ),
         }
     }
 }
@@ -148,7 +152,12 @@ mod tests {
             );
         }
         // Past 64 bits (sums of counts, products in estimates).
-        for v in [i128::from(u64::MAX) + 1, -(1i128 << 100), i128::MAX, i128::MIN] {
+        for v in [
+            i128::from(u64::MAX) + 1,
+            -(1i128 << 100),
+            i128::MAX,
+            i128::MIN,
+        ] {
             let mut b = [0u8; 40];
             assert_eq!(crate::json::itoa(v, &mut b), v.to_string().as_bytes());
         }

@@ -1265,7 +1265,9 @@ fn streaming_checksum_over_many_batches() {
         // A value byte (or the trailer): the structure stays valid.
         bad[at] ^= if at >= f.len() - 8 { 1 } else { 0 };
         if at < f.len() - 8 {
-            let v = (at..).find(|&i| bad[i..].starts_with(b"value-of-k")).unwrap();
+            let v = (at..)
+                .find(|&i| bad[i..].starts_with(b"value-of-k"))
+                .unwrap();
             bad[v + 3] = b'X';
         }
         let e = read(&bad).unwrap_err();
