@@ -131,7 +131,28 @@ struct Sink<'w, W: Write + ?Sized> {
     written: u64,
 }
 
+/// The header, a `redis-ver` AUX field and SELECTDB 0.
+fn head() -> Vec<u8> {
+    let mut out = b"REDIS0011".to_vec();
+    out.push(0xfa);
+    put_str(&mut out, b"redis-ver");
+    put_str(&mut out, b"7.2.6");
+    out.extend_from_slice(&[0xfe, 0]);
+    out
+}
+
 impl<W: Write + ?Sized> Sink<'_, W> {
+    /// Write `out`, the EOF opcode and the checksum; the file's size.
+    fn finish(&mut self, mut out: Vec<u8>) -> io::Result<u64> {
+        out.push(0xff);
+        self.crc.update(&out);
+        let crc = self.crc.finish();
+        out.extend_from_slice(&crc.to_le_bytes());
+        self.w.write_all(&out)?;
+        self.written += out.len() as u64;
+        Ok(self.written)
+    }
+
     fn flush(&mut self, buf: &mut Vec<u8>) -> io::Result<()> {
         self.crc.update(buf);
         self.w.write_all(buf)?;
@@ -197,11 +218,7 @@ pub fn generate_to<W: Write + ?Sized>(
         crc: rdbkit_parser::crc64::Crc64::new(),
         written: 0,
     };
-    let mut out = b"REDIS0011".to_vec();
-    out.push(0xfa);
-    put_str(&mut out, b"redis-ver");
-    put_str(&mut out, b"7.2.6");
-    out.extend_from_slice(&[0xfe, 0]);
+    let mut out = head();
     let mut i = 0u64;
     let mut scratch = Vec::new();
     loop {
@@ -439,13 +456,7 @@ pub fn generate_to<W: Write + ?Sized>(
             }
         }
     }
-    out.push(0xff);
-    sink.crc.update(&out);
-    let crc = sink.crc.finish();
-    out.extend_from_slice(&crc.to_le_bytes());
-    sink.w.write_all(&out)?;
-    sink.written += out.len() as u64;
-    Ok(sink.written)
+    sink.finish(out)
 }
 
 /// Write an RDB 11 file of about `target` bytes that is nearly all one list
@@ -458,11 +469,8 @@ pub fn generate_huge_list_to<W: Write + ?Sized>(target: u64, w: &mut W) -> io::R
         crc: rdbkit_parser::crc64::Crc64::new(),
         written: 0,
     };
-    let mut out = b"REDIS0011".to_vec();
-    out.push(0xfa);
-    put_str(&mut out, b"redis-ver");
-    put_str(&mut out, b"7.2.6");
-    out.extend_from_slice(&[0xfe, 0, 0]);
+    let mut out = head();
+    out.push(0);
     put_str(&mut out, b"a:before");
     put_str(&mut out, b"1");
     let node = |n: u64| {
@@ -487,13 +495,7 @@ pub fn generate_huge_list_to<W: Write + ?Sized>(target: u64, w: &mut W) -> io::R
     out.push(0);
     put_str(&mut out, b"a:after");
     put_str(&mut out, b"2");
-    out.push(0xff);
-    sink.crc.update(&out);
-    let crc = sink.crc.finish();
-    out.extend_from_slice(&crc.to_le_bytes());
-    sink.w.write_all(&out)?;
-    sink.written += out.len() as u64;
-    Ok(sink.written)
+    sink.finish(out)
 }
 
 /// Walk a file and decode every value completely; returns the element count.

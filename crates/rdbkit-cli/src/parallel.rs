@@ -14,7 +14,7 @@
 //! walker stops running ahead (it waits for the oldest result) once
 //! [`MAX_PENDING`] finished batches wait to be taken in order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 
@@ -23,6 +23,76 @@ const QUEUE: usize = 4;
 /// Finished batches that may wait for an earlier one before the walker stops
 /// doing batches itself and waits.
 const MAX_PENDING: usize = 16;
+
+/// Items of a memory-mapped file gathered into batches for a [`Pool`], with
+/// the lowest file offset still in use by batches not yet taken back (the
+/// walk releases no page from there on).
+#[derive(Debug)]
+pub(crate) struct Batcher<J> {
+    batch: Vec<J>,
+    bytes: usize,
+    /// File offset of the current batch's first item.
+    start: u64,
+    /// File offset of the first item of each batch handed out and not yet
+    /// taken back, oldest first.
+    starts: VecDeque<u64>,
+    max_items: usize,
+    max_bytes: usize,
+}
+
+impl<J> Batcher<J> {
+    /// Batches of at most `max_items` items or about `max_bytes` input bytes.
+    pub(crate) fn new(max_items: usize, max_bytes: usize) -> Self {
+        Batcher {
+            batch: Vec::with_capacity(max_items),
+            bytes: 0,
+            start: 0,
+            starts: VecDeque::new(),
+            max_items,
+            max_bytes,
+        }
+    }
+
+    /// Add the item of the record at `offset` (`size` bytes); a batch that
+    /// is full comes back, to be submitted.
+    pub(crate) fn push(&mut self, offset: u64, size: usize, item: J) -> Option<Vec<J>> {
+        if self.batch.is_empty() {
+            self.start = offset;
+        }
+        self.bytes += size;
+        self.batch.push(item);
+        (self.batch.len() >= self.max_items || self.bytes >= self.max_bytes)
+            .then(|| self.flush())
+            .flatten()
+    }
+
+    /// The batch so far, if any (at the end of the walk).
+    pub(crate) fn flush(&mut self) -> Option<Vec<J>> {
+        if self.batch.is_empty() {
+            return None;
+        }
+        self.starts.push_back(self.start);
+        self.bytes = 0;
+        Some(std::mem::replace(
+            &mut self.batch,
+            Vec::with_capacity(self.max_items),
+        ))
+    }
+
+    /// The oldest batch handed out was taken back.
+    pub(crate) fn taken(&mut self) {
+        self.starts.pop_front();
+    }
+
+    /// The lowest file offset still in use.
+    pub(crate) fn in_use_from(&self) -> u64 {
+        match (self.starts.front(), self.batch.is_empty()) {
+            (Some(&s), _) => s,
+            (None, false) => self.start,
+            (None, true) => u64::MAX,
+        }
+    }
+}
 
 /// Worker threads to use besides the walking thread: one per further core.
 pub(crate) fn workers() -> usize {
@@ -196,44 +266,48 @@ mod tests {
             *sum += 1;
             b.iter().sum::<u64>()
         };
-        let got = with_pool(
-            || 0u64,
-            &work,
-            |pool| {
-                let mut got = Vec::new();
-                for i in 0..200u64 {
-                    pool.submit(vec![i, i, 1]);
-                    while let Some(r) = pool.try_next() {
+        // 0 workers: everything is done by the walking thread.
+        for workers in [0, 1, 3] {
+            let got = with_workers(
+                workers,
+                || 0u64,
+                &work,
+                |pool| {
+                    let mut got = Vec::new();
+                    for i in 0..200u64 {
+                        pool.submit(vec![i, i, 1]);
+                        while let Some(r) = pool.try_next() {
+                            got.push(r);
+                        }
+                    }
+                    while let Some(r) = pool.next() {
                         got.push(r);
                     }
-                }
-                while let Some(r) = pool.next() {
-                    got.push(r);
-                }
-                got
-            },
-        );
-        let want: Vec<u64> = (0..200u64).map(|i| 2 * i + 1).collect();
-        assert_eq!(got, want);
-        // No worker at all: everything is done by the walking thread.
-        let got = with_workers(
-            0,
-            || 0u64,
-            &work,
-            |pool| {
-                let mut got = Vec::new();
-                for i in 0..50u64 {
-                    pool.submit(vec![i, i, 1]);
-                    while let Some(r) = pool.try_next() {
-                        got.push(r);
-                    }
-                }
-                while let Some(r) = pool.next() {
-                    got.push(r);
-                }
-                got
-            },
-        );
-        assert_eq!(got, want[..50]);
+                    got
+                },
+            );
+            let want: Vec<u64> = (0..200u64).map(|i| 2 * i + 1).collect();
+            assert_eq!(got, want, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn batches_and_the_offsets_in_use() {
+        let mut b = Batcher::new(3, 100);
+        assert_eq!(b.in_use_from(), u64::MAX);
+        assert_eq!(b.push(10, 5, 'a'), None);
+        assert_eq!(b.in_use_from(), 10);
+        assert_eq!(b.push(15, 5, 'b'), None);
+        assert_eq!(b.push(20, 5, 'c'), Some(vec!['a', 'b', 'c']));
+        // Handed out, not taken back: still in use.
+        assert_eq!(b.in_use_from(), 10);
+        assert_eq!(b.push(25, 200, 'd'), Some(vec!['d']));
+        b.taken();
+        assert_eq!(b.in_use_from(), 25);
+        b.taken();
+        assert_eq!(b.in_use_from(), u64::MAX);
+        assert_eq!(b.flush(), None);
+        assert_eq!(b.push(300, 1, 'e'), None);
+        assert_eq!(b.flush(), Some(vec!['e']));
     }
 }

@@ -11,7 +11,7 @@ use rdbkit_parser::{Entry, Function, Record, RecordKind, StreamId, Value};
 
 use crate::input::{MapVisitor, Visitor, walk, walk_map};
 use crate::json;
-use crate::parallel::{self, Pool};
+use crate::parallel::{self, Batcher, Pool};
 use crate::select::{SelectArgs, Selector};
 use crate::target::Target;
 
@@ -482,11 +482,7 @@ struct ParExporter<'p, 'w, 'o, 'd> {
     pool: &'p mut Pool<'w, Entry<'d>, Lines, ()>,
     out: &'o mut dyn Write,
     sel: Selector,
-    batch: Vec<Entry<'d>>,
-    batch_bytes: usize,
-    /// First file offset of each submitted batch not yet written, oldest first.
-    starts: std::collections::VecDeque<u64>,
-    batch_start: u64,
+    batches: Batcher<Entry<'d>>,
     /// Written-out line buffers, for the workers to fill again.
     spare: &'p std::sync::Mutex<Vec<Vec<u8>>>,
     /// A key failed to decode (its error was returned).
@@ -494,18 +490,14 @@ struct ParExporter<'p, 'w, 'o, 'd> {
 }
 
 impl ParExporter<'_, '_, '_, '_> {
-    fn submit(&mut self) {
-        if self.batch.is_empty() {
-            return;
+    fn submit_rest(&mut self) {
+        if let Some(batch) = self.batches.flush() {
+            self.pool.submit(batch);
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_KEYS));
-        self.starts.push_back(self.batch_start);
-        self.batch_bytes = 0;
-        self.pool.submit(batch);
     }
 
     fn take(&mut self, mut lines: Lines) -> anyhow::Result<()> {
-        self.starts.pop_front();
+        self.batches.taken();
         self.out.write_all(&lines.text)?;
         // Fresh memory costs a page fault a page: the buffers go round.
         lines.text.clear();
@@ -530,20 +522,15 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
         {
             if size > HUGE {
                 // Everything before it goes out first, then it, element by element.
-                self.submit();
+                self.submit_rest();
                 while let Some(lines) = self.pool.next() {
                     self.take(lines)?;
                 }
                 huge_entry(self.out, &e).inspect_err(|_| self.failed = true)?;
                 return Ok(true);
             }
-            if self.batch.is_empty() {
-                self.batch_start = rec.offset;
-            }
-            self.batch_bytes += size;
-            self.batch.push(e);
-            if self.batch.len() >= BATCH_KEYS || self.batch_bytes >= BATCH_BYTES {
-                self.submit();
+            if let Some(batch) = self.batches.push(rec.offset, size, e) {
+                self.pool.submit(batch);
                 while let Some(lines) = self.pool.try_next() {
                     self.take(lines)?;
                 }
@@ -553,11 +540,7 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
     }
 
     fn in_use_from(&self) -> u64 {
-        match (self.starts.front(), self.batch.is_empty()) {
-            (Some(&s), _) => s,
-            (None, false) => self.batch_start,
-            (None, true) => u64::MAX,
-        }
+        self.batches.in_use_from()
     }
 }
 
@@ -596,10 +579,7 @@ fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<Exi
                 pool,
                 out,
                 sel,
-                batch: Vec::with_capacity(BATCH_KEYS),
-                batch_bytes: 0,
-                starts: Default::default(),
-                batch_start: 0,
+                batches: Batcher::new(BATCH_KEYS, BATCH_BYTES),
                 spare: &spare,
                 failed: false,
             };
@@ -609,7 +589,7 @@ fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<Exi
                 return walked.map(|_| ());
             }
             // Keys read before a damaged record are still written.
-            ex.submit();
+            ex.submit_rest();
             while let Some(lines) = ex.pool.next() {
                 ex.take(lines)?;
             }

@@ -9,7 +9,7 @@ use rdbkit_parser::{Checksum, Error, Item, RawValue, RdbType, Record, RecordKind
 use crate::input::{MapVisitor, Visitor, WalkEnd, walk, walk_map};
 use crate::keyhash::{HashSet64, IdHasher, IdSet};
 use crate::keylog::KeyLog;
-use crate::parallel::{self, Pool};
+use crate::parallel::{self, Batcher, Pool};
 
 /// Arguments of `rdbkit verify`.
 #[derive(Debug, clap::Args)]
@@ -609,11 +609,7 @@ const BATCH_BYTES: usize = 1 << 20;
 /// The walking side of the parallel verify.
 struct ParVerifier<'p, 'w, 'd> {
     pool: &'p mut Pool<'w, Job<'d>, Checked, (IdHasher, MemberCheck)>,
-    batch: Vec<Job<'d>>,
-    batch_bytes: usize,
-    /// First file offset of each submitted batch not yet taken, oldest first.
-    starts: std::collections::VecDeque<u64>,
-    batch_start: u64,
+    batches: Batcher<Job<'d>>,
     log: KeyLog,
     records: u64,
     keys: u64,
@@ -622,18 +618,8 @@ struct ParVerifier<'p, 'w, 'd> {
 }
 
 impl ParVerifier<'_, '_, '_> {
-    fn submit(&mut self) {
-        if self.batch.is_empty() {
-            return;
-        }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_KEYS));
-        self.starts.push_back(self.batch_start);
-        self.batch_bytes = 0;
-        self.pool.submit(batch);
-    }
-
     fn take(&mut self, c: Checked) -> anyhow::Result<()> {
-        self.starts.pop_front();
+        self.batches.taken();
         self.failed |= c.failed;
         for id in c.ids {
             self.log.push(id)?;
@@ -648,17 +634,13 @@ impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
         match rec.kind {
             RecordKind::Entry(e) => {
                 self.keys += 1;
-                if self.batch.is_empty() {
-                    self.batch_start = rec.offset;
-                }
-                self.batch_bytes += rec.raw.len();
-                self.batch.push(Job {
+                let job = Job {
                     db: e.db,
                     key: e.key,
                     value: e.value,
-                });
-                if self.batch.len() >= BATCH_KEYS || self.batch_bytes >= BATCH_BYTES {
-                    self.submit();
+                };
+                if let Some(batch) = self.batches.push(rec.offset, rec.raw.len(), job) {
+                    self.pool.submit(batch);
                     while let Some(c) = self.pool.try_next() {
                         self.take(c)?;
                     }
@@ -672,11 +654,7 @@ impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
     }
 
     fn in_use_from(&self) -> u64 {
-        match (self.starts.front(), self.batch.is_empty()) {
-            (Some(&s), _) => s,
-            (None, false) => self.batch_start,
-            (None, true) => u64::MAX,
-        }
+        self.batches.in_use_from()
     }
 }
 
@@ -706,10 +684,7 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
         |pool| -> anyhow::Result<_> {
             let mut pv = ParVerifier {
                 pool,
-                batch: Vec::with_capacity(BATCH_KEYS),
-                batch_bytes: 0,
-                starts: Default::default(),
-                batch_start: 0,
+                batches: Batcher::new(BATCH_KEYS, BATCH_BYTES),
                 log: KeyLog::default(),
                 records: 0,
                 keys: 0,
@@ -717,7 +692,9 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
                 failed: false,
             };
             let end = walk_map(&map, Default::default(), &mut pv);
-            pv.submit();
+            if let Some(batch) = pv.batches.flush() {
+                pv.pool.submit(batch);
+            }
             while let Some(c) = pv.pool.next() {
                 pv.take(c)?;
             }
