@@ -11,3 +11,8 @@ pub use checks::*;
 pub mod roundtrip {
     include!("roundtrip_check.rs");
 }
+
+/// Conversion of arbitrary files (also run by the writer's `tests/convert_corpus.rs`).
+pub mod convert {
+    include!("convert_check.rs");
+}

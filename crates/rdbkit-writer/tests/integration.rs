@@ -4,6 +4,7 @@
 
 mod compact;
 mod conversions;
+mod convert_corpus;
 mod model;
 mod roundtrip_corpus;
 mod synthetic;
