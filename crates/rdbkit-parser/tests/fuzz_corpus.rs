@@ -38,9 +38,10 @@ fn inputs(dir: &Path) -> Vec<(String, PathBuf)> {
 fn replay(dir: &str) -> usize {
     let files = inputs(&fuzz_dir().join(dir));
     for (target, path) in &files {
-        // The writer round trip needs the writer crate: its own tests
-        // (crates/rdbkit-writer/tests/roundtrip_corpus.rs) replay that corpus.
-        if target == "roundtrip" {
+        // The writer round trip and the conversion need the writer crate:
+        // its own tests (crates/rdbkit-writer/tests/roundtrip_corpus.rs,
+        // convert_corpus.rs) replay those corpora.
+        if target == "roundtrip" || target == "convert" {
             continue;
         }
         let data = std::fs::read(path).unwrap();
