@@ -35,6 +35,10 @@ pub(crate) enum Output {
         verifier: Option<JoinHandle<anyhow::Result<Teed>>>,
         /// Set once the temp file has become `dest`.
         renamed: bool,
+        /// Bytes to change once everything is written (see [`Output::patch`]).
+        patches: Vec<(u64, Vec<u8>)>,
+        /// Where the checksum trailer of a patched file is.
+        trailer_at: Option<u64>,
     },
     /// Standard output.
     Stdout(CountingWriter<io::Stdout>),
@@ -140,7 +144,9 @@ impl Output {
             .to_string_lossy()
             .into_owned();
         let tmp = dir.join(format!(".{name}.rdbkit-{}.tmp", std::process::id()));
+        // Readable too: patching reads the bytes it replaces.
         let file = File::options()
+            .read(true)
             .write(true)
             .create_new(true)
             .open(&tmp)
@@ -160,7 +166,33 @@ impl Output {
             }),
             verifier: None,
             renamed: false,
+            patches: Vec::new(),
+            trailer_at: None,
         })
+    }
+
+    /// Whether [`Output::patch`] can be used: a file verified while written.
+    pub(crate) fn can_patch(&self) -> bool {
+        matches!(self, Output::File { file: Some(f), .. } if f.inner.tee.is_some())
+    }
+
+    /// Replace the bytes at `at` with `bytes` once everything is written
+    /// (sizing hints counted during the write), and then rewrite the RDB
+    /// checksum trailer at `trailer_at` to cover them. What the verifier
+    /// checked while the file was written is the file as sent; the re-read
+    /// before the rename matches the file on disk against that, with the
+    /// patched bytes swapped back, and computes the new trailer from the
+    /// bytes as patched.
+    pub(crate) fn patch(&mut self, at: u64, bytes: Vec<u8>, trailer_at: u64) {
+        if let Output::File {
+            patches,
+            trailer_at: t,
+            ..
+        } = self
+        {
+            patches.push((at, bytes));
+            *t = Some(trailer_at);
+        }
     }
 
     /// The writer to send the data to.
@@ -206,6 +238,8 @@ impl Output {
                 file,
                 verifier,
                 renamed,
+                patches,
+                trailer_at,
             } => {
                 let w = file
                     .take()
@@ -214,9 +248,18 @@ impl Output {
                     .inner
                     .finish()
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
-                f.sync_all()
-                    .with_context(|| format!("cannot sync {}", tmp.display()))?;
-                drop(f);
+                // The bytes as sent, kept for the re-read's comparison.
+                let mut edits = Vec::new();
+                for (at, new) in patches.drain(..) {
+                    let mut old = vec![0; new.len()];
+                    read_at(&f, &mut old, at)?;
+                    write_at(&f, &new, at)?;
+                    edits.push((at, old, new));
+                }
+                if edits.is_empty() {
+                    f.sync_all()
+                        .with_context(|| format!("cannot sync {}", tmp.display()))?;
+                }
                 if let Ok(hook) = std::env::var("RDBKIT_TEST_CORRUPT_TEMP") {
                     corrupt_for_test(tmp, &hook)?;
                 }
@@ -228,8 +271,15 @@ impl Output {
                         .join()
                         .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?
                         .context("the written file failed verification; nothing was renamed")?;
-                    reread_matches(tmp, teed.len, teed.crc)
+                    let trailer = reread_matches(tmp, teed.len, teed.crc, &edits, *trailer_at)
                         .context("the written file failed verification; nothing was renamed")?;
+                    if let (Some(at), Some(crc)) = (*trailer_at, trailer) {
+                        write_at(&f, &crc.to_le_bytes(), at)?;
+                    }
+                    if !edits.is_empty() {
+                        f.sync_all()
+                            .with_context(|| format!("cannot sync {}", tmp.display()))?;
+                    }
                     if teed.deferred {
                         crate::cmd::verify::verify_path(tmp)
                             .context("the written file failed verification; nothing was renamed")?;
@@ -238,6 +288,7 @@ impl Output {
                     verify(tmp)
                         .context("the written file failed verification; nothing was renamed")?;
                 }
+                drop(f);
                 fs::rename(&*tmp, &*dest).with_context(|| {
                     format!("cannot rename {} to {}", tmp.display(), dest.display())
                 })?;
@@ -384,10 +435,20 @@ impl io::Read for ChunkReader {
     }
 }
 
-/// Re-read `path` from disk: it must be `len` bytes hashing to `crc`.
-fn reread_matches(path: &Path, len: u64, crc: u64) -> anyhow::Result<()> {
+/// Re-read `path` from disk: it must be `len` bytes hashing to `crc` once
+/// the `edits` made after the verification, `(offset, bytes sent, bytes now)`,
+/// are swapped back. With `trailer_at`, also returns the CRC-64 of the file
+/// as it now is up to there: the value of its checksum trailer.
+fn reread_matches(
+    path: &Path,
+    len: u64,
+    crc: u64,
+    edits: &[(u64, Vec<u8>, Vec<u8>)],
+    trailer_at: Option<u64>,
+) -> anyhow::Result<Option<u64>> {
     let mut f = File::open(path)?;
-    let mut c = rdbkit_parser::crc64::Crc64::new();
+    let mut sent = rdbkit_parser::crc64::Crc64::new();
+    let mut now = rdbkit_parser::crc64::Crc64::new();
     let mut buf = vec![0u8; BLOCK];
     let mut n = 0u64;
     loop {
@@ -395,17 +456,64 @@ fn reread_matches(path: &Path, len: u64, crc: u64) -> anyhow::Result<()> {
         if k == 0 {
             break;
         }
-        c.update(&buf[..k]);
+        let block = &mut buf[..k];
+        if let Some(t) = trailer_at {
+            let upto = usize::try_from(t.saturating_sub(n)).map_or(k, |u| u.min(k));
+            now.update(&block[..upto]);
+        }
+        // The patched bytes must read back as written; then the bytes as
+        // sent are swapped back in for the comparison.
+        for (at, old, new) in edits {
+            let (start, end) = (*at, *at + old.len() as u64);
+            if end > n && start < n + k as u64 {
+                let from = start.max(n);
+                let to = end.min(n + k as u64);
+                let (i, j) = ((from - start) as usize, (to - start) as usize);
+                let here = &mut block[(from - n) as usize..(to - n) as usize];
+                if here != &new[i..j] {
+                    bail!(
+                        "{} re-read from disk: patched bytes at offset {from} differ",
+                        path.display()
+                    );
+                }
+                here.copy_from_slice(&old[i..j]);
+            }
+        }
+        sent.update(block);
         n += k as u64;
     }
-    if n != len || c.finish() != crc {
+    if n != len || sent.finish() != crc {
         bail!(
             "{} re-read from disk does not match what was written ({n} bytes, CRC-64 {:016x}; expected {len} bytes, {crc:016x})",
             path.display(),
-            c.finish()
+            sent.finish()
         );
     }
-    Ok(())
+    Ok(trailer_at.map(|_| now.finish()))
+}
+
+#[cfg(unix)]
+fn read_at(f: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(f, buf, at)
+}
+
+#[cfg(unix)]
+fn write_at(f: &File, buf: &[u8], at: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(f, buf, at)
+}
+
+#[cfg(not(unix))]
+fn read_at(mut f: &File, buf: &mut [u8], at: u64) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    f.seek(SeekFrom::Start(at))?;
+    f.read_exact(buf)
+}
+
+#[cfg(not(unix))]
+fn write_at(mut f: &File, buf: &[u8], at: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    f.seek(SeekFrom::Start(at))?;
+    f.write_all(buf)
 }
 
 /// Test hook (`RDBKIT_TEST_CORRUPT_TEMP=<offset>`): flip a byte of the temp

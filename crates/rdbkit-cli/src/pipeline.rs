@@ -4,11 +4,15 @@
 //!
 //! Records the target can load as they are are copied byte for byte by the
 //! writer crate's [`Converter`]; only the header, database opcodes, sizing
-//! hints and checksum are rewritten when filtering. For file inputs a cheap
-//! structural pre-pass counts what will be kept, so RESIZEDB and SLOT_INFO
-//! hints are recomputed for the output and `--on-duplicate keep-last` knows
-//! which occurrence is last; stdin is read once, so there those hints are
-//! dropped when filtering and keep-last is refused.
+//! hints and checksum are rewritten when filtering. RESIZEDB and SLOT_INFO
+//! hints are recomputed for the output: written to a file, they get
+//! placeholder counts in a fixed-width form that are filled in once the keys
+//! written are counted (and the checksum trailer rewritten, see
+//! [`Output::patch`](crate::output::Output::patch)), so the inputs are read
+//! once. Written to stdout, a cheap structural pre-pass of file inputs
+//! counts what will be kept; from stdin, those hints are dropped when
+//! filtering. `--on-duplicate keep-last` always makes the pre-pass (to know
+//! which occurrence is last) and is refused for stdin.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
@@ -16,6 +20,8 @@ use std::io::Write;
 use anyhow::bail;
 use rdbkit_parser::{DisplayBytes, Entry, RdbVersion, Record, RecordKind};
 use rdbkit_writer::{ConvertError, ConvertOptions, Converter, LossPolicy, RdbWriter, Report};
+
+use rdbkit_writer::length::fixed_len;
 
 use crate::input::{Visitor, walk};
 use crate::keyhash::IdHasher;
@@ -148,6 +154,15 @@ pub(crate) struct Rewrite<'p, 'w> {
     input: usize,
     out_db: Option<u64>,
     src_db: u64,
+    /// Hints are written with placeholder counts and filled in afterwards
+    /// (see [`Rewrite::patches`]), instead of counted by a pre-pass.
+    pub(crate) one_pass: bool,
+    /// One pass: keys written per output db and per (db, slot), and where
+    /// the hints' counts are.
+    written: Counts,
+    count_slots: bool,
+    resize_at: Vec<(u64, u64)>,
+    slot_at: Vec<((u64, u16), u64)>,
     /// Later occurrences of duplicate keys left out by the policy.
     pub(crate) duplicates_dropped: u64,
     /// What salvage mode left out.
@@ -178,6 +193,11 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             input: 0,
             out_db: None,
             src_db: 0,
+            one_pass: false,
+            written: Counts::default(),
+            count_slots: false,
+            resize_at: Vec::new(),
+            slot_at: Vec::new(),
             duplicates_dropped: 0,
             skipped: Vec::new(),
         }
@@ -192,6 +212,11 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             return Ok(());
         }
         if !self.filtering && inputs.len() == 1 && self.plan.on_duplicate != OnDuplicate::KeepLast {
+            return Ok(());
+        }
+        // Hints filled in afterwards need no counts; keep-last needs to know
+        // which occurrence is the last.
+        if self.one_pass && self.plan.on_duplicate != OnDuplicate::KeepLast {
             return Ok(());
         }
         // SLOT_INFO hints are rare (Redis 7.4+ cluster nodes): count per
@@ -262,7 +287,28 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             .state
             .as_mut()
             .ok_or_else(|| anyhow::anyhow!("no header"))?;
+        let before = conv.report().stats.keys_out;
         conv.convert_record(rec, w)?;
+        // One pass: count what was written, for the hints' real counts.
+        if self.one_pass
+            && conv.report().stats.keys_out > before
+            && let RecordKind::Entry(e) = &rec.kind
+        {
+            let db = self.out_db.unwrap_or(e.db);
+            let expires = u64::from(e.expire_ms.is_some());
+            let c = self.written.dbs.entry(db).or_default();
+            c.0 += 1;
+            c.1 += expires;
+            if self.count_slots {
+                let s = self
+                    .written
+                    .slots
+                    .entry((db, crate::slot::key_slot(&e.key)))
+                    .or_default();
+                s.0 += 1;
+                s.1 += expires;
+            }
+        }
         Ok(())
     }
 
@@ -277,17 +323,49 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             raw: &raw,
             kind: RecordKind::SelectDb { db },
         })?;
-        if let Some((keys, expires)) = self.counts.as_ref().and_then(|c| c.dbs.get(&db)).copied() {
-            let (conv, w) = self
-                .state
-                .as_mut()
-                .ok_or_else(|| anyhow::anyhow!("no header"))?;
-            // RESIZEDB exists from RDB 7; below that it is simply not written.
-            if conv.report().target.redis_level() >= 7 {
-                w.write_resize_db(keys, expires)?;
+        let counts = self.counts.as_ref().map(|c| c.dbs.get(&db).copied());
+        let (conv, w) = self
+            .state
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+        // RESIZEDB exists from RDB 7; below that it is simply not written.
+        if conv.report().target.redis_level() >= 7 {
+            match counts {
+                Some(Some((keys, expires))) => w.write_resize_db(keys, expires)?,
+                Some(None) => {}
+                None if self.one_pass => {
+                    let at = w.write_resize_db_fixed(0, 0)?;
+                    self.resize_at.push((db, at));
+                }
+                None => {}
             }
         }
         Ok(())
+    }
+
+    /// One pass: the hints' real counts, as `(file offset, bytes)` to write
+    /// over their placeholders once the output is complete; and where the
+    /// checksum trailer will be (the writer's position plus the EOF opcode),
+    /// when the target has one.
+    pub(crate) fn patches(&self) -> (Vec<(u64, Vec<u8>)>, Option<u64>) {
+        let mut out = Vec::new();
+        let counts = |c: Option<&(u64, u64)>| {
+            let (k, e) = c.copied().unwrap_or_default();
+            [fixed_len(k), fixed_len(e)].concat()
+        };
+        for &(db, at) in &self.resize_at {
+            out.push((at, counts(self.written.dbs.get(&db))));
+        }
+        for &(key, at) in &self.slot_at {
+            out.push((at, counts(self.written.slots.get(&key))));
+        }
+        let trailer = self.state.as_ref().and_then(|(conv, w)| {
+            conv.report()
+                .target
+                .has_checksum()
+                .then(|| w.bytes_written() + 1)
+        });
+        (out, trailer)
     }
 
     fn keep_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> anyhow::Result<bool> {
@@ -410,6 +488,25 @@ impl Visitor for Rewrite<'_, '_> {
             RecordKind::ResizeDb { .. } | RecordKind::SlotInfo { .. }
                 if self.filtering || self.input > 0 =>
             {
+                if let (RecordKind::SlotInfo { slot, .. }, None, true) =
+                    (&rec.kind, &self.counts, self.one_pass)
+                {
+                    let db = self.plan.dbmap.map(self.src_db);
+                    if let Ok(s) = u16::try_from(*slot) {
+                        self.emit_select(db, rec.offset)?;
+                        self.count_slots = true;
+                        let (conv, w) = self
+                            .state
+                            .as_mut()
+                            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+                        if conv.report().target.redis_level() >= 12
+                            && !conv.report().target.is_valkey()
+                        {
+                            let at = w.write_slot_info_fixed(*slot, 0, 0)?;
+                            self.slot_at.push(((db, s), at));
+                        }
+                    }
+                }
                 if let (RecordKind::SlotInfo { slot, .. }, Some(c)) = (&rec.kind, &self.counts) {
                     let db = self.plan.dbmap.map(self.src_db);
                     if let Some(&(keys, expires)) = u16::try_from(*slot)

@@ -305,3 +305,145 @@ fn merge_with_a_duplicate_key_writes_nothing_and_names_it() {
     assert!(diff.is_empty(), "{}", diff.join("\n"));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// The sizing hints of a file: each RESIZEDB's (db, keys, expires) and each
+/// SLOT_INFO's (db, slot, keys, expires), and the real counts per db and
+/// per (db, slot).
+#[allow(clippy::type_complexity)]
+fn hints_and_counts(
+    path: &Path,
+) -> (
+    Vec<(u64, u64, u64)>,
+    Vec<(u64, u64, u64, u64)>,
+    std::collections::BTreeMap<u64, (u64, u64)>,
+    std::collections::BTreeMap<(u64, u16), (u64, u64)>,
+) {
+    use rdbkit_parser::{RdbReader, RecordKind};
+    let data = std::fs::read(path).unwrap();
+    let (mut resize, mut slots) = (Vec::new(), Vec::new());
+    let (mut per_db, mut per_slot) = (Default::default(), Default::default());
+    let (per_db_ref, per_slot_ref): (
+        &mut std::collections::BTreeMap<u64, (u64, u64)>,
+        &mut std::collections::BTreeMap<(u64, u16), (u64, u64)>,
+    ) = (&mut per_db, &mut per_slot);
+    let mut db = 0;
+    for rec in RdbReader::new(&data).unwrap() {
+        match rec.unwrap().kind {
+            RecordKind::SelectDb { db: d } => db = d,
+            RecordKind::ResizeDb {
+                db_size,
+                expires_size,
+            } => resize.push((db, db_size, expires_size)),
+            RecordKind::SlotInfo {
+                slot,
+                keys,
+                expires,
+            } => slots.push((db, slot, keys, expires)),
+            RecordKind::Entry(e) => {
+                let x = u64::from(e.expire_ms.is_some());
+                let c = per_db_ref.entry(e.db).or_default();
+                c.0 += 1;
+                c.1 += x;
+                let c = per_slot_ref.entry((e.db, slot(&e.key))).or_default();
+                c.0 += 1;
+                c.1 += x;
+            }
+            _ => {}
+        }
+    }
+    (resize, slots, per_db, per_slot)
+}
+
+#[test]
+fn filtered_sizing_hints_are_the_real_counts() {
+    // A file output is written in one pass and its hints are filled in
+    // afterwards; stdout gets them from a counting pre-pass. Both must give
+    // each database's (and each slot's) real key and expiry counts.
+    let dir = tmpdir("hints");
+    for name in fixture_names() {
+        let input = fixture_rdb(&name);
+        let out = dir.join(format!("{name}.rdb"));
+        for args in [
+            &["--match", "*s*"][..],
+            &["--flatten-db", "--on-duplicate", "keep-first"][..],
+        ] {
+            let o = rdbkit()
+                .args(["filter", &input, "-o", out.to_str().unwrap(), "--quiet"])
+                .args(args)
+                .output()
+                .unwrap();
+            ok(&o);
+            let (resize, _, per_db, _) = hints_and_counts(&out);
+            let version: u32 = std::fs::read(&out).unwrap()[5..9]
+                .iter()
+                .fold(0, |v, d| v * 10 + u32::from(d - b'0'));
+            if version >= 7 {
+                assert_eq!(
+                    resize.len(),
+                    per_db.len(),
+                    "{name} {args:?}: one hint per db"
+                );
+            }
+            for (db, keys, expires) in &resize {
+                assert_eq!(
+                    Some(&(*keys, *expires)),
+                    per_db.get(db),
+                    "{name} {args:?} db {db}"
+                );
+            }
+            let via_stdout = rdbkit()
+                .args(["filter", &input, "-o", "-", "--quiet"])
+                .args(args)
+                .output()
+                .unwrap();
+            ok(&via_stdout);
+            let piped = dir.join(format!("{name}-stdout.rdb"));
+            std::fs::write(&piped, &via_stdout.stdout).unwrap();
+            assert_eq!(hints_and_counts(&piped).0, resize, "{name} {args:?}");
+        }
+    }
+
+    // SLOT_INFO (Redis 7.4+ cluster nodes): a hand-built RDB 12 file with
+    // two slots ({a}: 15495, {b}: 3300).
+    let mut f = b"REDIS0012\xfe\x00\xfb\x03\x01".to_vec();
+    f.extend_from_slice(b"\xf4\x80\x00\x00\x3c\x87\x02\x01");
+    f.extend_from_slice(b"\x00\x04{a}1\x01x");
+    f.extend_from_slice(b"\xfc\x00\x00\x00\x00\x00\x00\x00\x01\x00\x04{a}2\x01y");
+    f.extend_from_slice(b"\xf4\x80\x00\x00\x0c\xe4\x01\x00");
+    f.extend_from_slice(b"\x00\x04{b}1\x01z");
+    f.push(0xff);
+    let crc = rdbkit_parser::crc64::crc64(&f);
+    f.extend_from_slice(&crc.to_le_bytes());
+    let input = dir.join("slots.rdb");
+    std::fs::write(&input, &f).unwrap();
+    let (_, slots, _, _) = hints_and_counts(&input);
+    assert_eq!(
+        slots,
+        [(0, 15495, 2, 1), (0, 3300, 1, 0)],
+        "the input's own hints"
+    );
+    let out = dir.join("slots-out.rdb");
+    let o = rdbkit()
+        .args([
+            "filter",
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .args(["--match", "*2", "--quiet"])
+        .output()
+        .unwrap();
+    ok(&o);
+    let (resize, slots, per_db, per_slot) = hints_and_counts(&out);
+    assert_eq!(resize, [(0, 1, 1)]);
+    assert_eq!(per_db.get(&0), Some(&(1, 1)));
+    assert_eq!(slots.len(), 2, "both slots keep their hint");
+    for (db, slot, keys, expires) in slots {
+        let real = per_slot
+            .get(&(db, slot as u16))
+            .copied()
+            .unwrap_or_default();
+        assert_eq!((keys, expires), real, "slot {slot}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}

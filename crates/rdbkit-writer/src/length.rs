@@ -42,6 +42,15 @@ pub fn write_len<W: Write + ?Sized>(w: &mut W, n: u64, target: RdbVersion) -> Re
     Ok(())
 }
 
+/// `n` in the fixed 5-byte form (`0x80` and 32 bits big-endian), which every
+/// loader reads like the shortest form: a length written before its value
+/// is known can be filled in later without moving anything. Counts above
+/// 2^32 - 1 are capped (the form is only used for sizing hints).
+pub fn fixed_len(n: u64) -> [u8; 5] {
+    let v = u32::try_from(n).unwrap_or(u32::MAX).to_be_bytes();
+    [0x80, v[0], v[1], v[2], v[3]]
+}
+
 /// The number of bytes [`encode_len`] uses for `n` (assuming the 64-bit form
 /// is allowed).
 pub fn len_size(n: u64) -> usize {
@@ -56,6 +65,26 @@ pub fn len_size(n: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fixed_lengths_read_back() {
+        for n in [0u64, 1, 63, 64, 16_383, 16_384, u64::from(u32::MAX)] {
+            let b = fixed_len(n);
+            let mut f = b"REDIS0009\xfe".to_vec();
+            f.extend_from_slice(&b);
+            f.extend_from_slice(b"\xff\0\0\0\0\0\0\0\0");
+            let rec = rdbkit_parser::RdbReader::new(&f)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap();
+            assert!(
+                matches!(rec.kind, rdbkit_parser::RecordKind::SelectDb { db } if db == n),
+                "{n}"
+            );
+        }
+        assert_eq!(fixed_len(u64::MAX), [0x80, 0xff, 0xff, 0xff, 0xff]);
+    }
     use crate::test_util::{read_records, write_file};
     use rdbkit_parser::RecordKind;
 

@@ -259,6 +259,44 @@ impl<W: Write> RdbWriter<W> {
         })
     }
 
+    /// Write a RESIZEDB sizing hint whose two counts are in the fixed 5-byte
+    /// form ([`fixed_len`](crate::length::fixed_len)), to be filled in once
+    /// known; returns the file offset of the first count (the second follows
+    /// it). The checksum covers what is written now: the caller that patches
+    /// the counts must also rewrite the trailer.
+    pub fn write_resize_db_fixed(&mut self, db_size: u64, expires_size: u64) -> Result<u64> {
+        self.need(self.level() >= 7, "RESIZEDB (needs RDB 7)")?;
+        let at = self.bytes_written() + 1;
+        self.guarded(|w| {
+            w.out.write_all(&[RDB_OPCODE_RESIZEDB.0])?;
+            w.out.write_all(&crate::length::fixed_len(db_size))?;
+            w.out.write_all(&crate::length::fixed_len(expires_size))?;
+            Ok(())
+        })?;
+        Ok(at)
+    }
+
+    /// [`RdbWriter::write_slot_info`] with the two counts in the fixed form
+    /// (see [`RdbWriter::write_resize_db_fixed`]); returns the file offset of
+    /// the key count.
+    pub fn write_slot_info_fixed(&mut self, slot: u64, keys: u64, expires: u64) -> Result<u64> {
+        self.need(
+            !self.target.is_valkey() && self.target.0 >= 12,
+            "SLOT_INFO (needs Redis RDB 12)",
+        )?;
+        let t = self.target;
+        let mut at = 0;
+        self.guarded(|w| {
+            w.out.write_all(&[RDB_OPCODE_SLOT_INFO.0])?;
+            write_len(&mut w.out, slot, t)?;
+            at = w.bytes_written();
+            w.out.write_all(&crate::length::fixed_len(keys))?;
+            w.out.write_all(&crate::length::fixed_len(expires))?;
+            Ok(())
+        })?;
+        Ok(at)
+    }
+
     /// Write a SLOT_INFO sizing hint (Redis RDB 12+).
     pub fn write_slot_info(&mut self, slot: u64, keys: u64, expires: u64) -> Result<()> {
         self.need(

@@ -347,8 +347,13 @@ pub(crate) fn rewrite(
     // The output is verified (every value decoded, checksum) on a second
     // thread while it is written, instead of by a re-read afterwards.
     let mut out = Output::create_verified(output, inputs)?;
+    // A file output gets its sizing hints filled in after the fact, so the
+    // inputs are read once (stdout cannot be patched: a pre-pass counts).
+    let one_pass = out.can_patch();
+    let patches;
     let result = {
         let mut rw = Rewrite::new(plan, out.writer(), inputs.len());
+        rw.one_pass = one_pass;
         rw.prepass(inputs)?;
         let mut r = Ok(());
         for (i, path) in inputs.iter().enumerate() {
@@ -359,8 +364,14 @@ pub(crate) fn rewrite(
         }
         let dups = rw.duplicates_dropped;
         let skipped = std::mem::take(&mut rw.skipped);
+        patches = rw.patches();
         r.and_then(|()| rw.finish()).map(|rep| (rep, dups, skipped))
     };
+    if let (edits, Some(trailer)) = patches {
+        for (at, bytes) in edits {
+            out.patch(at, bytes, trailer);
+        }
+    }
     let write_report = |r: &Report, dups: u64, skipped: &[Skipped]| -> anyhow::Result<()> {
         if let Some(p) = &out_opts.report {
             let mut j = report_json(r, &[("duplicates_dropped", dups)]);
