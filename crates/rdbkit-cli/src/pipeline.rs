@@ -93,6 +93,24 @@ struct Counts {
     any_slot_info: bool,
 }
 
+impl Counts {
+    /// Count key `e` in output database `db` (and in its slot).
+    fn add(&mut self, db: u64, e: &Entry<'_>, slots: bool) {
+        let expires = u64::from(e.expire_ms.is_some());
+        let c = self.dbs.entry(db).or_default();
+        c.0 += 1;
+        c.1 += expires;
+        if slots {
+            let s = self
+                .slots
+                .entry((db, crate::slot::key_slot(&e.key)))
+                .or_default();
+            s.0 += 1;
+            s.1 += expires;
+        }
+    }
+}
+
 struct PrePass<'a> {
     /// Count keys per slot too.
     slots: bool,
@@ -111,19 +129,7 @@ impl Visitor for PrePass<'_> {
             && self.plan.selector.matches(e, rec.raw.len() as u64)
         {
             let db = self.plan.dbmap.map(e.db);
-            let expires = u64::from(e.expire_ms.is_some());
-            let c = self.counts.dbs.entry(db).or_default();
-            c.0 += 1;
-            c.1 += expires;
-            if self.slots {
-                let s = self
-                    .counts
-                    .slots
-                    .entry((db, crate::slot::key_slot(&e.key)))
-                    .or_default();
-                s.0 += 1;
-                s.1 += expires;
-            }
+            self.counts.add(db, e, self.slots);
             if self.plan.on_duplicate == OnDuplicate::KeepLast {
                 self.counts
                     .last
@@ -294,20 +300,8 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             && conv.report().stats.keys_out > before
             && let RecordKind::Entry(e) = &rec.kind
         {
-            let db = self.out_db.unwrap_or(e.db);
-            let expires = u64::from(e.expire_ms.is_some());
-            let c = self.written.dbs.entry(db).or_default();
-            c.0 += 1;
-            c.1 += expires;
-            if self.count_slots {
-                let s = self
-                    .written
-                    .slots
-                    .entry((db, crate::slot::key_slot(&e.key)))
-                    .or_default();
-                s.0 += 1;
-                s.1 += expires;
-            }
+            self.written
+                .add(self.out_db.unwrap_or(e.db), e, self.count_slots);
         }
         Ok(())
     }
