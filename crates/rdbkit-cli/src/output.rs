@@ -275,6 +275,14 @@ impl Output {
                         .context("the written file failed verification; nothing was renamed")?;
                     if let (Some(at), Some(crc)) = (*trailer_at, trailer) {
                         write_at(&f, &crc.to_le_bytes(), at)?;
+                        let mut back = [0u8; 8];
+                        read_at(&f, &mut back, at)?;
+                        if back != crc.to_le_bytes() {
+                            bail!(
+                                "the written file failed verification; nothing was renamed: {} re-read from disk: checksum trailer at offset {at} differs",
+                                tmp.display()
+                            );
+                        }
                     }
                     if !edits.is_empty() {
                         f.sync_all()
@@ -285,6 +293,10 @@ impl Output {
                             .context("the written file failed verification; nothing was renamed")?;
                     }
                 } else {
+                    // Patches are only taken by outputs verified while written.
+                    if !edits.is_empty() {
+                        bail!("internal error: a patched output without its verifier");
+                    }
                     verify(tmp)
                         .context("the written file failed verification; nothing was renamed")?;
                 }
