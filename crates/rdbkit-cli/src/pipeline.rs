@@ -482,13 +482,20 @@ impl Visitor for Rewrite<'_, '_> {
             RecordKind::ResizeDb { .. } | RecordKind::SlotInfo { .. }
                 if self.filtering || self.input > 0 =>
             {
-                if let (RecordKind::SlotInfo { slot, .. }, None, true) =
-                    (&rec.kind, &self.counts, self.one_pass)
+                if let RecordKind::SlotInfo { slot, .. } = &rec.kind
+                    && let Ok(s) = u16::try_from(*slot)
                 {
                     let db = self.plan.dbmap.map(self.src_db);
-                    if let Ok(s) = u16::try_from(*slot) {
+                    // The pre-pass's counts (no hint for a slot with no key
+                    // kept), or placeholders filled in afterwards.
+                    let counts = match &self.counts {
+                        Some(c) => c.slots.get(&(db, s)).copied().map(Some),
+                        None if self.one_pass => Some(None),
+                        None => None,
+                    };
+                    if let Some(counts) = counts {
                         self.emit_select(db, rec.offset)?;
-                        self.count_slots = true;
+                        self.count_slots |= counts.is_none();
                         let (conv, w) = self
                             .state
                             .as_mut()
@@ -496,26 +503,13 @@ impl Visitor for Rewrite<'_, '_> {
                         if conv.report().target.redis_level() >= 12
                             && !conv.report().target.is_valkey()
                         {
-                            let at = w.write_slot_info_fixed(*slot, 0, 0)?;
-                            self.slot_at.push(((db, s), at));
-                        }
-                    }
-                }
-                if let (RecordKind::SlotInfo { slot, .. }, Some(c)) = (&rec.kind, &self.counts) {
-                    let db = self.plan.dbmap.map(self.src_db);
-                    if let Some(&(keys, expires)) = u16::try_from(*slot)
-                        .ok()
-                        .and_then(|s| c.slots.get(&(db, s)))
-                    {
-                        self.emit_select(db, rec.offset)?;
-                        let (conv, w) = self
-                            .state
-                            .as_mut()
-                            .ok_or_else(|| anyhow::anyhow!("no header"))?;
-                        if conv.report().target.redis_level() >= 12
-                            && !conv.report().target.is_valkey()
-                        {
-                            w.write_slot_info(*slot, keys, expires)?;
+                            match counts {
+                                Some((keys, expires)) => w.write_slot_info(*slot, keys, expires)?,
+                                None => {
+                                    let at = w.write_slot_info_fixed(*slot, 0, 0)?;
+                                    self.slot_at.push(((db, s), at));
+                                }
+                            }
                         }
                     }
                 }
