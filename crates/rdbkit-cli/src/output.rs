@@ -1,5 +1,5 @@
-//! Writing output files safely: a temp file beside the destination, flushed
-//! and fsynced, verified, and only then renamed over the final name. An
+//! Writing output files safely: a temp file beside the destination, flushed,
+//! verified, fsynced, and only then renamed over the final name. An
 //! input is never overwritten; `-` writes to stdout.
 //!
 //! Verification either re-reads the finished temp file (`Output::create`
@@ -214,8 +214,9 @@ impl Output {
     }
 
     /// Finish: pad with zero bytes to a multiple of `pad` (loaders stop at the
-    /// checksum), flush, fsync, run `verify` on the complete temp file, then
-    /// rename it to the destination. On any error the temp file is removed
+    /// checksum), flush, apply the patches, run `verify` on the complete temp
+    /// file (or check it against what the verifier saw), fsync, then rename
+    /// it to the destination. On any error the temp file is removed
     /// and the destination is untouched.
     pub(crate) fn commit(
         mut self,
@@ -256,10 +257,6 @@ impl Output {
                     write_at(&f, &new, at)?;
                     edits.push((at, old, new));
                 }
-                if edits.is_empty() {
-                    f.sync_all()
-                        .with_context(|| format!("cannot sync {}", tmp.display()))?;
-                }
                 if let Ok(hook) = std::env::var("RDBKIT_TEST_CORRUPT_TEMP") {
                     corrupt_for_test(tmp, &hook)?;
                 }
@@ -284,10 +281,6 @@ impl Output {
                             );
                         }
                     }
-                    if !edits.is_empty() {
-                        f.sync_all()
-                            .with_context(|| format!("cannot sync {}", tmp.display()))?;
-                    }
                     if teed.deferred {
                         crate::cmd::verify::verify_path(tmp)
                             .context("the written file failed verification; nothing was renamed")?;
@@ -300,6 +293,9 @@ impl Output {
                     verify(tmp)
                         .context("the written file failed verification; nothing was renamed")?;
                 }
+                // Durable before the rename makes it the destination.
+                f.sync_all()
+                    .with_context(|| format!("cannot sync {}", tmp.display()))?;
                 drop(f);
                 fs::rename(&*tmp, &*dest).with_context(|| {
                     format!("cannot rename {} to {}", tmp.display(), dest.display())
