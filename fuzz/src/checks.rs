@@ -200,6 +200,90 @@ fn check_len(len: rdbkit_parser::Result<u64>, walked: &Result<u64, Error>, input
     }
 }
 
+type Members = Result<Vec<Vec<u8>>, Error>;
+
+/// Every member's bytes, by the iterator.
+fn members_of<T>(
+    it: rdbkit_parser::Result<impl Iterator<Item = rdbkit_parser::Result<T>>>,
+    member: impl Fn(T) -> Vec<u8>,
+) -> Members {
+    it?.map(|r| r.map(&member)).collect()
+}
+
+/// The fast checked walks (`try_for_each_*`, `next_id`) agree with the
+/// iterators: the same members in the same order, and an error exactly
+/// when the iterator meets one.
+fn fast_walks(value: &Value<'_>) {
+    let mut seen = Vec::new();
+    let mut push = |i: &Item<'_>| {
+        seen.push(i.to_bytes().into_owned());
+        true
+    };
+    let bytes = |i: Item<'_>| i.to_bytes().into_owned();
+    let (fast, slow) = match value {
+        Value::List(l) => match l.iter() {
+            Ok(mut it) => (
+                it.try_for_each_checked(&mut push),
+                members_of(l.iter(), bytes),
+            ),
+            Err(_) => return,
+        },
+        Value::Set(s) => match s.iter() {
+            Ok(mut it) => (
+                it.try_for_each_checked(&mut push),
+                members_of(s.iter(), bytes),
+            ),
+            Err(_) => return,
+        },
+        Value::ZSet(z) => match z.iter() {
+            Ok(mut it) => (
+                it.try_for_each_member(&mut push),
+                members_of(z.iter(), |(m, _)| bytes(m)),
+            ),
+            Err(_) => return,
+        },
+        Value::Hash(h) => match h.iter() {
+            Ok(mut it) => (
+                it.try_for_each_field(&mut push),
+                members_of(h.iter(), |f| bytes(f.field)),
+            ),
+            Err(_) => return,
+        },
+        Value::Stream(s) => {
+            let mut ids = s.entries();
+            let mut fast = Vec::new();
+            let fast = loop {
+                match ids.next_id() {
+                    None => break Ok(fast),
+                    Some(Ok(id)) => fast.push(id),
+                    Some(Err(e)) => break Err(e),
+                }
+            };
+            let slow: Result<Vec<_>, Error> =
+                s.entries().map(|r| r.map(|e| (e.id, e.deleted))).collect();
+            match (fast, slow) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "next_id differs from the entries"),
+                (Err(_), Err(_)) => {}
+                (a, b) => panic!("next_id {a:?} but entries {b:?}"),
+            }
+            return;
+        }
+        _ => return,
+    };
+    match (fast, slow) {
+        (Ok(Some(n)), Ok(members)) => {
+            assert_eq!(
+                n,
+                members.len() as u64,
+                "fast walk count differs from the iterator's"
+            );
+            assert_eq!(seen, members, "fast walk members differ");
+        }
+        (Err(_), Err(_)) => {}
+        (fast, slow) => panic!("fast walk {fast:?} but iterator {slow:?}"),
+    }
+}
+
 /// Decode a value completely, checking every view on the way.
 pub fn check_value(raw: &RawValue<'_>, input_len: usize) {
     let _ = raw.kind();
@@ -213,6 +297,7 @@ pub fn check_value(raw: &RawValue<'_>, input_len: usize) {
         }
     };
     let _ = value.kind();
+    fast_walks(&value);
     match value {
         Value::String(_) => {}
         Value::List(l) => {

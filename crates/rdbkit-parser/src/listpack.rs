@@ -153,13 +153,30 @@ impl<'a> Iterator for ListpackEntries<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(item) = self.next_fast() {
+            return Some(Ok(item));
+        }
         if self.done {
             return None;
         }
-        // The common small elements (7-bit integers, strings under 64 bytes,
-        // 13-bit integers) with the same checks as the general walk: the
-        // element and its one-byte backlen inside the blob, before the end
-        // marker, and the backlen equal to the element's size.
+        self.next_general()
+    }
+}
+
+impl<'a> ListpackEntries<'a> {
+    /// The common small elements (7-bit integers, strings under 64 bytes,
+    /// 13-bit integers) with the same checks as the general walk: the element
+    /// and its one-byte backlen inside the blob, before the end marker, and
+    /// the backlen equal to the element's size. `None` means "take the general
+    /// walk", not the end. Always inlined so that the element reaches the
+    /// caller in registers: returned through memory, the wider
+    /// `Option<Result<Item>>` was written in pieces and read back whole, a
+    /// store-forwarding stall that cost more than the decoding.
+    #[inline(always)]
+    pub(crate) fn next_fast(&mut self) -> Option<Item<'a>> {
+        if self.done {
+            return None;
+        }
         let start = self.pos;
         let rest = self.blob.get(start..).unwrap_or_default();
         if let [b0, rest @ ..] = rest {
@@ -168,7 +185,7 @@ impl<'a> Iterator for ListpackEntries<'a> {
                 if let [1, _, ..] = rest {
                     self.pos = start + 2;
                     self.seen += 1;
-                    return Some(Ok(Item::Int(i64::from(b0))));
+                    return Some(Item::Int(i64::from(b0)));
                 }
             } else if b0 & 0xc0 == 0x80 {
                 let len = usize::from(b0 & 0x3f);
@@ -178,7 +195,7 @@ impl<'a> Iterator for ListpackEntries<'a> {
                 {
                     self.pos = start + len + 2;
                     self.seen += 1;
-                    return Some(Ok(Item::Bytes(Cow::Borrowed(body))));
+                    return Some(Item::Bytes(Cow::Borrowed(body)));
                 }
             } else if b0 & 0xe0 == 0xc0
                 && let [b1, 2, _, ..] = *rest
@@ -187,10 +204,10 @@ impl<'a> Iterator for ListpackEntries<'a> {
                 self.pos = start + 3;
                 self.seen += 1;
                 // 13-bit two's complement.
-                return Some(Ok(Item::Int(if v >= 1 << 12 { v - (1 << 13) } else { v })));
+                return Some(Item::Int(if v >= 1 << 12 { v - (1 << 13) } else { v }));
             }
         }
-        self.next_general()
+        None
     }
 }
 

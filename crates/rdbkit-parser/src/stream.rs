@@ -420,8 +420,11 @@ struct NodeCursor<'a> {
 }
 
 /// The next element of a node's listpack; `what` names it if missing.
-#[inline]
+#[inline(always)]
 fn lp_item<'a>(lp: &mut ListpackEntries<'a>, offset: u64, what: &'static str) -> Result<Item<'a>> {
+    if let Some(item) = lp.next_fast() {
+        return Ok(item);
+    }
     match lp.next() {
         Some(r) => r,
         None => Err(bad(
@@ -521,6 +524,24 @@ impl<'a> NodeCursor<'a> {
 
     #[inline]
     fn next_entry(&mut self) -> Result<Option<StreamEntry<'a>>> {
+        let mut fields = Vec::new();
+        let head = self.next_entry_with(Some(&mut fields))?;
+        Ok(head.map(|(id, deleted)| StreamEntry {
+            id,
+            deleted,
+            fields,
+        }))
+    }
+
+    /// The next entry's ID and deleted flag, with every element checked as
+    /// [`NodeCursor::next_entry`] does; its field/value pairs are pushed to
+    /// `fields` if given, so that a walk that only counts entries allocates
+    /// nothing per entry.
+    #[inline(always)]
+    fn next_entry_with(
+        &mut self,
+        mut fields: Option<&mut Vec<(Item<'a>, Item<'a>)>>,
+    ) -> Result<Option<(StreamId, bool)>> {
         let offset = self.offset;
         if self.left == 0 {
             return match self.lp.next() {
@@ -541,11 +562,15 @@ impl<'a> NodeCursor<'a> {
             ms: self.master.ms.wrapping_add(ms_delta as u64),
             seq: self.master.seq.wrapping_add(seq_delta as u64),
         };
-        let mut fields;
         let n_items: i64 = if flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0 {
-            fields = Vec::with_capacity(self.master_fields.len());
+            if let Some(v) = fields.as_deref_mut() {
+                v.reserve(self.master_fields.len());
+            }
             for f in &self.master_fields {
-                fields.push((f.clone(), lp_item(&mut self.lp, offset, "entry value")?));
+                let value = lp_item(&mut self.lp, offset, "entry value")?;
+                if let Some(v) = fields.as_deref_mut() {
+                    v.push((f.clone(), value));
+                }
             }
             self.master_fields.len() as i64 + 3
         } else {
@@ -554,11 +579,15 @@ impl<'a> NodeCursor<'a> {
                 return Err(bad(offset, "stream entry", format!("field count {n}")));
             }
             // The count is not trusted for the allocation beyond a little.
-            fields = Vec::with_capacity((n as usize).min(16));
+            if let Some(v) = fields.as_deref_mut() {
+                v.reserve((n as usize).min(16));
+            }
             for _ in 0..n {
                 let f = self.item("entry field")?;
-                let v = self.item("entry value")?;
-                fields.push((f, v));
+                let value = self.item("entry value")?;
+                if let Some(v) = fields.as_deref_mut() {
+                    v.push((f, value));
+                }
             }
             2 * n + 4
         };
@@ -570,18 +599,17 @@ impl<'a> NodeCursor<'a> {
                 format!("lp-count {lp_count} but the entry has {n_items} items"),
             ));
         }
-        Ok(Some(StreamEntry {
-            id,
-            deleted: flags & STREAM_ITEM_FLAG_DELETED != 0,
-            fields,
-        }))
+        Ok(Some((id, flags & STREAM_ITEM_FLAG_DELETED != 0)))
     }
 }
 
-impl<'a> Iterator for StreamEntries<'a> {
-    type Item = Result<StreamEntry<'a>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl<'a> StreamEntries<'a> {
+    /// The cursor of the node holding the next entry, opening nodes as they
+    /// are reached (`Ok(None)`: no nodes left).
+    fn step<T>(
+        &mut self,
+        mut next: impl FnMut(&mut NodeCursor<'a>) -> Result<Option<T>>,
+    ) -> Option<Result<T>> {
         if self.done {
             return None;
         }
@@ -597,7 +625,7 @@ impl<'a> Iterator for StreamEntries<'a> {
                 }
             }
             let cur = self.cur.as_mut()?;
-            match cur.next_entry() {
+            match next(cur) {
                 Ok(Some(e)) => return Some(Ok(e)),
                 Ok(None) => self.cur = None,
                 Err(e) => {
@@ -606,5 +634,21 @@ impl<'a> Iterator for StreamEntries<'a> {
                 }
             }
         }
+    }
+
+    /// The next entry's ID and whether it is flagged deleted, with every
+    /// element checked as [`Iterator::next`] checks it but the field/value
+    /// pairs not collected (a walk that only counts entries allocates
+    /// nothing per entry).
+    pub fn next_id(&mut self) -> Option<Result<(StreamId, bool)>> {
+        self.step(|c| c.next_entry_with(None))
+    }
+}
+
+impl<'a> Iterator for StreamEntries<'a> {
+    type Item = Result<StreamEntry<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step(NodeCursor::next_entry)
     }
 }

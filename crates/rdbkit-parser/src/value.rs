@@ -218,8 +218,61 @@ impl<'a> Elems<'a> {
         ))
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_item(&mut self, limits: &Limits) -> Option<Result<Item<'a>>> {
+        // Listpack elements (alone or in a quicklist node) are the bulk of a
+        // modern file: their small forms are decoded inline, the rest out of
+        // line.
+        let fast = match self {
+            Elems::Listpack(l) => l.next_fast(),
+            Elems::Nodes {
+                cur: Node::Listpack(l),
+                ..
+            } => l.next_fast(),
+            _ => None,
+        };
+        match fast {
+            Some(item) => Some(Ok(item)),
+            None => self.next_item_slow(limits),
+        }
+    }
+
+    /// Call `f` on every element in order (each checked as
+    /// [`Elems::next_item`] checks it) until it returns false; `Ok(false)`
+    /// when `f` stopped the walk. `f` is called from the fast and the slow
+    /// branch separately, so that the fast branch's element never goes
+    /// through memory (see `ListpackEntries::next_fast`).
+    #[inline(always)]
+    fn walk(
+        &mut self,
+        limits: &Limits,
+        mut f: impl FnMut(Item<'a>) -> Result<bool>,
+    ) -> Result<bool> {
+        loop {
+            let fast = match self {
+                Elems::Listpack(l) => l.next_fast(),
+                Elems::Nodes {
+                    cur: Node::Listpack(l),
+                    ..
+                } => l.next_fast(),
+                _ => None,
+            };
+            let go = match fast {
+                Some(item) => f(item)?,
+                None => match self.next_item_slow(limits) {
+                    Some(Ok(item)) => f(item)?,
+                    Some(Err(e)) => return Err(e),
+                    None => return Ok(true),
+                },
+            };
+            if !go {
+                return Ok(false);
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn next_item_slow(&mut self, limits: &Limits) -> Option<Result<Item<'a>>> {
         let r = match self {
             Elems::Listpack(l) => l.next(),
             Elems::Strings { input, left } => {
@@ -290,6 +343,25 @@ fn read_item<'a>(input: &mut Input<'a>, limits: &Limits) -> Result<Item<'a>> {
 pub struct Elements<'a> {
     inner: Elems<'a>,
     limits: Limits,
+}
+
+impl<'a> Elements<'a> {
+    /// Call `f` on every remaining element until it returns false, with the
+    /// checks [`Iterator::next`] makes but faster (no element is returned
+    /// through memory). `Ok(None)`: `f` stopped the walk; otherwise the
+    /// number of elements.
+    #[inline]
+    pub fn try_for_each_checked(
+        &mut self,
+        mut f: impl FnMut(&Item<'a>) -> bool,
+    ) -> Result<Option<u64>> {
+        let mut n = 0u64;
+        let done = self.inner.walk(&self.limits, |item| {
+            n += 1;
+            Ok(f(&item))
+        })?;
+        Ok(done.then_some(n))
+    }
 }
 
 impl<'a> Iterator for Elements<'a> {
@@ -582,6 +654,58 @@ impl<'a> Iterator for ZSetEntries<'a> {
     }
 }
 
+impl<'a> ZSetEntries<'a> {
+    /// Call `f` on every remaining member until it returns false, with the
+    /// checks [`Iterator::next`] makes (scores parsed, NaN refused) but
+    /// faster for compact encodings. `Ok(None)`: `f` stopped the walk;
+    /// otherwise the number of members.
+    #[inline]
+    pub fn try_for_each_member(
+        &mut self,
+        mut f: impl FnMut(&Item<'a>) -> bool,
+    ) -> Result<Option<u64>> {
+        let ZInner::Pairs(e) = &mut self.inner else {
+            let mut n = 0u64;
+            for r in self {
+                if !f(&r?.0) {
+                    return Ok(None);
+                }
+                n += 1;
+            }
+            return Ok(Some(n));
+        };
+        let offset = self.offset;
+        let mut n = 0u64;
+        let done = e.walk(&self.limits, |item| {
+            n += 1;
+            // Members at even positions, scores at odd ones.
+            Ok(if n & 1 == 1 {
+                f(&item)
+            } else {
+                parse_score(&item, offset)?;
+                true
+            })
+        });
+        let done = match done {
+            Ok(d) => d,
+            Err(err) => {
+                self.inner = ZInner::Pairs(Elems::Done);
+                return Err(err);
+            }
+        };
+        if !done {
+            return Ok(None);
+        }
+        if n & 1 == 1 {
+            return Err(Error::new(
+                offset,
+                ErrorKind::invalid("zset", "odd number of elements: a member has no score"),
+            ));
+        }
+        Ok(Some(n / 2))
+    }
+}
+
 /// A score in the text form of type 3: `u8 len` + text, or 253/254/255 for
 /// NaN/+inf/-inf (`rdbLoadDoubleValue`).
 pub(crate) fn read_string_double(input: &mut Input<'_>) -> Result<f64> {
@@ -704,7 +828,9 @@ enum HInner<'a> {
 pub const HASH_FIELD_EXPIRE_MAX: i64 = (1 << 48) - 1;
 
 impl<'a> HashEntries<'a> {
-    #[inline]
+    // Always inlined, like the element iterators below it: see
+    // `ListpackEntries::next_fast`.
+    #[inline(always)]
     fn next_field(&mut self) -> Option<Result<HashField<'a>>> {
         // The common case: field/value pairs without TTLs.
         if let HInner::Elems {
@@ -848,10 +974,60 @@ impl<'a> HashEntries<'a> {
     }
 }
 
+impl<'a> HashEntries<'a> {
+    /// Call `f` on every remaining field name until it returns false, with
+    /// the checks [`Iterator::next`] makes (values and TTLs read and checked)
+    /// but faster for the common encodings. `Ok(None)`: `f` stopped the
+    /// walk; otherwise the number of fields.
+    #[inline]
+    pub fn try_for_each_field(
+        &mut self,
+        mut f: impl FnMut(&Item<'a>) -> bool,
+    ) -> Result<Option<u64>> {
+        let HInner::Elems {
+            elems,
+            triplets: false,
+        } = &mut self.inner
+        else {
+            let mut n = 0u64;
+            for r in self {
+                if !f(&r?.field) {
+                    return Ok(None);
+                }
+                n += 1;
+            }
+            return Ok(Some(n));
+        };
+        let mut n = 0u64;
+        let done = elems.walk(&self.limits, |item| {
+            n += 1;
+            // Fields at even positions; values need no check beyond decoding.
+            Ok(n & 1 == 0 || f(&item))
+        });
+        let done = match done {
+            Ok(d) => d,
+            Err(err) => {
+                self.inner = HInner::Done;
+                return Err(err);
+            }
+        };
+        if !done {
+            return Ok(None);
+        }
+        if n & 1 == 1 {
+            return Err(Error::new(
+                self.offset,
+                ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
+            ));
+        }
+        Ok(Some(n / 2))
+    }
+}
+
 impl<'a> Iterator for HashEntries<'a> {
     type Item = Result<HashField<'a>>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         let r = self.next_field();
         if matches!(r, Some(Err(_))) {

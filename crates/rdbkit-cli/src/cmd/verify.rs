@@ -146,36 +146,13 @@ fn member_what(value: &Value<'_>) -> &'static str {
 /// Walk the members of a set, sorted set or hash (every element decoded and
 /// checked), calling `f` on each until it returns false. `Ok(None)`: `f`
 /// stopped the walk; otherwise the member count.
-fn members(value: &Value<'_>, mut f: impl FnMut(&Item<'_>) -> bool) -> Result<Option<u64>, Error> {
-    let mut n = 0u64;
+fn members(value: &Value<'_>, f: impl FnMut(&Item<'_>) -> bool) -> Result<Option<u64>, Error> {
     match value {
-        Value::Set(s) => {
-            for r in s.iter()? {
-                if !f(&r?) {
-                    return Ok(None);
-                }
-                n += 1;
-            }
-        }
-        Value::ZSet(z) => {
-            for r in z.iter()? {
-                if !f(&r?.0) {
-                    return Ok(None);
-                }
-                n += 1;
-            }
-        }
-        Value::Hash(h) => {
-            for r in h.iter()? {
-                if !f(&r?.field) {
-                    return Ok(None);
-                }
-                n += 1;
-            }
-        }
-        _ => {}
+        Value::Set(s) => s.iter()?.try_for_each_checked(f),
+        Value::ZSet(z) => z.iter()?.try_for_each_member(f),
+        Value::Hash(h) => h.iter()?.try_for_each_field(f),
+        _ => Ok(Some(0)),
     }
-    Ok(Some(n))
 }
 
 /// The member count of a value whose encoding stores it up front (plain
@@ -229,11 +206,11 @@ pub(crate) fn check_value_with<H: MemberHash>(
     let value = v.decode()?;
     let n = match &value {
         Value::String(_) => return Ok(1),
-        Value::List(l) => l.iter()?.try_fold(0u64, |n, r| r.map(|_| n + 1))?,
+        Value::List(l) => l.iter()?.try_for_each_checked(|_| true)?.unwrap_or(0),
         // An intset's iterator checks that every element is greater than the
         // one before it: its members are unique.
         Value::Set(s) if v.ty() == RdbType(11) => {
-            s.iter()?.try_fold(0u64, |n, r| r.map(|_| n + 1))?
+            s.iter()?.try_for_each_checked(|_| true)?.unwrap_or(0)
         }
         Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {
             m.reset(stored_len(v, &value));
@@ -244,8 +221,9 @@ pub(crate) fn check_value_with<H: MemberHash>(
         }
         Value::Stream(s) => {
             let mut live = 0u64;
-            for r in s.entries() {
-                if !r?.deleted {
+            let mut entries = s.entries();
+            while let Some(r) = entries.next_id() {
+                if !r?.1 {
                     live += 1;
                 }
             }
