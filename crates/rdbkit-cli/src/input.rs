@@ -163,7 +163,10 @@ pub(crate) fn open(path: &str) -> anyhow::Result<Mmap> {
 pub(crate) fn walk_map<'d>(
     map: &'d Mmap,
     options: ReaderOptions,
-    v: &mut dyn MapVisitor<'d>,
+    // Generic, not `dyn`: the visitor's `record` is then inlined into the
+    // loop and reads the record where the reader built it (a 184-byte copy
+    // per record otherwise, 6 % of a parallel verify).
+    v: &mut impl MapVisitor<'d>,
 ) -> anyhow::Result<WalkEnd> {
     let mut r = RdbReader::with_options(map, options)?;
     v.header(r.version())?;

@@ -161,6 +161,7 @@ impl Output {
                     tee: None,
                     spare: Arc::default(),
                     written: 0,
+                    flushed: 0,
                 },
                 count: 0,
             }),
@@ -343,7 +344,36 @@ pub(crate) struct TeeFile {
     spare: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Bytes handed to the file so far.
     written: u64,
+    /// Bytes whose writeback has been started.
+    flushed: u64,
 }
+
+/// Start the disk write of every [`WRITEBACK_EVERY`] bytes as soon as they
+/// are written, so that the fsync before the rename finds little left to do:
+/// it took 150-180 ms after a 0.5 GB filter (15 % of the run) when the
+/// whole file was still dirty.
+const WRITEBACK_EVERY: u64 = 16 << 20;
+
+/// Ask the kernel to start writing `len` bytes at `at` to disk, without
+/// waiting for them (`sync_file_range(SYNC_FILE_RANGE_WRITE)`); the fsync at
+/// commit still makes the file durable. Best effort: an error here changes
+/// nothing but speed.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn start_writeback(f: &File, at: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(at), Ok(len)) = (libc::off64_t::try_from(at), libc::off64_t::try_from(len)) else {
+        return;
+    };
+    // SAFETY: the call reads only its integer arguments; the descriptor is
+    // open for the life of `f`.
+    unsafe {
+        libc::sync_file_range(f.as_raw_fd(), at, len, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &File, _: u64, _: u64) {}
 
 impl TeeFile {
     fn flush_block(&mut self) -> io::Result<()> {
@@ -352,6 +382,10 @@ impl TeeFile {
         }
         self.file.write_all(&self.buf)?;
         self.written += self.buf.len() as u64;
+        if self.written - self.flushed >= WRITEBACK_EVERY {
+            start_writeback(&self.file, self.flushed, self.written - self.flushed);
+            self.flushed = self.written;
+        }
         if let Some(tx) = &self.tee {
             let next = self
                 .spare

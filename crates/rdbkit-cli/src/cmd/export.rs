@@ -515,6 +515,7 @@ impl ParExporter<'_, '_, '_, '_> {
 }
 
 impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
+    #[inline(always)]
     fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool> {
         let size = rec.raw.len();
         if let RecordKind::Entry(e) = rec.kind

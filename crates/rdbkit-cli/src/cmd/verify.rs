@@ -607,6 +607,7 @@ impl ParVerifier<'_, '_, '_> {
 }
 
 impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
+    #[inline(always)]
     fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool> {
         self.records += 1;
         match rec.kind {
