@@ -32,7 +32,7 @@ pub(crate) enum Output {
         file: Option<CountingWriter<TeeFile>>,
         /// The verifier reading along, for [`Output::create_verified`]; it
         /// also counts and hashes every byte it is sent.
-        verifier: Option<JoinHandle<anyhow::Result<Teed>>>,
+        verifier: Option<JoinHandle<TeeResult>>,
         /// Set once the temp file has become `dest`.
         renamed: bool,
         /// Bytes to change once everything is written (see [`Output::patch`]).
@@ -93,6 +93,10 @@ impl Output {
             let (tx, rx) = sync_channel::<Vec<u8>>(TEE_DEPTH);
             f.inner.tee = Some(tx);
             let spare = Arc::clone(&f.inner.spare);
+            // The verifier thread writes the blocks to the file: the kernel's
+            // copy into the page cache (7 % of a filter) then runs beside the
+            // conversion instead of inside it.
+            let file = f.inner.file.try_clone()?;
             *verifier = Some(
                 std::thread::Builder::new()
                     .name("verify-output".into())
@@ -104,16 +108,28 @@ impl Output {
                             spare,
                             len: 0,
                             crc: rdbkit_parser::crc64::Crc64::new(),
+                            file: FileSink {
+                                file,
+                                written: 0,
+                                flushed: 0,
+                                error: None,
+                            },
                         };
-                        let verdict = crate::cmd::verify::verify_stream(&mut r, TEE_MAX_RECORD)?;
+                        let verdict = crate::cmd::verify::verify_stream(&mut r, TEE_MAX_RECORD);
                         // Bytes after the trailer (padding), or after a
                         // record too big to hold, are part of the file too.
-                        while r.next_block() {}
-                        Ok(Teed {
+                        // After a problem (or a failed write) the thread
+                        // stops, and the writer writes the rest itself.
+                        if verdict.is_ok() {
+                            while r.next_block() {}
+                        }
+                        let written = r.file.error.take().map_or(Ok(()), Err);
+                        let teed = verdict.map(|v| Teed {
                             len: r.len,
                             crc: r.crc.finish(),
-                            deferred: verdict == crate::cmd::verify::StreamVerdict::Deferred,
-                        })
+                            deferred: v == crate::cmd::verify::StreamVerdict::Deferred,
+                        });
+                        (written, teed)
                     })?,
             );
         }
@@ -250,6 +266,21 @@ impl Output {
                     .inner
                     .finish()
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
+                // Once the verifier thread is done, every block is in the
+                // file, and the patches can go over them.
+                let teed =
+                    match verifier.take() {
+                        Some(v) => {
+                            let (written, verdict) = v
+                                .join()
+                                .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?;
+                            written.with_context(|| format!("cannot write {}", tmp.display()))?;
+                            Some(verdict.context(
+                                "the written file failed verification; nothing was renamed",
+                            )?)
+                        }
+                        None => None,
+                    };
                 // The bytes as sent, kept for the re-read's comparison.
                 let mut edits = Vec::new();
                 for (at, new) in patches.drain(..) {
@@ -261,14 +292,10 @@ impl Output {
                 if let Ok(hook) = std::env::var("RDBKIT_TEST_CORRUPT_TEMP") {
                     corrupt_for_test(tmp, &hook)?;
                 }
-                if let Some(v) = verifier.take() {
+                if let Some(teed) = teed {
                     // The bytes were verified as they were written; re-reading
                     // the file and matching their CRC-64 proves the disk holds
                     // exactly those bytes (at 3+ GB/s, no second decode).
-                    let teed = v
-                        .join()
-                        .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?
-                        .context("the written file failed verification; nothing was renamed")?;
                     let trailer = reread_matches(tmp, teed.len, teed.crc, &edits, *trailer_at)
                         .context("the written file failed verification; nothing was renamed")?;
                     if let (Some(at), Some(crc)) = (*trailer_at, trailer) {
@@ -329,6 +356,10 @@ pub(crate) struct Teed {
     crc: u64,
     deferred: bool,
 }
+
+/// What the verifier thread ends with: whether its writes to the file
+/// succeeded, and the verification's verdict.
+type TeeResult = (io::Result<()>, anyhow::Result<Teed>);
 /// Blocks that may wait for the verifier before the writer blocks.
 const TEE_DEPTH: usize = 4;
 
@@ -346,6 +377,33 @@ pub(crate) struct TeeFile {
     written: u64,
     /// Bytes whose writeback has been started.
     flushed: u64,
+}
+
+/// The verifier thread's side of the file: it writes the blocks it is sent.
+#[derive(Debug)]
+struct FileSink {
+    file: File,
+    written: u64,
+    flushed: u64,
+    /// The first write error; nothing more is written after it.
+    error: Option<io::Error>,
+}
+
+impl FileSink {
+    fn write(&mut self, block: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.file.write_all(block) {
+            self.error = Some(e);
+            return;
+        }
+        self.written += block.len() as u64;
+        if self.written - self.flushed >= WRITEBACK_EVERY {
+            start_writeback(&self.file, self.flushed, self.written - self.flushed);
+            self.flushed = self.written;
+        }
+    }
 }
 
 /// Start the disk write of every [`WRITEBACK_EVERY`] bytes as soon as they
@@ -380,13 +438,9 @@ impl TeeFile {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.buf)?;
         self.written += self.buf.len() as u64;
-        if self.written - self.flushed >= WRITEBACK_EVERY {
-            start_writeback(&self.file, self.flushed, self.written - self.flushed);
-            self.flushed = self.written;
-        }
         if let Some(tx) = &self.tee {
+            // The verifier thread writes it to the file.
             let next = self
                 .spare
                 .lock()
@@ -394,11 +448,19 @@ impl TeeFile {
                 .and_then(|mut s| s.pop())
                 .unwrap_or_else(|| Vec::with_capacity(BLOCK));
             let block = std::mem::replace(&mut self.buf, next);
-            // A verifier that stopped (it found a problem) reports at commit.
-            if tx.send(block).is_err() {
+            // The verifier thread stopped (a problem, a failed write): the
+            // file will not be renamed, but the writer still writes the
+            // rest, so that a full disk stops the run now.
+            if let Err(std::sync::mpsc::SendError(block)) = tx.send(block) {
                 self.tee = None;
+                self.file.write_all(&block)?;
             }
         } else {
+            self.file.write_all(&self.buf)?;
+            if self.written - self.flushed >= WRITEBACK_EVERY {
+                start_writeback(&self.file, self.flushed, self.written - self.flushed);
+                self.flushed = self.written;
+            }
             self.buf.clear();
         }
         Ok(())
@@ -439,13 +501,21 @@ struct ChunkReader {
     /// the file re-read from disk before the rename must match them).
     len: u64,
     crc: rdbkit_parser::crc64::Crc64,
+    file: FileSink,
 }
 
 impl ChunkReader {
     /// Take the next block; `false` once the writer has finished.
     fn next_block(&mut self) -> bool {
+        if self.file.error.is_some() {
+            return false;
+        }
         match self.rx.recv() {
             Ok(block) => {
+                self.file.write(&block);
+                if self.file.error.is_some() {
+                    return false;
+                }
                 self.len += block.len() as u64;
                 self.crc.update(&block);
                 let mut done = std::mem::replace(&mut self.cur, block);
