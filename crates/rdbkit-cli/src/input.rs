@@ -175,9 +175,11 @@ pub(crate) fn walk_map<'d>(
         // Pages behind the cursor are given back every RELEASE_EVERY bytes, so
         // the RSS of a walk stays flat whatever the file size.
         let mut released = 0usize;
-        while let Some(rec) = r.next_record()? {
+        while let Some(more) = r.next_record_with(|rec| {
             p.tick(&rec);
-            if !v.record(rec)? {
+            v.record(rec)
+        })? {
+            if !more? {
                 break;
             }
             // Stay RELEASE_LAG behind the cursor (the reader's batched

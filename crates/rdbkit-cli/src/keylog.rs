@@ -148,39 +148,49 @@ impl KeyLog {
 
     /// An id that was pushed more than once, if any.
     pub(crate) fn find_duplicate(&mut self) -> io::Result<Option<u128>> {
-        let mut set = IdSet::default();
         let starts = partition(&mut self.buf);
-        let Some(spill) = &self.spill else {
-            for b in 0..BUCKETS {
-                let ids = self.buf[starts[b]..starts[b + 1]].iter().copied();
-                if let Some(id) = first_repeat(&mut set, ids) {
+        let (buf, spill) = (&self.buf, &self.spill);
+        // Buckets are independent: the two halves are checked on two threads
+        // (the walk is over, the cores are free).
+        let half = |range: std::ops::Range<usize>| -> io::Result<Option<u128>> {
+            let mut set = IdSet::default();
+            let mut bytes = Vec::new();
+            for b in range {
+                let in_mem = buf[starts[b]..starts[b + 1]].iter().copied();
+                let Some(spill) = spill else {
+                    if let Some(id) = first_repeat(&mut set, in_mem) {
+                        return Ok(Some(id));
+                    }
+                    continue;
+                };
+                bytes.clear();
+                for (at, s) in &spill.runs {
+                    let from = bytes.len();
+                    bytes.resize(from + (s[b + 1] - s[b]) * ID, 0);
+                    spill
+                        .file
+                        .read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
+                }
+                let on_disk = bytes.chunks_exact(ID).map(|c| {
+                    let mut w = [0u8; ID];
+                    w.copy_from_slice(c);
+                    u128::from_le_bytes(w)
+                });
+                let all: Vec<u128> = on_disk.chain(in_mem).collect();
+                if let Some(id) = first_repeat(&mut set, all.into_iter()) {
                     return Ok(Some(id));
                 }
             }
-            return Ok(None);
+            Ok(None)
         };
-        let mut bytes = Vec::new();
-        for b in 0..BUCKETS {
-            bytes.clear();
-            for (at, s) in &spill.runs {
-                let from = bytes.len();
-                bytes.resize(from + (s[b + 1] - s[b]) * ID, 0);
-                spill
-                    .file
-                    .read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
-            }
-            let on_disk = bytes.chunks_exact(ID).map(|c| {
-                let mut w = [0u8; ID];
-                w.copy_from_slice(c);
-                u128::from_le_bytes(w)
-            });
-            let in_mem = self.buf[starts[b]..starts[b + 1]].iter().copied();
-            let all: Vec<u128> = on_disk.chain(in_mem).collect();
-            if let Some(id) = first_repeat(&mut set, all.into_iter()) {
-                return Ok(Some(id));
-            }
-        }
-        Ok(None)
+        std::thread::scope(|scope| {
+            let high = scope.spawn(|| half(BUCKETS / 2..BUCKETS));
+            let low = half(0..BUCKETS / 2)?;
+            let high = high
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            Ok(low.or(high))
+        })
     }
 
     /// Whether the ids went to a temp file.

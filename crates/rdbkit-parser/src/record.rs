@@ -587,6 +587,16 @@ impl<'data> RdbReader<'data> {
     // place instead of being copied out (memmove was 9-14 % of a filter).
     #[inline(always)]
     pub fn next_record(&mut self) -> Result<Option<Record<'data>>> {
+        self.next_record_with(|rec| rec)
+    }
+
+    /// [`RdbReader::next_record`], handing the record to `f` and returning
+    /// what `f` returns. A loop that consumes each record in `f` reads it
+    /// where the parser built it: returned through `Result<Option<_>>`, the
+    /// record was copied once more (a 168-byte memcpy a record, 5 % of a
+    /// parallel verify).
+    #[inline(always)]
+    pub fn next_record_with<R>(&mut self, f: impl FnOnce(Record<'data>) -> R) -> Result<Option<R>> {
         if self.state.done || (self.run && self.pos >= self.data.len()) {
             return Ok(None);
         }
@@ -608,7 +618,7 @@ impl<'data> RdbReader<'data> {
                 if self.pos - self.crc_pos >= CRC_BATCH {
                     self.catch_up_crc();
                 }
-                Ok(Some(p.record))
+                Ok(Some(f(p.record)))
             }
             Err(e) => {
                 // Fuse: nothing more after an error.
