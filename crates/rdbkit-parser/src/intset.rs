@@ -94,6 +94,29 @@ pub struct IntsetEntries<'a> {
     index: usize,
 }
 
+impl IntsetEntries<'_> {
+    /// The next element when it is in order (the common case), without
+    /// consuming anything otherwise: `None` means "take [`Iterator::next`]",
+    /// which reports the end or the error.
+    #[inline(always)]
+    pub(crate) fn next_fast(&mut self) -> Option<i64> {
+        let mut chunks = self.chunks.clone();
+        let v = match *chunks.next()? {
+            [a, b] => i64::from(i16::from_le_bytes([a, b])),
+            [a, b, c, d] => i64::from(i32::from_le_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => i64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            _ => return None,
+        };
+        if self.prev.is_some_and(|p| v <= p) {
+            return None;
+        }
+        self.chunks = chunks;
+        self.prev = Some(v);
+        self.index += 1;
+        Some(v)
+    }
+}
+
 impl Iterator for IntsetEntries<'_> {
     type Item = Result<i64>;
 

@@ -502,13 +502,13 @@ impl<'a> NodeCursor<'a> {
     }
 
     /// The next element of the node's listpack; `what` names it if missing.
-    #[inline]
+    #[inline(always)]
     fn item(&mut self, what: &'static str) -> Result<Item<'a>> {
         lp_item(&mut self.lp, self.offset, what)
     }
 
     /// The next element, which must be an integer (`what` names it).
-    #[inline]
+    #[inline(always)]
     fn int(&mut self, elem: &'static str, what: &'static str) -> Result<i64> {
         match self.item(elem)? {
             Item::Int(v) => Ok(v),

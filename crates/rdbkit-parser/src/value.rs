@@ -255,6 +255,7 @@ impl<'a> Elems<'a> {
                     cur: Node::Listpack(l),
                     ..
                 } => l.next_fast(),
+                Elems::Intset(i) => i.next_fast().map(Item::Int),
                 _ => None,
             };
             let go = match fast {
