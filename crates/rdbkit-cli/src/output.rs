@@ -399,10 +399,7 @@ impl FileSink {
             return;
         }
         self.written += block.len() as u64;
-        if self.written - self.flushed >= WRITEBACK_EVERY {
-            start_writeback(&self.file, self.flushed, self.written - self.flushed);
-            self.flushed = self.written;
-        }
+        writeback_due(&self.file, &mut self.flushed, self.written);
     }
 }
 
@@ -433,6 +430,15 @@ fn start_writeback(f: &File, at: u64, len: u64) {
 #[cfg(not(target_os = "linux"))]
 fn start_writeback(_: &File, _: u64, _: u64) {}
 
+/// After a write that brought the file to `written` bytes: start the disk
+/// write of what came since `flushed`, once that is [`WRITEBACK_EVERY`].
+fn writeback_due(f: &File, flushed: &mut u64, written: u64) {
+    if written - *flushed >= WRITEBACK_EVERY {
+        start_writeback(f, *flushed, written - *flushed);
+        *flushed = written;
+    }
+}
+
 impl TeeFile {
     fn flush_block(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
@@ -457,10 +463,7 @@ impl TeeFile {
             }
         } else {
             self.file.write_all(&self.buf)?;
-            if self.written - self.flushed >= WRITEBACK_EVERY {
-                start_writeback(&self.file, self.flushed, self.written - self.flushed);
-                self.flushed = self.written;
-            }
+            writeback_due(&self.file, &mut self.flushed, self.written);
             self.buf.clear();
         }
         Ok(())
