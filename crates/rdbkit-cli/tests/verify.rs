@@ -126,26 +126,7 @@ fn many_keys(bad: Option<&[u8]>) -> Vec<u8> {
 }
 
 fn keys_file(n: u32, bad: Option<&[u8]>) -> Vec<u8> {
-    let mut f = b"REDIS0009\xfe\x00".to_vec();
-    for i in 0..n {
-        if i == 21_000
-            && let Some(b) = bad
-        {
-            f.extend_from_slice(b);
-        }
-        // HASH "k<i>" {"a": "1", "b": "<i>"}
-        let key = format!("k{i}");
-        let v = i.to_string();
-        f.extend_from_slice(&[0x04, key.len() as u8]);
-        f.extend_from_slice(key.as_bytes());
-        f.extend_from_slice(b"\x02\x01a\x011\x01b");
-        f.push(v.len() as u8);
-        f.extend_from_slice(v.as_bytes());
-    }
-    f.push(0xff);
-    let crc = rdbkit_parser::crc64::crc64(&f);
-    f.extend_from_slice(&crc.to_le_bytes());
-    f
+    rdbkit_testkit::hash_keys_file(n, 21_000, bad, None)
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //! * [`dump_logical`] / [`diff_logical`] — the canonical logical JSON form of
 //!   `shared/tools/rdb_lab.py` and its diff; [`list_fixtures`] finds the
 //!   real-server fixtures under `<workspace>/fixtures`.
+//! * [`hash_keys_file`] — a generated file of many small hashes, with a
+//!   damaged record placed where a test wants it.
 //!
 //! ```no_run
 //! use rdbkit_testkit::{diff_logical, dump_logical, list_fixtures, Server, ServerKind};
@@ -23,10 +25,12 @@
 //! assert_eq!(diff_logical(&fx.expected().unwrap(), &live), Vec::<String>::new());
 //! ```
 
+mod files;
 mod logical;
 mod resp;
 mod server;
 
+pub use files::hash_keys_file;
 pub use logical::{
     DiffOptions, FORMAT, Fixture, dec, diff_logical, diff_logical_with, dump_logical, enc,
     fixtures_dir, list_fixtures, load_fixture_json, parse_score, score_repr, try_dump_logical,

@@ -789,28 +789,7 @@ mod tests {
 
     /// 20 000 hashes over two databases, with `bad` (a record) after key 15 000.
     fn file(bad: Option<&[u8]>) -> Vec<u8> {
-        let mut f = b"REDIS0009\xfe\x00".to_vec();
-        for i in 0..20_000u32 {
-            if i == 10_000 {
-                f.extend_from_slice(b"\xfe\x05");
-            }
-            if i == 15_000
-                && let Some(b) = bad
-            {
-                f.extend_from_slice(b);
-            }
-            let key = format!("k{i}");
-            let v = i.to_string();
-            f.extend_from_slice(&[0x04, key.len() as u8]);
-            f.extend_from_slice(key.as_bytes());
-            f.extend_from_slice(b"\x02\x01a\x011\x01b");
-            f.push(v.len() as u8);
-            f.extend_from_slice(v.as_bytes());
-        }
-        f.push(0xff);
-        let crc = rdbkit_parser::crc64::crc64(&f);
-        f.extend_from_slice(&crc.to_le_bytes());
-        f
+        rdbkit_testkit::hash_keys_file(20_000, 15_000, bad, Some(10_000))
     }
 
     #[test]
