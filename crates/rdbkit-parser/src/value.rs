@@ -300,6 +300,23 @@ impl<'a> Elems<'a> {
     }
 }
 
+/// The fallback of the `try_for_each_*` walks: the iterator's items, `f` on
+/// each one's `member` until it returns false (`Ok(None)`), else the count.
+fn try_for_each_ok<'a, T>(
+    it: impl Iterator<Item = Result<T>>,
+    member: impl Fn(&T) -> &Item<'a>,
+    mut f: impl FnMut(&Item<'a>) -> bool,
+) -> Result<Option<u64>> {
+    let mut n = 0u64;
+    for r in it {
+        if !f(member(&r?)) {
+            return Ok(None);
+        }
+        n += 1;
+    }
+    Ok(Some(n))
+}
+
 /// The next element of a quicklist, opening nodes as they are reached.
 fn next_in_nodes<'a>(
     nodes: &mut std::slice::Iter<'a, ListNode<'a>>,
@@ -666,14 +683,7 @@ impl<'a> ZSetEntries<'a> {
         mut f: impl FnMut(&Item<'a>) -> bool,
     ) -> Result<Option<u64>> {
         let ZInner::Pairs(e) = &mut self.inner else {
-            let mut n = 0u64;
-            for r in self {
-                if !f(&r?.0) {
-                    return Ok(None);
-                }
-                n += 1;
-            }
-            return Ok(Some(n));
+            return try_for_each_ok(self, |(m, _)| m, f);
         };
         let offset = self.offset;
         let mut n = 0u64;
@@ -990,14 +1000,7 @@ impl<'a> HashEntries<'a> {
             triplets: false,
         } = &mut self.inner
         else {
-            let mut n = 0u64;
-            for r in self {
-                if !f(&r?.field) {
-                    return Ok(None);
-                }
-                n += 1;
-            }
-            return Ok(Some(n));
+            return try_for_each_ok(self, |field| &field.field, f);
         };
         let mut n = 0u64;
         let done = elems.walk(&self.limits, |item| {
