@@ -346,9 +346,15 @@ impl Transcoder {
         if self.zl.is_empty() {
             return Some(Transcoded::Empty);
         }
-        let zl = self.zl.finish().ok()?;
-        write_blob_string(&mut self.body, zl, was_lzf && o.compress, o.target).ok()?;
+        self.write_ziplist(was_lzf, o)?;
         Some(Transcoded::Written(to))
+    }
+
+    /// Finish the ziplist built so far and append it to the body as a blob
+    /// string (LZF-compressed when the source blob was and the options allow).
+    fn write_ziplist(&mut self, was_lzf: bool, o: Out) -> Option<()> {
+        let zl = self.zl.finish().ok()?;
+        write_blob_string(&mut self.body, zl, was_lzf && o.compress, o.target).ok()
     }
 
     /// A quicklist v2 as a quicklist v1: each packed node's listpack becomes
@@ -371,8 +377,7 @@ impl Transcoder {
                 // Loaders skip empty nodes; so does the output.
                 continue;
             }
-            let zl = self.zl.finish().ok()?;
-            write_blob_string(&mut self.body, zl, was_lzf && o.compress, o.target).ok()?;
+            self.write_ziplist(was_lzf, o)?;
             written += 1;
         }
         if written == 0 {
@@ -423,8 +428,7 @@ impl Transcoder {
         if self.zl.is_empty() {
             return Some(Transcoded::Empty);
         }
-        let zl = self.zl.finish().ok()?;
-        write_blob_string(&mut self.body, zl, any_lzf && o.compress, o.target).ok()?;
+        self.write_ziplist(any_lzf, o)?;
         Some(Transcoded::Written(RDB_TYPE_LIST_ZIPLIST))
     }
 
