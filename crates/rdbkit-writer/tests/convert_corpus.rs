@@ -9,17 +9,7 @@ mod check {
     include!("../../../fuzz/src/convert_check.rs");
 }
 
-fn files(dir: &str, target: &str) -> Vec<Vec<u8>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz")
-        .join(dir)
-        .join(target);
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    rd.filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-        .collect()
-}
+use crate::fuzz_files as files;
 
 #[test]
 fn convert_corpus() {

@@ -9,15 +9,7 @@ mod check {
 }
 
 fn files(dir: &str) -> Vec<Vec<u8>> {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz")
-        .join(dir)
-        .join("roundtrip");
-    let Ok(rd) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    rd.filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-        .collect()
+    crate::fuzz_files(dir, "roundtrip")
 }
 
 #[test]
