@@ -6,9 +6,10 @@
 //! small keys). At the end the ids are partitioned in place by their top
 //! byte into 256 buckets, and each bucket is checked on its own with a set
 //! that fits in cache. Past [`MEMORY_BUDGET`] the full buffer is partitioned
-//! the same way and written out as one run to a single unlinked temp file
-//! (16 bytes a key on disk), so the memory of a walk stays flat whatever the
-//! number of keys; each bucket is then read back from every run. Ids are
+//! the same way and written out as one run to an unlinked temp file (16
+//! bytes a key on disk), so the memory of a walk stays flat whatever the
+//! number of keys; each bucket is then read back from every run. Threads
+//! keep logs of their own, merged at the end ([`KeyLog::absorb`]). Ids are
 //! uniformly random, so buckets are even: checking the largest needs about
 //! 1/256 of all ids in memory.
 //!
@@ -41,11 +42,17 @@ pub(crate) struct KeyLog {
 
 #[derive(Debug)]
 struct Spill {
-    /// Unlinked as soon as it is created: nothing is left behind whatever
-    /// happens to the process.
+    /// Unlinked as soon as they are created: nothing is left behind
+    /// whatever happens to the process. One per log; a log that absorbed
+    /// others holds theirs too.
+    files: Vec<SpillFile>,
+    /// Where each run is: file, offset, bucket starts.
+    runs: Vec<(usize, u64, Box<Starts>)>,
+}
+
+#[derive(Debug)]
+struct SpillFile {
     file: File,
-    /// File offset and bucket starts of each run.
-    runs: Vec<(u64, Box<Starts>)>,
     end: u64,
 }
 
@@ -82,6 +89,27 @@ fn partition(ids: &mut [u128]) -> Box<Starts> {
     starts
 }
 
+/// A temp file for ids, unlinked at once.
+fn unlinked_temp() -> io::Result<File> {
+    // Several threads' logs may spill in the same nanosecond.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let path = std::env::temp_dir().join(format!(
+        "rdbkit-keys-{}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    std::fs::remove_file(&path)?;
+    Ok(file)
+}
+
 fn first_repeat(set: &mut IdSet, ids: impl ExactSizeIterator<Item = u128>) -> Option<u128> {
     set.clear();
     set.reserve(ids.len());
@@ -89,7 +117,8 @@ fn first_repeat(set: &mut IdSet, ids: impl ExactSizeIterator<Item = u128>) -> Op
 }
 
 impl KeyLog {
-    fn with_budget(bytes: usize) -> KeyLog {
+    /// A log that keeps up to `bytes` of ids in memory before spilling.
+    pub(crate) fn with_budget(bytes: usize) -> KeyLog {
         let cap = (bytes / ID).max(1);
         KeyLog {
             buf: Vec::with_capacity(cap),
@@ -111,38 +140,61 @@ impl KeyLog {
     fn write_run(&mut self) -> io::Result<()> {
         let spill = match &mut self.spill {
             Some(s) => s,
-            None => {
-                let path = std::env::temp_dir().join(format!(
-                    "rdbkit-keys-{}-{}",
-                    std::process::id(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_nanos())
-                ));
-                let file = File::options()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .open(&path)?;
-                std::fs::remove_file(&path)?;
-                self.spill.insert(Spill {
-                    file,
-                    runs: Vec::new(),
+            None => self.spill.insert(Spill {
+                files: vec![SpillFile {
+                    file: unlinked_temp()?,
                     end: 0,
-                })
-            }
+                }],
+                runs: Vec::new(),
+            }),
         };
         let starts = partition(&mut self.buf);
-        let at = spill.end;
-        let mut w = io::BufWriter::with_capacity(1 << 20, &spill.file);
+        // A log writes only to its own file (the first); absorbed ones are
+        // only read.
+        let Some(own) = spill.files.first_mut() else {
+            return Err(io::Error::other("key log without its spill file"));
+        };
+        let at = own.end;
+        let mut w = io::BufWriter::with_capacity(1 << 20, &own.file);
         for id in &self.buf {
             w.write_all(&id.to_le_bytes())?;
         }
         w.flush()?;
         drop(w);
-        spill.end += (self.buf.len() * ID) as u64;
-        spill.runs.push((at, starts));
+        own.end += (self.buf.len() * ID) as u64;
+        spill.runs.push((0, at, starts));
         self.buf.clear();
+        Ok(())
+    }
+
+    /// Take in the ids of another log (kept by another thread), so that
+    /// [`KeyLog::find_duplicate`] looks at both.
+    pub(crate) fn absorb(&mut self, other: KeyLog) -> io::Result<()> {
+        if let Some(theirs) = other.spill {
+            if self.spill.is_none() {
+                // Runs of this log go to a file of its own, first in the list.
+                self.spill = Some(Spill {
+                    files: vec![SpillFile {
+                        file: unlinked_temp()?,
+                        end: 0,
+                    }],
+                    runs: Vec::new(),
+                });
+            }
+            if let Some(mine) = &mut self.spill {
+                let base = mine.files.len();
+                mine.files.extend(theirs.files);
+                mine.runs.extend(
+                    theirs
+                        .runs
+                        .into_iter()
+                        .map(|(f, at, starts)| (base + f, at, starts)),
+                );
+            }
+        }
+        for id in other.buf {
+            self.push(id)?;
+        }
         Ok(())
     }
 
@@ -164,12 +216,15 @@ impl KeyLog {
                     continue;
                 };
                 bytes.clear();
-                for (at, s) in &spill.runs {
+                for (f, at, s) in &spill.runs {
                     let from = bytes.len();
                     bytes.resize(from + (s[b + 1] - s[b]) * ID, 0);
-                    spill
-                        .file
-                        .read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
+                    let file = &spill
+                        .files
+                        .get(*f)
+                        .ok_or_else(|| io::Error::other("lost spill file"))?
+                        .file;
+                    file.read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
                 }
                 let on_disk = bytes.chunks_exact(ID).map(|c| {
                     let mut w = [0u8; ID];
@@ -244,6 +299,33 @@ mod tests {
             log.push(h.id(0, &i.to_le_bytes())).unwrap();
         }
         assert_eq!(log.find_duplicate().unwrap(), None);
+    }
+
+    #[test]
+    fn absorbed_logs_are_checked_together() {
+        let h = IdHasher::default();
+        let id = |i: u64| h.id(0, &i.to_le_bytes());
+        // Budgets of 1 000 ids: each log spills (or not) on its own, and the
+        // pair of equal ids sits in different logs, in memory or on disk.
+        for (a_len, b_len) in [(500u64, 700u64), (3_300, 500), (400, 2_600), (2_500, 3_100)] {
+            for dup in [None, Some((a_len / 3, b_len / 2))] {
+                let mut a = KeyLog::with_budget(1_000 * ID);
+                let mut b = KeyLog::with_budget(1_000 * ID);
+                for i in 0..a_len {
+                    a.push(id(i)).unwrap();
+                }
+                for i in 0..b_len {
+                    let k = match dup {
+                        Some((first, at)) if i == at => first,
+                        _ => 1_000_000 + i,
+                    };
+                    b.push(id(k)).unwrap();
+                }
+                a.absorb(b).unwrap();
+                let want = dup.map(|(first, _)| id(first));
+                assert_eq!(a.find_duplicate().unwrap(), want, "{a_len} {b_len} {dup:?}");
+            }
+        }
     }
 
     #[test]

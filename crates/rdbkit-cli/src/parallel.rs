@@ -181,15 +181,17 @@ impl<J: Send, R: Send, S> Pool<'_, J, R, S> {
 
 /// Run `body` with a pool of [`workers`] threads doing `work` on batches of
 /// `J`, each with its own state from `state`. The pool is drained and the
-/// threads joined before this returns.
+/// threads joined before this returns what `body` returned, and the states
+/// of every thread that did batches (the walking thread's first).
 pub(crate) fn with_pool<J, R, S, T>(
     state: impl Fn() -> S + Sync,
     work: &(dyn Fn(&mut S, Vec<J>) -> R + Sync),
     body: impl FnOnce(&mut Pool<'_, J, R, S>) -> T,
-) -> T
+) -> (T, Vec<S>)
 where
     J: Send,
     R: Send,
+    S: Send,
 {
     with_workers(workers(), state, work, body)
 }
@@ -201,16 +203,17 @@ pub(crate) fn with_workers<J, R, S, T>(
     state: impl Fn() -> S + Sync,
     work: &(dyn Fn(&mut S, Vec<J>) -> R + Sync),
     body: impl FnOnce(&mut Pool<'_, J, R, S>) -> T,
-) -> T
+) -> (T, Vec<S>)
 where
     J: Send,
     R: Send,
+    S: Send,
 {
     let (tx, jobs) = sync_channel::<(u64, Vec<J>)>(QUEUE);
     let (done, rx) = sync_channel::<(u64, R)>(QUEUE + MAX_PENDING + n + 1);
     let jobs = Arc::new(Mutex::new(jobs));
     std::thread::scope(|s| {
-        let mut started = 0;
+        let mut handles = Vec::with_capacity(n);
         for i in 0..n {
             let jobs = Arc::clone(&jobs);
             let done = done.clone();
@@ -227,16 +230,17 @@ where
                             break;
                         }
                     }
+                    st
                 });
-            if spawned.is_err() {
-                break;
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(_) => break,
             }
-            started += 1;
         }
         drop(done);
         let mut pool = Pool {
             // Without a worker the walking thread does every batch itself.
-            tx: (started > 0).then_some(tx),
+            tx: (!handles.is_empty()).then_some(tx),
             rx,
             work,
             local: state(),
@@ -248,7 +252,11 @@ where
         // Close the queue so the workers stop; results not taken are dropped.
         pool.tx = None;
         while pool.rx.recv().is_ok() {}
-        out
+        let mut states = vec![pool.local];
+        for h in handles {
+            states.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        (out, states)
     })
 }
 
@@ -268,7 +276,7 @@ mod tests {
         };
         // 0 workers: everything is done by the walking thread.
         for workers in [0, 1, 3] {
-            let got = with_workers(
+            let (got, states) = with_workers(
                 workers,
                 || 0u64,
                 &work,
@@ -288,6 +296,9 @@ mod tests {
             );
             let want: Vec<u64> = (0..200u64).map(|i| 2 * i + 1).collect();
             assert_eq!(got, want, "{workers} workers");
+            // Every thread's state comes back, and together they saw every batch.
+            assert_eq!(states.len(), workers + 1);
+            assert_eq!(states.iter().sum::<u64>(), 200, "{workers} workers");
         }
     }
 

@@ -596,7 +596,8 @@ fn export_jsonl_parallel(args: &Args, out: &mut dyn Write) -> anyhow::Result<Exi
             }
             walked.map(|_| ())
         },
-    )?;
+    )
+    .0?;
     Ok(ExitCode::SUCCESS)
 }
 

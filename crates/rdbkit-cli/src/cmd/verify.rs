@@ -455,7 +455,7 @@ pub(crate) fn verify_stream_on(
             }
         }
     }
-    parallel::with_workers(workers, MemberCheck::default, &work, |pool| {
+    let (verdict, _) = parallel::with_workers(workers, MemberCheck::default, &work, |pool| {
         let mut v = RunVerifier {
             pool,
             version: rdbkit_parser::RdbVersion(0),
@@ -487,7 +487,8 @@ pub(crate) fn verify_stream_on(
             Some(Checksum::Verified(_) | Checksum::Absent) => Ok(StreamVerdict::Verified),
             other => anyhow::bail!("unexpected checksum state {other:?}"),
         }
-    })
+    });
+    verdict
 }
 
 /// A copy of a run of whole records for a worker of [`verify_stream`].
@@ -573,11 +574,16 @@ struct Job<'d> {
     value: RawValue<'d>,
 }
 
-/// What a worker found in a batch: the keys' ids (for the duplicate check),
-/// or that some value failed (the sequential walk then reports it).
-struct Checked {
-    ids: Vec<u128>,
-    failed: bool,
+/// A thread's state in the parallel verify. Each thread logs the ids of the
+/// keys it checked in a log of its own (the order of ids does not matter to
+/// the duplicate check), so the walking thread, which is the one that limits
+/// the pace, neither receives nor logs them; the logs are merged at the end.
+struct Checker {
+    ids: IdHasher,
+    members: MemberCheck,
+    log: KeyLog,
+    /// A failed write of the log (the walk goes on; this is reported after).
+    io: Option<std::io::Error>,
 }
 
 /// Keys per batch, and input bytes per batch, whichever comes first.
@@ -586,9 +592,10 @@ const BATCH_BYTES: usize = 1 << 20;
 
 /// The walking side of the parallel verify.
 struct ParVerifier<'p, 'w, 'd> {
-    pool: &'p mut Pool<'w, Job<'d>, Checked, (IdHasher, MemberCheck)>,
+    /// A batch's result: whether some value in it failed (the sequential
+    /// walk then reports it).
+    pool: &'p mut Pool<'w, Job<'d>, bool, Checker>,
     batches: Batcher<Job<'d>>,
-    log: KeyLog,
     records: u64,
     keys: u64,
     checksum: Option<Checksum>,
@@ -596,13 +603,9 @@ struct ParVerifier<'p, 'w, 'd> {
 }
 
 impl ParVerifier<'_, '_, '_> {
-    fn take(&mut self, c: Checked) -> anyhow::Result<()> {
+    fn take(&mut self, failed: bool) {
         self.batches.taken();
-        self.failed |= c.failed;
-        for id in c.ids {
-            self.log.push(id)?;
-        }
-        Ok(())
+        self.failed |= failed;
     }
 }
 
@@ -620,8 +623,8 @@ impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
                 };
                 if let Some(batch) = self.batches.push(rec.offset, rec.raw.len(), job) {
                     self.pool.submit(batch);
-                    while let Some(c) = self.pool.try_next() {
-                        self.take(c)?;
+                    while let Some(failed) = self.pool.try_next() {
+                        self.take(failed);
                     }
                 }
             }
@@ -643,49 +646,65 @@ impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
 fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
     let map = crate::input::open(path)?;
     let ids = IdHasher::default();
-    let work = |st: &mut (IdHasher, MemberCheck), batch: Vec<Job<'_>>| {
-        let mut out = Checked {
-            ids: Vec::with_capacity(batch.len()),
+    let threads = parallel::workers() + 1;
+    let work = |st: &mut Checker, batch: Vec<Job<'_>>| -> bool {
+        for j in &batch {
+            if check_value_with(&j.value, &mut st.members).is_err() {
+                return true;
+            }
+            if st.io.is_none()
+                && let Err(e) = st.log.push(st.ids.id(j.db, &j.key))
+            {
+                st.io = Some(e);
+            }
+        }
+        false
+    };
+    let state = || Checker {
+        ids,
+        members: MemberCheck::default(),
+        // The logs together keep what one log would.
+        log: KeyLog::with_budget(crate::keylog::MEMORY_BUDGET / threads),
+        io: None,
+    };
+    let (run, states) = parallel::with_pool(state, &work, |pool| {
+        let mut pv = ParVerifier {
+            pool,
+            batches: Batcher::new(BATCH_KEYS, BATCH_BYTES),
+            records: 0,
+            keys: 0,
+            checksum: None,
             failed: false,
         };
-        for j in &batch {
-            if check_value_with(&j.value, &mut st.1).is_err() {
-                out.failed = true;
-                break;
-            }
-            out.ids.push(st.0.id(j.db, &j.key));
+        let end = walk_map(&map, Default::default(), &mut pv);
+        if let Some(batch) = pv.batches.flush() {
+            pv.pool.submit(batch);
         }
-        out
-    };
-    let run = parallel::with_pool(
-        || (ids, MemberCheck::default()),
-        &work,
-        |pool| -> anyhow::Result<_> {
-            let mut pv = ParVerifier {
-                pool,
-                batches: Batcher::new(BATCH_KEYS, BATCH_BYTES),
-                log: KeyLog::default(),
-                records: 0,
-                keys: 0,
-                checksum: None,
-                failed: false,
-            };
-            let end = walk_map(&map, Default::default(), &mut pv);
-            if let Some(batch) = pv.batches.flush() {
-                pv.pool.submit(batch);
-            }
-            while let Some(c) = pv.pool.next() {
-                pv.take(c)?;
-            }
-            Ok(match end {
-                Ok(end) if !pv.failed => Some((pv.log, pv.records, pv.keys, pv.checksum, end)),
-                _ => None,
-            })
-        },
-    )?;
-    let Some((mut log, records, keys, checksum, end)) = run else {
+        while let Some(failed) = pv.pool.next() {
+            pv.take(failed);
+        }
+        match end {
+            Ok(end) if !pv.failed => Some((pv.records, pv.keys, pv.checksum, end)),
+            _ => None,
+        }
+    });
+    let Some((records, keys, checksum, end)) = run else {
         return Ok(None);
     };
+    let mut states = states.into_iter();
+    let Some(mut first) = states.next() else {
+        anyhow::bail!("internal error: no verifier state came back");
+    };
+    let mut log = first.log;
+    for st in states {
+        if let Some(e) = st.io {
+            first.io.get_or_insert(e);
+        }
+        log.absorb(st.log)?;
+    }
+    if let Some(e) = first.io {
+        return Err(anyhow::Error::new(e).context("cannot log the keys for the duplicate check"));
+    }
     if log.find_duplicate()?.is_some() {
         return Ok(None);
     }
