@@ -289,6 +289,18 @@ pub fn check_value(raw: &RawValue<'_>, input_len: usize) {
     let _ = raw.kind();
     let _ = raw.encoding_name();
     assert!(raw.offset() as usize + raw.body().len() <= input_len);
+    // The scratch-buffer string decode agrees with the allocating one.
+    let mut scratch = b"left over".to_vec();
+    let into = raw
+        .decode_string_into(&mut scratch)
+        .map(|s| s.map(<[u8]>::to_vec));
+    match (&into, raw.decode()) {
+        (Ok(Some(a)), Ok(Value::String(b))) => assert_eq!(a[..], b[..], "string decodes differ"),
+        (Ok(None), Ok(v)) => assert!(!matches!(v, Value::String(_)), "a string was not seen"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (Ok(None), Err(_)) => assert_ne!(raw.ty().0, 0, "a string failed only in decode"),
+        (a, b) => panic!("string decode {a:?} but decode {b:?}"),
+    }
     let value = match raw.decode() {
         Ok(v) => v,
         Err(e) => {

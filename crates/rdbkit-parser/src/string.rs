@@ -66,6 +66,34 @@ impl<'data> RawString<'data> {
         }
     }
 
+    /// The decoded bytes, in `scratch` when they must be made (integers,
+    /// LZF): a loop over many strings then allocates once. `scratch` is
+    /// cleared first.
+    #[inline]
+    pub fn decode_into<'s>(&self, limits: &Limits, scratch: &'s mut Vec<u8>) -> Result<&'s [u8]>
+    where
+        'data: 's,
+    {
+        scratch.clear();
+        match *self {
+            RawString::Raw(b) => Ok(b),
+            RawString::Int(i) => {
+                use std::io::Write;
+                // Writing to a Vec cannot fail.
+                let _ = write!(scratch, "{i}");
+                Ok(scratch)
+            }
+            RawString::Lzf {
+                compressed,
+                len,
+                offset,
+            } => {
+                decompress_to(compressed, len, offset, limits, scratch)?;
+                Ok(scratch)
+            }
+        }
+    }
+
     /// The decoded length, without decoding.
     pub fn len(&self) -> u64 {
         match *self {
@@ -99,6 +127,19 @@ pub(crate) fn decompress(
     offset: u64,
     limits: &Limits,
 ) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decompress_to(compressed, len, offset, limits, &mut out)?;
+    Ok(out)
+}
+
+/// [`decompress`], appending to `out`.
+fn decompress_to(
+    compressed: &[u8],
+    len: u64,
+    offset: u64,
+    limits: &Limits,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     if len > limits.max_string_len {
         return Err(Error::new(
             offset,
@@ -121,16 +162,14 @@ pub(crate) fn decompress(
             },
         ));
     }
-    let mut out = Vec::new();
-    lzf::decompress_into(compressed, &mut out, len as usize).map_err(|e| {
+    lzf::decompress_into(compressed, out, len as usize).map_err(|e| {
         Error::new(
             offset,
             ErrorKind::Lzf {
                 reason: e.to_string(),
             },
         )
-    })?;
-    Ok(out)
+    })
 }
 
 impl<'data> Input<'data> {
@@ -187,10 +226,18 @@ impl<'data> Input<'data> {
 mod tests {
     use super::*;
 
+    /// Decoded both ways (allocating, and into a dirty scratch buffer),
+    /// which must agree.
     fn read(bytes: &[u8]) -> Result<Vec<u8>> {
         let mut i = Input::new(bytes, 0);
         let s = i.string("t")?;
-        Ok(s.decode(&Limits::default())?.into_owned())
+        let owned = s.decode(&Limits::default()).map(Cow::into_owned);
+        let mut scratch = b"left over".to_vec();
+        let into = s
+            .decode_into(&Limits::default(), &mut scratch)
+            .map(<[u8]>::to_vec);
+        assert_eq!(format!("{owned:?}"), format!("{into:?}"), "{bytes:?}");
+        owned
     }
 
     #[test]

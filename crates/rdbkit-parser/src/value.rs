@@ -99,6 +99,23 @@ impl<'data> RawValue<'data> {
         Input::new(self.body, self.offset)
     }
 
+    /// A string value's bytes, decoded into `scratch` when they must be
+    /// made (integer-encoded or LZF-compressed strings), so that a loop over
+    /// many values allocates once; `Ok(None)` when the value is not a
+    /// string. The same checks as [`RawValue::decode`], without building a
+    /// [`Value`].
+    pub fn decode_string_into<'s>(&self, scratch: &'s mut Vec<u8>) -> Result<Option<&'s [u8]>>
+    where
+        'data: 's,
+    {
+        if self.ty.0 != 0 {
+            return Ok(None);
+        }
+        let limits = self.ctx.limits;
+        let raw = self.input().string("string value")?;
+        raw.decode_into(&limits, scratch).map(Some)
+    }
+
     /// Decode the value into a borrowed view. Collections are checked as far
     /// as their headers here; their elements are checked as they are iterated.
     pub fn decode(&self) -> Result<Value<'data>> {
