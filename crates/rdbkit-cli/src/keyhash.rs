@@ -73,6 +73,10 @@ fn lane(s: u64, data: &[u8], extra: u64) -> u64 {
 pub(crate) struct IdHasher {
     k0: u64,
     k1: u64,
+    /// Bits of [`IdHasher::id64`] kept: a test weakens it to make different
+    /// keys share ids.
+    #[cfg(test)]
+    mask64: u64,
 }
 
 impl Default for IdHasher {
@@ -82,6 +86,8 @@ impl Default for IdHasher {
         IdHasher {
             k0: r.hash_one(0x5eed_u64) | 1,
             k1: r.hash_one(0xfeed_u64) | 1,
+            #[cfg(test)]
+            mask64: u64::MAX,
         }
     }
 }
@@ -91,6 +97,26 @@ impl IdHasher {
     #[inline]
     pub(crate) fn id(&self, extra: u64, data: &[u8]) -> u128 {
         (u128::from(lane(self.k0, data, extra)) << 64) | u128::from(lane(self.k1, data, extra))
+    }
+
+    /// A 64-bit id of `data` with a discriminator: one lane of
+    /// [`IdHasher::id`], for checks that confirm a match exactly.
+    #[inline]
+    pub(crate) fn id64(&self, extra: u64, data: &[u8]) -> u64 {
+        let id = lane(self.k1, data, extra);
+        #[cfg(test)]
+        let id = id & self.mask64;
+        id
+    }
+
+    /// A hasher whose 64-bit ids keep only their low `bits` bits (tests of
+    /// what happens when different keys share an id).
+    #[cfg(test)]
+    pub(crate) fn weak(bits: u32) -> IdHasher {
+        IdHasher {
+            mask64: (1u64 << bits) - 1,
+            ..IdHasher::default()
+        }
     }
 
     /// One keyed 64-bit lane of a collection element's logical value (an

@@ -292,11 +292,14 @@ pub(crate) enum Dups {
     /// A set of all ids, checked as each key arrives (stdin: the input can be
     /// read only once, and the error must still name the key); 16-32 bytes a key.
     Now(IdSet),
-    /// Ids logged in bounded memory and checked after the walk; a duplicate
-    /// found then is located (offset, key) by a second walk ([`Dups::Find`]).
+    /// 64-bit ids logged in bounded memory and checked after the walk; a
+    /// repeated id found then is looked for again by a second walk
+    /// ([`Dups::Find`]), which confirms it (and names the key) or finds that
+    /// two different keys share it.
     AtEnd(KeyLog),
-    /// The second walk: report the second key with this id.
-    Find { id: u128, seen: bool },
+    /// The second walk: the keys with this id so far; the first key seen
+    /// again is the duplicate.
+    Find { id: u64, keys: Vec<(u64, Vec<u8>)> },
 }
 
 pub(crate) struct Verifier {
@@ -325,13 +328,13 @@ impl Visitor for Verifier {
                             return Err(duplicate_error(rec.offset, e).into());
                         }
                     }
-                    Dups::AtEnd(log) => log.push(self.ids.id(e.db, &e.key))?,
-                    Dups::Find { id, seen } => {
-                        if self.ids.id(e.db, &e.key) == *id {
-                            if *seen {
+                    Dups::AtEnd(log) => log.push(self.ids.id64(e.db, &e.key))?,
+                    Dups::Find { id, keys } => {
+                        if self.ids.id64(e.db, &e.key) == *id {
+                            if keys.iter().any(|(db, k)| *db == e.db && k[..] == e.key[..]) {
                                 return Err(duplicate_error(rec.offset, e).into());
                             }
-                            *seen = true;
+                            keys.push((e.db, e.key.to_vec()));
                         }
                     }
                 }
@@ -665,7 +668,7 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
                 return true;
             }
             if st.io.is_none()
-                && let Err(e) = st.log.push(st.ids.id(j.db, &j.key))
+                && let Err(e) = st.log.push(st.ids.id64(j.db, &j.key))
             {
                 st.io = Some(e);
             }
@@ -717,7 +720,9 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
     if let Some(e) = first.io {
         return Err(anyhow::Error::new(e).context("cannot log the keys for the duplicate check"));
     }
-    if log.find_duplicate()?.is_some() {
+    // A repeated id (a duplicate key, or two keys sharing an id): the
+    // sequential walk looks into it.
+    if log.find_duplicate(&HashSet64::default())?.is_some() {
         return Ok(None);
     }
     let mut v = Verifier::with_dups(Dups::Off);
@@ -748,6 +753,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
 
 /// The one-thread verify (stdin, and files with a problem to name).
 fn verify_sequential(file: &str) -> anyhow::Result<(Verifier, anyhow::Result<WalkEnd>)> {
+    verify_sequential_with(file, IdHasher::default())
+}
+
+/// [`verify_sequential`] with the given key hasher.
+fn verify_sequential_with(
+    file: &str,
+    ids: IdHasher,
+) -> anyhow::Result<(Verifier, anyhow::Result<WalkEnd>)> {
     // Files: duplicate keys are found after the walk in bounded memory (and
     // located by a second walk only if there is one); stdin: as they come.
     let mut v = Verifier::with_dups(if file == "-" {
@@ -755,20 +768,28 @@ fn verify_sequential(file: &str) -> anyhow::Result<(Verifier, anyhow::Result<Wal
     } else {
         Dups::AtEnd(KeyLog::default())
     });
+    v.ids = ids;
     let mut result = walk(file, Default::default(), &mut v);
-    if result.is_ok()
+    // Ids found to be shared by different keys.
+    let mut shared = HashSet64::default();
+    while result.is_ok()
         && let Dups::AtEnd(log) = &mut v.dups
-        && let Some(id) = log.find_duplicate()?
+        && let Some(id) = log.find_duplicate(&shared)?
     {
-        // Walk again to name the key and its offset; the same hasher keys.
-        let mut again = Verifier::with_dups(Dups::Find { id, seen: false });
+        // Walk again to confirm it and name the key and its offset; the
+        // same hasher keys.
+        let mut again = Verifier::with_dups(Dups::Find {
+            id,
+            keys: Vec::new(),
+        });
         again.ids = v.ids;
         result = walk(file, Default::default(), &mut again);
-        v.records = again.records;
-        v.keys = again.keys;
-        if result.is_ok() {
-            anyhow::bail!("internal error: a duplicate key id was logged but not found again");
+        if result.is_err() {
+            v.records = again.records;
+            v.keys = again.keys;
         }
+        // Otherwise different keys shared the id: look for another.
+        shared.insert(id);
     }
     Ok((v, result))
 }
@@ -821,6 +842,38 @@ mod tests {
     /// 20 000 hashes over two databases, with `bad` (a record) after key 15 000.
     fn file(bad: Option<&[u8]>) -> Vec<u8> {
         rdbkit_testkit::hash_keys_file(20_000, 15_000, bad, Some(10_000))
+    }
+
+    #[test]
+    fn keys_that_share_an_id_are_not_duplicates() {
+        let dir = std::env::temp_dir().join(format!("rdbkit-shared-ids-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // With 4-bit ids, 20 000 keys share 16 ids: each repeated id is
+        // walked for again and found to be different keys, until none is
+        // left; a real duplicate among them is still found and named (k12000
+        // is in database 5, as is the copy).
+        let clean = dir.join("clean.rdb");
+        std::fs::write(&clean, file(None)).unwrap();
+        let dup = dir.join("dup.rdb");
+        std::fs::write(&dup, file(Some(b"\x04\x06k12000\x01\x01f\x011"))).unwrap();
+        for bits in [4, 64] {
+            let ids = if bits == 64 {
+                IdHasher::default()
+            } else {
+                IdHasher::weak(bits)
+            };
+            let (v, r) = verify_sequential_with(clean.to_str().unwrap(), ids).unwrap();
+            assert!(r.is_ok(), "{bits}: {:?}", r.err());
+            assert_eq!(v.keys, 20_000);
+            let (v, r) = verify_sequential_with(dup.to_str().unwrap(), ids).unwrap();
+            let err = format!("{:#}", r.unwrap_err());
+            assert!(
+                err.contains("duplicate key") && err.contains("k12000"),
+                "{bits}: {err}"
+            );
+            assert_eq!(v.keys, 15_000 + 1, "{bits}: counted up to the duplicate");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
