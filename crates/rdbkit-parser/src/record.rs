@@ -436,6 +436,18 @@ pub(crate) struct ReadState {
 }
 
 impl ReadState {
+    /// Parse the record at `pos` of `data` (whose first byte is at file
+    /// offset `base`) in this state; applying it is the caller's move.
+    #[inline(always)]
+    pub(crate) fn parse<'data>(
+        &self,
+        data: &'data [u8],
+        pos: usize,
+        base: u64,
+    ) -> Result<Parsed<'data>> {
+        parse_record(data, pos, base, &self.ctx, self.db, self.crc)
+    }
+
     pub(crate) fn new(header: &[u8], version: RdbVersion, options: &ReaderOptions) -> Self {
         let crc = (options.verify_checksum && version.has_checksum()).then(|| {
             let mut c = Crc64::new();
@@ -604,14 +616,7 @@ impl<'data> RdbReader<'data> {
         if self.data.get(self.pos) == Some(&255) {
             self.catch_up_crc();
         }
-        match parse_record(
-            self.data,
-            self.pos,
-            self.base,
-            &self.state.ctx,
-            self.state.db,
-            self.state.crc,
-        ) {
+        match self.state.parse(self.data, self.pos, self.base) {
             Ok(p) => {
                 self.state.apply_no_crc(&p);
                 self.pos = p.end;

@@ -9,9 +9,7 @@ use std::io::{self, Read};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::RdbVersion;
-use crate::record::{
-    CRC_BATCH, HEADER_LEN, ReadState, ReaderOptions, Record, parse_header, parse_record,
-};
+use crate::record::{CRC_BATCH, HEADER_LEN, ReadState, ReaderOptions, Record, parse_header};
 
 const CHUNK: usize = 256 << 10;
 
@@ -151,7 +149,7 @@ impl<R: Read> StreamingReader<R> {
         }
     }
 
-    /// After `parse_record` failed with `e`: read more and return `Ok` when
+    /// After a parse failed with `e`: read more and return `Ok` when
     /// the record may fit now; otherwise the final error (the reader is then
     /// done). Grows by the size already buffered (doubling), whatever the
     /// error says is missing: a claimed size is not trusted until the bytes
@@ -190,14 +188,7 @@ impl<R: Read> StreamingReader<R> {
         }
         loop {
             self.before_parse();
-            match parse_record(
-                &self.buf,
-                self.start,
-                self.base,
-                &self.state.ctx,
-                self.state.db,
-                self.state.crc,
-            ) {
+            match self.state.parse(&self.buf, self.start, self.base) {
                 Ok(p) => {
                     // The EOF record hashed its own opcode while checking
                     // the trailer; other records are hashed in batches.
@@ -219,27 +210,12 @@ impl<R: Read> StreamingReader<R> {
         // parsed again below because a borrow cannot outlive a refill.
         loop {
             self.before_parse();
-            let r = parse_record(
-                &self.buf,
-                self.start,
-                self.base,
-                &self.state.ctx,
-                self.state.db,
-                self.state.crc,
-            );
-            match r {
+            match self.state.parse(&self.buf, self.start, self.base) {
                 Ok(_) => break,
                 Err(e) => self.refill_after(e)?,
             }
         }
-        let p = parse_record(
-            &self.buf,
-            self.start,
-            self.base,
-            &self.state.ctx,
-            self.state.db,
-            self.state.crc,
-        )?;
+        let p = self.state.parse(&self.buf, self.start, self.base)?;
         self.state.apply_no_crc(&p);
         self.start = p.end;
         Ok(Some(p.record))
