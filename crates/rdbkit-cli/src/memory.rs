@@ -125,6 +125,56 @@ pub(crate) struct KeyMemory {
     pub(crate) largest: u64,
 }
 
+/// The memory estimate of each selected key of a walk: the model is made
+/// at the header, for the given target or the file's own release line.
+/// (What the memory report of `analyze` and `export --format csv` share.)
+#[derive(Debug)]
+pub(crate) struct Sizer {
+    sel: crate::select::Selector,
+    target: Option<Target>,
+    alloc: Alloc,
+    model: Option<Model>,
+}
+
+impl Sizer {
+    /// Keys chosen by `sel`, estimated for `target` (`None`: the file's own
+    /// line) with `alloc`.
+    pub(crate) fn new(sel: crate::select::Selector, target: Option<Target>, alloc: Alloc) -> Sizer {
+        Sizer {
+            sel,
+            target,
+            alloc,
+            model: None,
+        }
+    }
+
+    /// The walk's header: the model to use.
+    pub(crate) fn header(&mut self, version: rdbkit_parser::RdbVersion) {
+        let t = self.target.unwrap_or_else(|| Target::for_rdb(version));
+        self.model = Some(Model::new(t, self.alloc));
+    }
+
+    /// The record's key and its estimate, if it is a selected key.
+    pub(crate) fn measure<'r, 'd>(
+        &self,
+        rec: &'r rdbkit_parser::Record<'d>,
+    ) -> anyhow::Result<Option<(&'r Entry<'d>, KeyMemory)>> {
+        let rdbkit_parser::RecordKind::Entry(e) = &rec.kind else {
+            return Ok(None);
+        };
+        if !self.sel.matches(e, rec.raw.len() as u64) {
+            return Ok(None);
+        }
+        let Some(model) = &self.model else {
+            anyhow::bail!("record before the header");
+        };
+        let m = model.key(e).map_err(|err| {
+            anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+        })?;
+        Ok(Some((e, m)))
+    }
+}
+
 /// The memory model for one target and allocator.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {

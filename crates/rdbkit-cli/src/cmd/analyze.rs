@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::Write;
 use std::process::ExitCode;
 
-use rdbkit_parser::{DisplayBytes, Record, RecordKind};
+use rdbkit_parser::{DisplayBytes, Record};
 
 use crate::input::{Visitor, walk};
 use crate::json;
-use crate::memory::{Alloc, Model};
+use crate::memory::{Alloc, Sizer};
 use crate::select::{SelectArgs, Selector, now_ms};
 use crate::target::Target;
 
@@ -120,10 +120,7 @@ const TTL_BUCKETS: &[(&str, i64)] = &[
 ];
 
 struct Analyzer {
-    sel: Selector,
-    target: Option<Target>,
-    alloc: Alloc,
-    model: Option<Model>,
+    sizer: Sizer,
     delimiter: Vec<u8>,
     depth: usize,
     max_prefixes: usize,
@@ -169,24 +166,14 @@ impl Analyzer {
 
 impl Visitor for Analyzer {
     fn header(&mut self, version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
-        let t = self.target.unwrap_or_else(|| Target::for_rdb(version));
-        self.model = Some(Model::new(t, self.alloc));
+        self.sizer.header(version);
         Ok(())
     }
 
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
-        let RecordKind::Entry(e) = &rec.kind else {
+        let Some((e, m)) = self.sizer.measure(rec)? else {
             return Ok(true);
         };
-        if !self.sel.matches(e, rec.raw.len() as u64) {
-            return Ok(true);
-        }
-        let Some(model) = &self.model else {
-            anyhow::bail!("record before the header");
-        };
-        let m = model
-            .key(e)
-            .map_err(|err| anyhow::anyhow!("key {}: {err:#}", DisplayBytes(&e.key)))?;
         self.total.add(m.bytes, m.elements);
         self.by_type
             .entry(m.type_name)
@@ -264,10 +251,7 @@ fn human(b: u64) -> String {
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let target = args.target.as_deref().map(Target::parse).transpose()?;
     let mut a = Analyzer {
-        sel: Selector::new(&args.select)?,
-        target,
-        alloc: args.allocator,
-        model: None,
+        sizer: Sizer::new(Selector::new(&args.select)?, target, args.allocator),
         delimiter: args.delimiter.as_bytes().to_vec(),
         depth: args.depth,
         max_prefixes: args.max_prefixes,

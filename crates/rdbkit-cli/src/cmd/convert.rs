@@ -138,10 +138,11 @@ pub(crate) fn loads_as_is(source: RdbVersion, target: RdbVersion) -> bool {
     }
 }
 
-/// Arguments of `rdbkit convert`.
+/// Arguments of `rdbkit convert` and `rdbkit filter` (one snapshot in, one
+/// out; they differ in what is required: convert needs a target).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The snapshot to convert (`-` for stdin).
+    /// The snapshot (`-` for stdin).
     pub(crate) input: String,
     /// Where to write (`-` for stdout). Never the input.
     #[arg(short, long, value_name = "OUT")]

@@ -5,19 +5,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cmd::convert::{RewriteArgs, rewrite};
+use crate::cmd::convert::rewrite;
 
-/// Arguments of `rdbkit filter`.
-#[derive(Debug, clap::Args)]
-pub(crate) struct Args {
-    /// The snapshot (`-` for stdin).
-    pub(crate) input: String,
-    /// Where to write (`-` for stdout). Never the input.
-    #[arg(short, long, value_name = "OUT")]
-    pub(crate) output: String,
-    #[command(flatten)]
-    pub(crate) rw: RewriteArgs,
-}
+/// Arguments of `rdbkit filter`: those of convert, the target optional.
+pub(crate) type Args = crate::cmd::convert::Args;
 
 /// Run `rdbkit filter`.
 pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {

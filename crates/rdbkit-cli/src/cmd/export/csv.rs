@@ -16,10 +16,10 @@
 
 use std::io::Write;
 
-use rdbkit_parser::{Record, RecordKind};
+use rdbkit_parser::Record;
 
 use crate::input::Visitor;
-use crate::memory::{Alloc, Model};
+use crate::memory::{Alloc, Sizer};
 use crate::select::Selector;
 use crate::target::Target;
 
@@ -94,10 +94,7 @@ fn field(out: &mut String, s: &str) {
 #[derive(Debug)]
 pub(crate) struct CsvExporter<'a, W: Write + ?Sized> {
     out: &'a mut W,
-    sel: Selector,
-    target: Option<Target>,
-    alloc: Alloc,
-    model: Option<Model>,
+    sizer: Sizer,
     line: String,
 }
 
@@ -106,10 +103,7 @@ impl<'a, W: Write + ?Sized> CsvExporter<'a, W> {
     pub(crate) fn new(out: &'a mut W, sel: Selector, target: Option<Target>, alloc: Alloc) -> Self {
         CsvExporter {
             out,
-            sel,
-            target,
-            alloc,
-            model: None,
+            sizer: Sizer::new(sel, target, alloc),
             line: String::new(),
         }
     }
@@ -117,25 +111,15 @@ impl<'a, W: Write + ?Sized> CsvExporter<'a, W> {
 
 impl<W: Write + ?Sized> Visitor for CsvExporter<'_, W> {
     fn header(&mut self, version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
-        let t = self.target.unwrap_or_else(|| Target::for_rdb(version));
-        self.model = Some(Model::new(t, self.alloc));
+        self.sizer.header(version);
         self.out.write_all(HEADER.as_bytes())?;
         Ok(())
     }
 
     fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
-        let RecordKind::Entry(e) = &rec.kind else {
+        let Some((e, m)) = self.sizer.measure(rec)? else {
             return Ok(true);
         };
-        if !self.sel.matches(e, rec.raw.len() as u64) {
-            return Ok(true);
-        }
-        let Some(model) = &self.model else {
-            anyhow::bail!("record before the header");
-        };
-        let m = model.key(e).map_err(|err| {
-            anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
-        })?;
         let l = &mut self.line;
         l.clear();
         l.push_str(&e.db.to_string());
