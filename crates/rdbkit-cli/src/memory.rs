@@ -233,26 +233,11 @@ fn lp_entry(it: &Item<'_>) -> u64 {
     enc + rdbkit_parser::listpack::backlen_size(enc) as u64
 }
 
-/// Length of a ziplist entry holding `it` after an entry of `prev` bytes.
+/// Length of a ziplist entry holding `it` after an entry of `prev` bytes
+/// (as the writer encodes it for a Redis 6.2 target).
 fn zl_entry(it: &Item<'_>, prev: u64) -> u64 {
-    let prevlen = if prev < 254 { 1 } else { 5 };
-    let body = match it.as_i64() {
-        Some(v) if (0..=12).contains(&v) => 1,
-        Some(v) if i8::try_from(v).is_ok() => 2,
-        Some(v) if i16::try_from(v).is_ok() => 3,
-        Some(v) if (-(1 << 23)..(1 << 23)).contains(&v) => 4,
-        Some(v) if i32::try_from(v).is_ok() => 5,
-        Some(_) => 9,
-        None => {
-            let l = it.len() as u64;
-            match l {
-                0..=63 => 1 + l,
-                64..=16383 => 2 + l,
-                _ => 5 + l,
-            }
-        }
-    };
-    prevlen + body
+    let prev = usize::try_from(prev).unwrap_or(usize::MAX);
+    rdbkit_writer::ziplist::entry_len(it, prev, rdbkit_writer::ziplist::IntForms::All) as u64
 }
 
 /// The text a server stores for a zset score in a listpack or ziplist:

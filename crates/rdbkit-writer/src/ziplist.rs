@@ -77,6 +77,47 @@ fn int_encoding(v: i64, forms: IntForms, out: &mut [u8; 9]) -> usize {
     9
 }
 
+/// The integer an item is stored as in a ziplist, if any: integers, and
+/// canonical integer texts short enough for Redis's `zipTryEncoding`.
+fn as_int(item: &Item<'_>) -> Option<i64> {
+    match item {
+        Item::Int(v) => Some(*v),
+        Item::Bytes(s) if s.len() < ZIP_INT_MAX_STRLEN => parse_canonical_i64(s),
+        Item::Bytes(_) => None,
+    }
+}
+
+/// The bytes of the entry [`ZiplistEncoder`] writes for `item` after an
+/// entry of `prev` bytes (what a server's ziplist holds for it).
+///
+/// ```
+/// use rdbkit_parser::Item;
+/// use rdbkit_writer::ziplist::{IntForms, entry_len};
+///
+/// assert_eq!(entry_len(&Item::Int(5), 0, IntForms::All), 2);
+/// assert_eq!(entry_len(&Item::Bytes(b"abc"[..].into()), 300, IntForms::All), 5 + 4);
+/// ```
+pub fn entry_len(item: &Item<'_>, prev: usize, forms: IntForms) -> usize {
+    let prevlen = if prev < usize::from(ZIP_BIG_PREVLEN) {
+        1
+    } else {
+        5
+    };
+    let body = match as_int(item) {
+        Some(v) => int_encoding(v, forms, &mut [0; 9]),
+        None => {
+            let l = item.len();
+            let header = match l {
+                0..0x40 => 1,
+                0x40..0x4000 => 2,
+                _ => 5,
+            };
+            header + l
+        }
+    };
+    prevlen + body
+}
+
 /// The finished ziplist would exceed the 32-bit `zlbytes` field.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ZiplistTooLarge;
@@ -195,9 +236,7 @@ impl ZiplistEncoder {
     /// Append a string entry; a canonical integer text becomes an integer
     /// entry (as Redis's `zipTryEncoding` does).
     pub fn push_bytes(&mut self, s: &[u8]) {
-        if s.len() < ZIP_INT_MAX_STRLEN
-            && let Some(v) = parse_canonical_i64(s)
-        {
+        if let Some(v) = as_int(&Item::Bytes(s.into())) {
             return self.push_int(v);
         }
         let Ok(len) = u32::try_from(s.len()) else {
@@ -269,6 +308,52 @@ mod tests {
             z.push_bytes(i);
         }
         z.finish().unwrap().to_vec()
+    }
+
+    #[test]
+    fn entry_len_is_what_the_encoder_writes() {
+        let mut items: Vec<Item<'static>> = Vec::new();
+        for v in [
+            0i64,
+            12,
+            13,
+            -1,
+            127,
+            128,
+            -129,
+            32767,
+            32768,
+            1 << 23,
+            -(1 << 23) - 1,
+            1 << 31,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            items.push(Item::Int(v));
+            items.push(Item::Bytes(v.to_string().into_bytes().into()));
+        }
+        for l in [0usize, 1, 63, 64, 16383, 16384, 70000] {
+            items.push(Item::Bytes(vec![b'x'; l].into()));
+        }
+        items.push(Item::Bytes(b"007".to_vec().into()));
+        items.push(Item::Bytes(
+            b"123456789012345678901234567890123".to_vec().into(),
+        ));
+        for forms in [IntForms::All, IntForms::Legacy] {
+            let mut z = ZiplistEncoder::new(forms);
+            let mut prev = 0;
+            for it in &items {
+                let before = z.byte_len();
+                z.push_item(it);
+                let len = z.byte_len() - before;
+                assert_eq!(
+                    entry_len(it, prev, forms),
+                    len,
+                    "{it:?} after {prev} ({forms:?})"
+                );
+                prev = len;
+            }
+        }
     }
 
     /// The encoding byte of the only entry of a one-entry ziplist.
