@@ -1,7 +1,9 @@
-//! Fast keyed 128-bit identities of byte strings, for the duplicate checks
-//! (keys per database in `verify` and the rewrite, members of one collection
-//! in `verify`, which uses one lane and confirms matches). Two 64-bit lanes with independent random keys; a set of
-//! these ids needs no further hashing ([`IdSet`]).
+//! Fast keyed identities of byte strings, for the duplicate checks: 128-bit
+//! ids (two 64-bit lanes with independent random keys) where a match is
+//! taken as it is (keys per database in the rewrite and in `verify` of
+//! stdin), one lane where a match is confirmed afterwards (keys in `verify`
+//! of a file, members of one collection). A set of these ids needs no
+//! further hashing ([`IdSet`]).
 //!
 //! SipHash (std's default) twice per key was the largest single cost of a
 //! `verify` of a file of small keys; this is a folded-multiply hash in the

@@ -319,8 +319,9 @@ impl Visitor for Verifier {
                 check_value_with(&e.value, &mut self.members)
                     .map_err(|err| err.with_key(&e.key))?;
                 self.keys += 1;
-                // A 128-bit keyed id per key: duplicate keys make every loader
-                // refuse the file.
+                // A keyed id per key (128 bits from stdin, where nothing can be
+                // walked again; 64, confirmed by a second walk, from a file):
+                // duplicate keys make every loader refuse the file.
                 match &mut self.dups {
                     Dups::Off => {}
                     Dups::Now(seen) => {
