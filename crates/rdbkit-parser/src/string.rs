@@ -55,15 +55,13 @@ impl<'data> RawString<'data> {
     /// The decoded bytes of an integer or LZF string.
     #[inline(never)]
     fn decode_owned(&self, limits: &Limits) -> Result<Vec<u8>> {
-        match *self {
-            RawString::Raw(b) => Ok(b.to_vec()),
-            RawString::Int(i) => Ok(i.to_string().into_bytes()),
-            RawString::Lzf {
-                compressed,
-                len,
-                offset,
-            } => decompress(compressed, len, offset, limits),
+        if let RawString::Raw(b) = *self {
+            return Ok(b.to_vec());
         }
+        // The other forms are decoded into the buffer itself.
+        let mut out = Vec::new();
+        self.decode_into(limits, &mut out)?;
+        Ok(out)
     }
 
     /// The decoded bytes, in `scratch` when they must be made (integers,
@@ -88,7 +86,7 @@ impl<'data> RawString<'data> {
                 len,
                 offset,
             } => {
-                decompress_to(compressed, len, offset, limits, scratch)?;
+                decompress(compressed, len, offset, limits, scratch)?;
                 Ok(scratch)
             }
         }
@@ -119,21 +117,9 @@ fn itoa_len(i: i64) -> u64 {
     n
 }
 
-/// Decompress an LZF payload found at `offset`, refusing impossible or
-/// over-limit claims before allocating.
-pub(crate) fn decompress(
-    compressed: &[u8],
-    len: u64,
-    offset: u64,
-    limits: &Limits,
-) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    decompress_to(compressed, len, offset, limits, &mut out)?;
-    Ok(out)
-}
-
-/// [`decompress`], appending to `out`.
-fn decompress_to(
+/// Decompress an LZF payload found at `offset`, appending to `out`, refusing
+/// impossible or over-limit claims before allocating.
+fn decompress(
     compressed: &[u8],
     len: u64,
     offset: u64,
