@@ -44,23 +44,14 @@ pub(crate) struct KeyLog {
     buckets: Box<[Vec<u64>; BUCKETS]>,
     /// Ids a bucket holds before the log spills.
     cap: usize,
-    spill: Option<Spill>,
-}
-
-#[derive(Debug)]
-struct Spill {
-    /// Unlinked as soon as they are created: nothing is left behind
-    /// whatever happens to the process. One per log; a log that absorbed
-    /// others holds theirs too.
-    files: Vec<SpillFile>,
+    /// Temp files holding runs, unlinked as soon as they are created
+    /// (nothing is left behind whatever happens to the process): this log's
+    /// own, made at its first spill, and those of the logs it absorbed.
+    files: Vec<File>,
+    /// Which of `files` this log writes its runs to, and where it ends.
+    own: Option<(usize, u64)>,
     /// Where each run is: file, offset, bucket starts.
     runs: Vec<(usize, u64, Box<Starts>)>,
-}
-
-#[derive(Debug)]
-struct SpillFile {
-    file: File,
-    end: u64,
 }
 
 impl Default for KeyLog {
@@ -114,7 +105,9 @@ impl KeyLog {
         KeyLog {
             buckets: Box::new(std::array::from_fn(|_| Vec::new())),
             cap,
-            spill: None,
+            files: Vec::new(),
+            own: None,
+            runs: Vec::new(),
         }
     }
 
@@ -135,24 +128,19 @@ impl KeyLog {
     }
 
     fn write_run(&mut self) -> io::Result<()> {
-        let spill = match &mut self.spill {
-            Some(s) => s,
-            None => self.spill.insert(Spill {
-                files: vec![SpillFile {
-                    file: unlinked_temp()?,
-                    end: 0,
-                }],
-                runs: Vec::new(),
-            }),
+        let (f, at) = match self.own {
+            Some(own) => own,
+            None => {
+                self.files.push(unlinked_temp()?);
+                (self.files.len() - 1, 0)
+            }
         };
-        // A log writes only to its own file (the first); absorbed ones are
-        // only read.
-        let Some(own) = spill.files.first_mut() else {
-            return Err(io::Error::other("key log without its spill file"));
-        };
-        let at = own.end;
+        let file = self
+            .files
+            .get(f)
+            .ok_or_else(|| io::Error::other("lost spill file"))?;
         let mut starts = Box::new([0usize; BUCKETS + 1]);
-        let mut w = io::BufWriter::with_capacity(1 << 20, &own.file);
+        let mut w = io::BufWriter::with_capacity(1 << 20, file);
         for (b, ids) in self.buckets.iter_mut().enumerate() {
             starts[b + 1] = starts[b] + ids.len();
             for id in ids.iter() {
@@ -162,36 +150,22 @@ impl KeyLog {
         }
         w.flush()?;
         drop(w);
-        own.end += (starts[BUCKETS] * ID) as u64;
-        spill.runs.push((0, at, starts));
+        self.own = Some((f, at + (starts[BUCKETS] * ID) as u64));
+        self.runs.push((f, at, starts));
         Ok(())
     }
 
     /// Take in the ids of another log (kept by another thread), so that
     /// [`KeyLog::find_duplicate`] looks at both.
     pub(crate) fn absorb(&mut self, other: KeyLog) -> io::Result<()> {
-        if let Some(theirs) = other.spill {
-            if self.spill.is_none() {
-                // Runs of this log go to a file of its own, first in the list.
-                self.spill = Some(Spill {
-                    files: vec![SpillFile {
-                        file: unlinked_temp()?,
-                        end: 0,
-                    }],
-                    runs: Vec::new(),
-                });
-            }
-            if let Some(mine) = &mut self.spill {
-                let base = mine.files.len();
-                mine.files.extend(theirs.files);
-                mine.runs.extend(
-                    theirs
-                        .runs
-                        .into_iter()
-                        .map(|(f, at, starts)| (base + f, at, starts)),
-                );
-            }
-        }
+        let base = self.files.len();
+        self.files.extend(other.files);
+        self.runs.extend(
+            other
+                .runs
+                .into_iter()
+                .map(|(f, at, starts)| (base + f, at, starts)),
+        );
         for ids in other.buckets.iter() {
             for &id in ids {
                 self.push(id)?;
@@ -203,7 +177,7 @@ impl KeyLog {
     /// An id that was pushed more than once, other than those in `skip`
     /// (ids already found to belong to different keys), if any.
     pub(crate) fn find_duplicate(&self, skip: &HashSet64) -> io::Result<Option<u64>> {
-        let (buckets, spill) = (&self.buckets, &self.spill);
+        let (buckets, files, runs) = (&self.buckets, &self.files, &self.runs);
         // Buckets are independent: the two halves are checked on two threads
         // (the walk is over, the cores are free).
         let half = |range: std::ops::Range<usize>| -> io::Result<Option<u64>> {
@@ -212,21 +186,19 @@ impl KeyLog {
             let mut all = Vec::new();
             for b in range {
                 let in_mem = &buckets[b];
-                let Some(spill) = spill else {
+                if runs.is_empty() {
                     if let Some(id) = first_repeat(&mut set, in_mem, skip) {
                         return Ok(Some(id));
                     }
                     continue;
-                };
+                }
                 bytes.clear();
-                for (f, at, s) in &spill.runs {
+                for (f, at, s) in runs {
                     let from = bytes.len();
                     bytes.resize(from + (s[b + 1] - s[b]) * ID, 0);
-                    let file = &spill
-                        .files
+                    let file = files
                         .get(*f)
-                        .ok_or_else(|| io::Error::other("lost spill file"))?
-                        .file;
+                        .ok_or_else(|| io::Error::other("lost spill file"))?;
                     file.read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
                 }
                 all.clear();
@@ -255,7 +227,7 @@ impl KeyLog {
     /// Whether the ids went to a temp file.
     #[cfg(test)]
     fn spilled(&self) -> bool {
-        self.spill.is_some()
+        !self.runs.is_empty()
     }
 }
 
