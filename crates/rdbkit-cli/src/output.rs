@@ -5,10 +5,11 @@
 //! Verification either re-reads the finished temp file (`Output::create`
 //! and a `verify` function given to `commit`) or, with
 //! [`Output::create_verified`], runs on a second thread *while* the file is
-//! written: every 1 MiB block that goes to the file also goes to a full
-//! streaming verifier (every value decoded, checksum checked), so the check
-//! costs no extra pass over the output. Memory stays bounded: at most
-//! [`TEE_DEPTH`] blocks wait for the verifier.
+//! written: every 1 MiB block goes first to a full streaming verifier
+//! (every value decoded, checksum checked) and from it to a third thread
+//! that writes it to the file, so the check costs no extra pass over the
+//! output. Memory stays bounded: at most [`TEE_DEPTH`] blocks wait for the
+//! verifier and [`WRITE_DEPTH`] for the writing thread.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -92,11 +93,33 @@ impl Output {
         {
             let (tx, rx) = sync_channel::<Vec<u8>>(TEE_DEPTH);
             f.inner.tee = Some(tx);
-            let spare = Arc::clone(&f.inner.spare);
-            // The verifier thread writes the blocks to the file: the kernel's
-            // copy into the page cache (7 % of a filter) then runs beside the
-            // conversion instead of inside it.
+            // A third thread writes the blocks the verifier is done with:
+            // the kernel's copy into the page cache (7 % of a filter, and
+            // several times that on a VM whose fresh pages fault to the
+            // host) then runs beside both the conversion and the check,
+            // and the scheduler balances the three over the cores.
             let file = f.inner.file.try_clone()?;
+            let (wtx, wrx) = sync_channel::<Vec<u8>>(WRITE_DEPTH);
+            let spare = Arc::clone(&f.inner.spare);
+            let writer = std::thread::Builder::new()
+                .name("write-output".into())
+                .spawn(move || {
+                    let mut sink = FileSink {
+                        file,
+                        written: 0,
+                        flushed: 0,
+                    };
+                    // On a failed write the thread ends: the verifier's next
+                    // hand-over fails, and it stops.
+                    for mut block in wrx {
+                        sink.write(&block)?;
+                        block.clear();
+                        if let Ok(mut s) = spare.lock() {
+                            s.push(block);
+                        }
+                    }
+                    Ok(())
+                })?;
             *verifier = Some(
                 std::thread::Builder::new()
                     .name("verify-output".into())
@@ -105,15 +128,9 @@ impl Output {
                             rx,
                             cur: Vec::new(),
                             pos: 0,
-                            spare,
                             len: 0,
                             crc: rdbkit_parser::crc64::Crc64::new(),
-                            file: FileSink {
-                                file,
-                                written: 0,
-                                flushed: 0,
-                                error: None,
-                            },
+                            writer: Some(wtx),
                         };
                         let verdict = crate::cmd::verify::verify_stream(&mut r, TEE_MAX_RECORD);
                         // Bytes after the trailer (padding), or after a
@@ -123,7 +140,11 @@ impl Output {
                         if verdict.is_ok() {
                             while r.next_block() {}
                         }
-                        let written = r.file.error.take().map_or(Ok(()), Err);
+                        r.hand_over();
+                        drop(r.writer.take());
+                        let written = writer.join().unwrap_or_else(|_| {
+                            Err(io::Error::other("the writing thread panicked"))
+                        });
                         let teed = verdict.map(|v| Teed {
                             len: r.len,
                             crc: r.crc.finish(),
@@ -362,6 +383,8 @@ pub(crate) struct Teed {
 type TeeResult = (io::Result<()>, anyhow::Result<Teed>);
 /// Blocks that may wait for the verifier before the writer blocks.
 const TEE_DEPTH: usize = 4;
+/// Blocks checked by the verifier that may wait for the writing thread.
+const WRITE_DEPTH: usize = 4;
 
 /// The temp file's writer: a 1 MiB buffer whose full blocks go to the file
 /// and, when verifying while writing, to the verifier thread too.
@@ -379,27 +402,20 @@ pub(crate) struct TeeFile {
     flushed: u64,
 }
 
-/// The verifier thread's side of the file: it writes the blocks it is sent.
+/// The writing thread's side of the file: it writes the blocks it is sent.
 #[derive(Debug)]
 struct FileSink {
     file: File,
     written: u64,
     flushed: u64,
-    /// The first write error; nothing more is written after it.
-    error: Option<io::Error>,
 }
 
 impl FileSink {
-    fn write(&mut self, block: &[u8]) {
-        if self.error.is_some() {
-            return;
-        }
-        if let Err(e) = self.file.write_all(block) {
-            self.error = Some(e);
-            return;
-        }
+    fn write(&mut self, block: &[u8]) -> io::Result<()> {
+        self.file.write_all(block)?;
         self.written += block.len() as u64;
         writeback_due(&self.file, &mut self.flushed, self.written);
+        Ok(())
     }
 }
 
@@ -494,41 +510,48 @@ impl Write for TeeFile {
     }
 }
 
-/// The verifier's side of the tee: the blocks, in order, as a `Read`.
+/// The verifier's side of the tee: the blocks, in order, as a `Read`; each
+/// block it is done with goes on to the writing thread.
 struct ChunkReader {
     rx: Receiver<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
-    spare: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Bytes received, and their CRC-64 (every byte that went to the file:
     /// the file re-read from disk before the rename must match them).
     len: u64,
     crc: rdbkit_parser::crc64::Crc64,
-    file: FileSink,
+    /// The writing thread's queue; `None` once it has stopped (a failed
+    /// write) or been closed.
+    writer: Option<SyncSender<Vec<u8>>>,
 }
 
 impl ChunkReader {
-    /// Take the next block; `false` once the writer has finished.
+    /// Send the current block to the writing thread.
+    fn hand_over(&mut self) {
+        let done = std::mem::take(&mut self.cur);
+        self.pos = 0;
+        if done.is_empty() {
+            return;
+        }
+        if let Some(w) = &self.writer
+            && w.send(done).is_err()
+        {
+            self.writer = None;
+        }
+    }
+
+    /// Take the next block; `false` once the writer has finished, or the
+    /// writing thread has stopped.
     fn next_block(&mut self) -> bool {
-        if self.file.error.is_some() {
+        self.hand_over();
+        if self.writer.is_none() {
             return false;
         }
         match self.rx.recv() {
             Ok(block) => {
-                self.file.write(&block);
-                if self.file.error.is_some() {
-                    return false;
-                }
                 self.len += block.len() as u64;
                 self.crc.update(&block);
-                let mut done = std::mem::replace(&mut self.cur, block);
-                self.pos = 0;
-                if done.capacity() > 0 {
-                    done.clear();
-                    if let Ok(mut s) = self.spare.lock() {
-                        s.push(done);
-                    }
-                }
+                self.cur = block;
                 true
             }
             Err(_) => false, // the writer finished (or gave up)

@@ -66,30 +66,43 @@ fn big_input(dir: &Path, keys: usize) -> PathBuf {
 
 #[test]
 fn full_disk_leaves_nothing_behind() {
-    let fs = Tmpfs::new("64k");
-    let input = fixture_rdb("redis-8.2.3");
-    let before = std::fs::read(&input).unwrap();
-    let out = fs.0.join("out.rdb");
-    let o = run(&[
-        "convert",
-        &input,
-        "-o",
-        out.to_str().unwrap(),
-        "--target",
-        "redis-7.0",
-        "--on-loss",
-        "warn",
-        "--quiet",
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("No space left on device"), "{err}");
-    assert!(
-        files_in(&fs.0).is_empty(),
-        "left behind: {:?}",
-        files_in(&fs.0)
-    );
-    assert_eq!(std::fs::read(&input).unwrap(), before);
+    // A fixture smaller than one output block (the disk fills when the
+    // output is finished), and a file of several blocks on a disk that
+    // fills with the first (the writing thread fails while the conversion
+    // and the check are still running).
+    let dir = tmpdir("full");
+    let inputs = [
+        (fixture_rdb("redis-8.2.3"), "64k"),
+        (
+            big_input(&dir, 100_000).to_string_lossy().into_owned(),
+            "512k",
+        ),
+    ];
+    for (input, size) in inputs {
+        let fs = Tmpfs::new(size);
+        let before = std::fs::read(&input).unwrap();
+        let out = fs.0.join("out.rdb");
+        let o = run(&[
+            "convert",
+            &input,
+            "-o",
+            out.to_str().unwrap(),
+            "--target",
+            "redis-7.0",
+            "--on-loss",
+            "warn",
+            "--quiet",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{input}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("No space left on device"), "{input}: {err}");
+        assert!(
+            files_in(&fs.0).is_empty(),
+            "{input}: left behind: {:?}",
+            files_in(&fs.0)
+        );
+        assert_eq!(std::fs::read(&input).unwrap(), before);
+    }
 }
 
 #[test]
