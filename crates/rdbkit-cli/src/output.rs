@@ -287,8 +287,9 @@ impl Output {
                     .inner
                     .finish()
                     .with_context(|| format!("cannot write {}", tmp.display()))?;
-                // Once the verifier thread is done, every block is in the
-                // file, and the patches can go over them.
+                // Once the verifier thread is done (it waits for the
+                // writing thread), every block is in the file, and the
+                // patches can go over them.
                 let teed =
                     match verifier.take() {
                         Some(v) => {
@@ -378,16 +379,17 @@ pub(crate) struct Teed {
     deferred: bool,
 }
 
-/// What the verifier thread ends with: whether its writes to the file
-/// succeeded, and the verification's verdict.
+/// What the verifier thread ends with: whether the writing thread's writes
+/// to the file succeeded, and the verification's verdict.
 type TeeResult = (io::Result<()>, anyhow::Result<Teed>);
 /// Blocks that may wait for the verifier before the writer blocks.
 const TEE_DEPTH: usize = 4;
 /// Blocks checked by the verifier that may wait for the writing thread.
 const WRITE_DEPTH: usize = 4;
 
-/// The temp file's writer: a 1 MiB buffer whose full blocks go to the file
-/// and, when verifying while writing, to the verifier thread too.
+/// The temp file's writer: a 1 MiB buffer whose full blocks go to the file,
+/// or, when verifying while writing, to the verifier thread (which passes
+/// them on to the writing thread).
 #[derive(Debug)]
 pub(crate) struct TeeFile {
     file: File,
@@ -462,7 +464,7 @@ impl TeeFile {
         }
         self.written += self.buf.len() as u64;
         if let Some(tx) = &self.tee {
-            // The verifier thread writes it to the file.
+            // The verifier thread checks it and passes it on to be written.
             let next = self
                 .spare
                 .lock()
