@@ -136,7 +136,8 @@ impl Output {
                         // Bytes after the trailer (padding), or after a
                         // record too big to hold, are part of the file too.
                         // After a problem (or a failed write) the thread
-                        // stops, and the writer writes the rest itself.
+                        // stops, and the thread producing the output writes the
+                        // rest itself (see `TeeFile::flush_block`).
                         if verdict.is_ok() {
                             while r.next_block() {}
                         }
