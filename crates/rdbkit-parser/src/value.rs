@@ -289,6 +289,30 @@ impl<'a> Elems<'a> {
         }
     }
 
+    /// [`Elems::walk`] over pairs (hash field/value, zset member/score):
+    /// `f` gets each element and whether it is the first of its pair.
+    /// `Ok(None)` when `f` stopped the walk, else the number of pairs; an
+    /// odd number of elements is the error `odd` makes.
+    #[inline(always)]
+    fn walk_pairs(
+        &mut self,
+        limits: &Limits,
+        odd: impl FnOnce() -> Error,
+        mut f: impl FnMut(Item<'a>, bool) -> Result<bool>,
+    ) -> Result<Option<u64>> {
+        let mut n = 0u64;
+        if !self.walk(limits, |item| {
+            n += 1;
+            f(item, n & 1 == 1)
+        })? {
+            return Ok(None);
+        }
+        if n & 1 == 1 {
+            return Err(odd());
+        }
+        Ok(Some(n / 2))
+    }
+
     #[inline(never)]
     fn next_item_slow(&mut self, limits: &Limits) -> Option<Result<Item<'a>>> {
         let r = match self {
@@ -675,10 +699,7 @@ impl<'a> Iterator for ZSetEntries<'a> {
                 match e.next_item(&self.limits) {
                     Some(Ok(s)) => parse_score(&s, self.offset).map(|score| (member, score)),
                     Some(Err(err)) => Err(err),
-                    None => Err(Error::new(
-                        self.offset,
-                        ErrorKind::invalid("zset", "odd number of elements: a member has no score"),
-                    )),
+                    None => Err(no_score(self.offset)),
                 }
             }
         };
@@ -703,35 +724,31 @@ impl<'a> ZSetEntries<'a> {
             return try_for_each_ok(self, |(m, _)| m, f);
         };
         let offset = self.offset;
-        let mut n = 0u64;
-        let done = e.walk(&self.limits, |item| {
-            n += 1;
-            // Members at even positions, scores at odd ones.
-            Ok(if n & 1 == 1 {
-                f(&item)
-            } else {
-                parse_score(&item, offset)?;
-                true
-            })
-        });
-        let done = match done {
-            Ok(d) => d,
-            Err(err) => {
-                self.inner = ZInner::Pairs(Elems::Done);
-                return Err(err);
-            }
-        };
-        if !done {
-            return Ok(None);
+        let r = e.walk_pairs(
+            &self.limits,
+            || no_score(offset),
+            |item, member| {
+                Ok(if member {
+                    f(&item)
+                } else {
+                    parse_score(&item, offset)?;
+                    true
+                })
+            },
+        );
+        if r.is_err() {
+            self.inner = ZInner::Pairs(Elems::Done);
         }
-        if n & 1 == 1 {
-            return Err(Error::new(
-                offset,
-                ErrorKind::invalid("zset", "odd number of elements: a member has no score"),
-            ));
-        }
-        Ok(Some(n / 2))
+        r
     }
+}
+
+/// The error for a sorted set whose last member has no score.
+fn no_score(offset: u64) -> Error {
+    Error::new(
+        offset,
+        ErrorKind::invalid("zset", "odd number of elements: a member has no score"),
+    )
 }
 
 /// A score in the text form of type 3: `u8 len` + text, or 253/254/255 for
@@ -877,10 +894,7 @@ impl<'a> HashEntries<'a> {
                     expire_ms: None,
                 }),
                 Some(Err(err)) => Err(err),
-                None => Err(Error::new(
-                    self.offset,
-                    ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
-                )),
+                None => Err(no_value(self.offset)),
             });
         }
         self.next_field_general()
@@ -899,15 +913,7 @@ impl<'a> HashEntries<'a> {
                 let value = match e.next_item(&limits) {
                     Some(Ok(v)) => v,
                     Some(Err(err)) => return Some(Err(err)),
-                    None => {
-                        return Some(Err(Error::new(
-                            self.offset,
-                            ErrorKind::invalid(
-                                "hash",
-                                "odd number of elements: a field has no value",
-                            ),
-                        )));
-                    }
+                    None => return Some(Err(no_value(self.offset))),
                 };
                 let mut expire_ms = None;
                 if triplets {
@@ -1019,30 +1025,25 @@ impl<'a> HashEntries<'a> {
         else {
             return try_for_each_ok(self, |field| &field.field, f);
         };
-        let mut n = 0u64;
-        let done = elems.walk(&self.limits, |item| {
-            n += 1;
-            // Fields at even positions; values need no check beyond decoding.
-            Ok(n & 1 == 0 || f(&item))
-        });
-        let done = match done {
-            Ok(d) => d,
-            Err(err) => {
-                self.inner = HInner::Done;
-                return Err(err);
-            }
-        };
-        if !done {
-            return Ok(None);
+        let r = elems.walk_pairs(
+            &self.limits,
+            || no_value(self.offset),
+            // Values need no check beyond decoding.
+            |item, field| Ok(!field || f(&item)),
+        );
+        if r.is_err() {
+            self.inner = HInner::Done;
         }
-        if n & 1 == 1 {
-            return Err(Error::new(
-                self.offset,
-                ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
-            ));
-        }
-        Ok(Some(n / 2))
+        r
     }
+}
+
+/// The error for a hash whose last field has no value.
+fn no_value(offset: u64) -> Error {
+    Error::new(
+        offset,
+        ErrorKind::invalid("hash", "odd number of elements: a field has no value"),
+    )
 }
 
 impl<'a> Iterator for HashEntries<'a> {
