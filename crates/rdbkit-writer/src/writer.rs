@@ -132,6 +132,19 @@ pub struct RdbWriter<W: Write> {
     poisoned: bool,
 }
 
+/// The counts of a sizing hint: in the shortest length form, or in the
+/// fixed 5-byte one that can be filled in later.
+fn write_counts<O: Write>(out: &mut O, counts: [u64; 2], fixed: bool, t: RdbVersion) -> Result<()> {
+    for n in counts {
+        if fixed {
+            out.write_all(&crate::length::fixed_len(n))?;
+        } else {
+            write_len(out, n, t)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether this crate can write files of `version`.
 pub fn is_supported_target(version: RdbVersion) -> bool {
     (1..=RDB_VERSION_MAX_REDIS).contains(&version.0)
@@ -250,13 +263,7 @@ impl<W: Write> RdbWriter<W> {
 
     /// Write a RESIZEDB sizing hint (RDB 7+).
     pub fn write_resize_db(&mut self, db_size: u64, expires_size: u64) -> Result<()> {
-        self.need(self.level() >= 7, "RESIZEDB (needs RDB 7)")?;
-        let t = self.target;
-        self.guarded(|w| {
-            w.out.write_all(&[RDB_OPCODE_RESIZEDB.0])?;
-            write_len(&mut w.out, db_size, t)?;
-            write_len(&mut w.out, expires_size, t)
-        })
+        self.resize_db(db_size, expires_size, false).map(drop)
     }
 
     /// Write a RESIZEDB sizing hint whose two counts are in the fixed 5-byte
@@ -265,13 +272,17 @@ impl<W: Write> RdbWriter<W> {
     /// it). The checksum covers what is written now: the caller that patches
     /// the counts must also rewrite the trailer.
     pub fn write_resize_db_fixed(&mut self, db_size: u64, expires_size: u64) -> Result<u64> {
+        self.resize_db(db_size, expires_size, true)
+    }
+
+    fn resize_db(&mut self, db_size: u64, expires_size: u64, fixed: bool) -> Result<u64> {
         self.need(self.level() >= 7, "RESIZEDB (needs RDB 7)")?;
-        let at = self.bytes_written() + 1;
+        let t = self.target;
+        let mut at = 0;
         self.guarded(|w| {
             w.out.write_all(&[RDB_OPCODE_RESIZEDB.0])?;
-            w.out.write_all(&crate::length::fixed_len(db_size))?;
-            w.out.write_all(&crate::length::fixed_len(expires_size))?;
-            Ok(())
+            at = w.bytes_written();
+            write_counts(&mut w.out, [db_size, expires_size], fixed, t)
         })?;
         Ok(at)
     }
@@ -280,6 +291,15 @@ impl<W: Write> RdbWriter<W> {
     /// (see [`RdbWriter::write_resize_db_fixed`]); returns the file offset of
     /// the key count.
     pub fn write_slot_info_fixed(&mut self, slot: u64, keys: u64, expires: u64) -> Result<u64> {
+        self.slot_info(slot, keys, expires, true)
+    }
+
+    /// Write a SLOT_INFO sizing hint (Redis RDB 12+).
+    pub fn write_slot_info(&mut self, slot: u64, keys: u64, expires: u64) -> Result<()> {
+        self.slot_info(slot, keys, expires, false).map(drop)
+    }
+
+    fn slot_info(&mut self, slot: u64, keys: u64, expires: u64, fixed: bool) -> Result<u64> {
         self.need(
             !self.target.is_valkey() && self.target.0 >= 12,
             "SLOT_INFO (needs Redis RDB 12)",
@@ -290,26 +310,9 @@ impl<W: Write> RdbWriter<W> {
             w.out.write_all(&[RDB_OPCODE_SLOT_INFO.0])?;
             write_len(&mut w.out, slot, t)?;
             at = w.bytes_written();
-            w.out.write_all(&crate::length::fixed_len(keys))?;
-            w.out.write_all(&crate::length::fixed_len(expires))?;
-            Ok(())
+            write_counts(&mut w.out, [keys, expires], fixed, t)
         })?;
         Ok(at)
-    }
-
-    /// Write a SLOT_INFO sizing hint (Redis RDB 12+).
-    pub fn write_slot_info(&mut self, slot: u64, keys: u64, expires: u64) -> Result<()> {
-        self.need(
-            !self.target.is_valkey() && self.target.0 >= 12,
-            "SLOT_INFO (needs Redis RDB 12)",
-        )?;
-        let t = self.target;
-        self.guarded(|w| {
-            w.out.write_all(&[RDB_OPCODE_SLOT_INFO.0])?;
-            write_len(&mut w.out, slot, t)?;
-            write_len(&mut w.out, keys, t)?;
-            write_len(&mut w.out, expires, t)
-        })
     }
 
     /// Write a function library (FUNCTION2, RDB 10+): its full source,
