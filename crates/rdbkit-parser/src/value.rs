@@ -289,30 +289,6 @@ impl<'a> Elems<'a> {
         }
     }
 
-    /// [`Elems::walk`] over pairs (hash field/value, zset member/score):
-    /// `f` gets each element and whether it is the first of its pair.
-    /// `Ok(None)` when `f` stopped the walk, else the number of pairs; an
-    /// odd number of elements is the error `odd` makes.
-    #[inline(always)]
-    fn walk_pairs(
-        &mut self,
-        limits: &Limits,
-        odd: impl FnOnce() -> Error,
-        mut f: impl FnMut(Item<'a>, bool) -> Result<bool>,
-    ) -> Result<Option<u64>> {
-        let mut n = 0u64;
-        if !self.walk(limits, |item| {
-            n += 1;
-            f(item, n & 1 == 1)
-        })? {
-            return Ok(None);
-        }
-        if n & 1 == 1 {
-            return Err(odd());
-        }
-        Ok(Some(n / 2))
-    }
-
     #[inline(never)]
     fn next_item_slow(&mut self, limits: &Limits) -> Option<Result<Item<'a>>> {
         let r = match self {
@@ -724,22 +700,31 @@ impl<'a> ZSetEntries<'a> {
             return try_for_each_ok(self, |(m, _)| m, f);
         };
         let offset = self.offset;
-        let r = e.walk_pairs(
-            &self.limits,
-            || no_score(offset),
-            |item, member| {
-                Ok(if member {
-                    f(&item)
-                } else {
-                    parse_score(&item, offset)?;
-                    true
-                })
-            },
-        );
-        if r.is_err() {
-            self.inner = ZInner::Pairs(Elems::Done);
+        let mut n = 0u64;
+        let done = e.walk(&self.limits, |item| {
+            n += 1;
+            // Members at even positions, scores at odd ones.
+            Ok(if n & 1 == 1 {
+                f(&item)
+            } else {
+                parse_score(&item, offset)?;
+                true
+            })
+        });
+        let done = match done {
+            Ok(d) => d,
+            Err(err) => {
+                self.inner = ZInner::Pairs(Elems::Done);
+                return Err(err);
+            }
+        };
+        if !done {
+            return Ok(None);
         }
-        r
+        if n & 1 == 1 {
+            return Err(no_score(offset));
+        }
+        Ok(Some(n / 2))
     }
 }
 
@@ -1025,16 +1010,26 @@ impl<'a> HashEntries<'a> {
         else {
             return try_for_each_ok(self, |field| &field.field, f);
         };
-        let r = elems.walk_pairs(
-            &self.limits,
-            || no_value(self.offset),
-            // Values need no check beyond decoding.
-            |item, field| Ok(!field || f(&item)),
-        );
-        if r.is_err() {
-            self.inner = HInner::Done;
+        let mut n = 0u64;
+        let done = elems.walk(&self.limits, |item| {
+            n += 1;
+            // Fields at even positions; values need no check beyond decoding.
+            Ok(n & 1 == 0 || f(&item))
+        });
+        let done = match done {
+            Ok(d) => d,
+            Err(err) => {
+                self.inner = HInner::Done;
+                return Err(err);
+            }
+        };
+        if !done {
+            return Ok(None);
         }
-        r
+        if n & 1 == 1 {
+            return Err(no_value(self.offset));
+        }
+        Ok(Some(n / 2))
     }
 }
 
