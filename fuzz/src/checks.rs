@@ -641,6 +641,10 @@ pub fn lzf(data: &[u8]) {
         r, r2,
         "LZF result depends on the output buffer's prior contents"
     );
+    // The copy-free check must say exactly what decoding says.
+    if !matches!(r, Err(LzfError::AllocationFailed { .. })) {
+        assert_eq!(lzf::validate(input, claimed), r, "validate disagrees");
+    }
     assert!(out.len() <= claimed);
     let decoded = match r {
         Ok(()) => {

@@ -57,11 +57,18 @@ impl Progress {
         }
     }
 
-    #[inline]
+    // The test stays in the walk's loop; the rest is out of line (a call
+    // per record was 1.4 % of a verify with the line off).
+    #[inline(always)]
     fn tick(&mut self, rec: &Record<'_>) {
-        if !self.on {
-            return;
+        if self.on {
+            self.count(rec);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn count(&mut self, rec: &Record<'_>) {
         self.records += 1;
         self.keys += u64::from(matches!(rec.kind, rdbkit_parser::RecordKind::Entry(_)));
         // Look at the clock only every 4096 records.

@@ -221,6 +221,79 @@ pub fn decompress_into(
     result
 }
 
+/// Check that `input` is an LZF stream that decodes to exactly
+/// `expected_len` bytes, without decoding it.
+///
+/// The answer, and the error, are the ones [`decompress_into`] gives for the
+/// same arguments (except that nothing is allocated, so
+/// [`LzfError::AllocationFailed`] cannot occur): every instruction is checked
+/// against the input and the output position exactly as when decoding, but
+/// no byte is copied. A stream's bytes are not otherwise constrained, so a
+/// caller that only needs to know a value is sound (`rdbkit verify`) need not
+/// pay for the copies, which are most of the cost of decoding.
+///
+/// ```
+/// # use rdbkit_parser::lzf;
+/// let text = b"abcabcabcabcabcabcabcabc".repeat(8);
+/// let mut packed = Vec::new();
+/// lzf::compress(&text, &mut packed).expect("compressible");
+/// assert_eq!(lzf::validate(&packed, text.len()), Ok(()));
+/// assert!(lzf::validate(&packed, text.len() + 1).is_err());
+/// ```
+///
+/// # Errors
+///
+/// As [`decompress_into`].
+pub fn validate(input: &[u8], expected_len: usize) -> Result<(), LzfError> {
+    // Above the bound the stream runs out first whatever happens, as in
+    // `decompress_into`'s capped decode: the walk below ends in the same
+    // error without a special case.
+    let end = expected_len;
+    let mut ip = 0;
+    let mut op = 0usize;
+    while let Some(&ctrl) = input.get(ip) {
+        let at = ip;
+        let ctrl = usize::from(ctrl);
+        ip += 1;
+        if ctrl < MAX_LIT {
+            let len = ctrl + 1;
+            if len > input.len() - ip {
+                return Err(LzfError::InputTruncated { at });
+            }
+            if len > end - op {
+                return Err(LzfError::OutputOverrun { at });
+            }
+            ip += len;
+            op += len;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += usize::from(*input.get(ip).ok_or(LzfError::InputTruncated { at })?);
+                ip += 1;
+            }
+            let len = len + 2;
+            let lo = usize::from(*input.get(ip).ok_or(LzfError::InputTruncated { at })?);
+            ip += 1;
+            let offset = ((ctrl & 0x1f) << 8 | lo) + 1;
+            if offset > op {
+                return Err(LzfError::BadBackReference { at, offset });
+            }
+            if len > end - op {
+                return Err(LzfError::OutputOverrun { at });
+            }
+            op += len;
+        }
+    }
+    if op == end {
+        Ok(())
+    } else {
+        Err(LzfError::LengthMismatch {
+            produced: op,
+            expected: end,
+        })
+    }
+}
+
 /// `buf.copy_within(src..src + len, dst)` if both ranges are in bounds
 /// (memmove semantics). The callers' own checks already guarantee that; the
 /// test here makes "cannot panic" hold by construction and is folded into
@@ -593,9 +666,13 @@ mod tests {
         v
     }
 
+    /// Decode, and check that the copy-free `validate` gives the same
+    /// answer (every test below goes through here, the error cases too).
     fn decompress(input: &[u8], len: usize) -> Result<Vec<u8>, LzfError> {
         let mut out = Vec::new();
-        decompress_into(input, &mut out, len).map(|()| out)
+        let r = decompress_into(input, &mut out, len);
+        assert_eq!(validate(input, len), r, "validate disagrees on {input:?}");
+        r.map(|()| out)
     }
 
     fn roundtrip(data: &[u8]) -> Option<Vec<u8>> {

@@ -92,6 +92,22 @@ impl<'data> RawString<'data> {
         }
     }
 
+    /// Check the string as [`RawString::decode_into`] would, without
+    /// making its bytes: only an LZF string can be unsound, and its stream
+    /// is walked without copying ([`lzf::validate`]). The error is the one
+    /// decoding gives.
+    #[inline]
+    pub fn check(&self, limits: &Limits) -> Result<()> {
+        match *self {
+            RawString::Raw(_) | RawString::Int(_) => Ok(()),
+            RawString::Lzf {
+                compressed,
+                len,
+                offset,
+            } => lzf_checked(compressed, len, offset, limits, |c, n| lzf::validate(c, n)),
+        }
+    }
+
     /// The decoded length, without decoding.
     pub fn len(&self) -> u64 {
         match *self {
@@ -126,6 +142,20 @@ fn decompress(
     limits: &Limits,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    lzf_checked(compressed, len, offset, limits, |c, n| {
+        lzf::decompress_into(c, out, n)
+    })
+}
+
+/// `lzf` (a decode or a check) run on an LZF string after its declared
+/// length is checked against the limits and what the stream can hold.
+fn lzf_checked(
+    compressed: &[u8],
+    len: u64,
+    offset: u64,
+    limits: &Limits,
+    lzf: impl FnOnce(&[u8], usize) -> std::result::Result<(), lzf::LzfError>,
+) -> Result<()> {
     if len > limits.max_string_len {
         return Err(Error::new(
             offset,
@@ -148,7 +178,7 @@ fn decompress(
             },
         ));
     }
-    lzf::decompress_into(compressed, out, len as usize).map_err(|e| {
+    lzf(compressed, len as usize).map_err(|e| {
         Error::new(
             offset,
             ErrorKind::Lzf {

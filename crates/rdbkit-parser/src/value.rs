@@ -116,6 +116,18 @@ impl<'data> RawValue<'data> {
         raw.decode_into(&limits, scratch).map(Some)
     }
 
+    /// For a string value: check it as [`RawValue::decode_string_into`]
+    /// would, without making its bytes ([`RawString::check`]). `Ok(false)`
+    /// for other types.
+    pub fn check_string(&self) -> Result<bool> {
+        if self.ty.0 != 0 {
+            return Ok(false);
+        }
+        let limits = self.ctx.limits;
+        self.input().string("string value")?.check(&limits)?;
+        Ok(true)
+    }
+
     /// Decode the value into a borrowed view. Collections are checked as far
     /// as their headers here; their elements are checked as they are iterated.
     pub fn decode(&self) -> Result<Value<'data>> {

@@ -93,8 +93,6 @@ pub(crate) struct MemberCheck<H = IdHasher> {
     /// What the set reserves when it takes over.
     hint: usize,
     set: HashSet64,
-    /// Decompressed strings, reused from value to value.
-    scratch: Vec<u8>,
 }
 
 impl<H: MemberHash> MemberCheck<H> {
@@ -206,13 +204,10 @@ pub(crate) fn check_value_with<H: MemberHash>(
 ) -> Result<u64, Error> {
     let at = v.offset();
     // Strings (most keys of most files) are checked without building a
-    // `Value`: returned through memory, it cost a store-forwarding stall
-    // each, and an LZF string an allocation.
-    if v.ty() == RdbType(0) {
-        v.decode_string_into(&mut m.scratch)?;
-        if m.scratch.capacity() > 1 << 20 {
-            m.scratch = Vec::new();
-        }
+    // `Value` (returned through memory, it cost a store-forwarding stall
+    // each) and without making their bytes: an LZF stream is walked, not
+    // decompressed, and an integer is not formatted.
+    if v.check_string()? {
         return Ok(1);
     }
     let value = v.decode()?;
