@@ -108,6 +108,67 @@ impl Progress {
     }
 }
 
+/// A progress line (bytes, rate, ETA) for a walk whose bytes are done by
+/// several threads at once; each adds what it did now and then.
+pub(crate) struct SharedProgress {
+    on: bool,
+    total: u64,
+    start: Instant,
+    done: std::sync::atomic::AtomicU64,
+    shown: AtomicBool,
+    line: std::sync::Mutex<Instant>,
+}
+
+impl SharedProgress {
+    pub(crate) fn new(total: u64) -> SharedProgress {
+        let now = Instant::now();
+        SharedProgress {
+            on: PROGRESS.load(Ordering::Relaxed) && io::stderr().is_terminal(),
+            total,
+            start: now,
+            done: 0.into(),
+            shown: AtomicBool::new(false),
+            line: std::sync::Mutex::new(now),
+        }
+    }
+
+    /// `bytes` more were walked.
+    pub(crate) fn add(&self, bytes: u64) {
+        let done = self.done.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if !self.on {
+            return;
+        }
+        // Whichever thread finds the line free and due draws it.
+        let Ok(mut last) = self.line.try_lock() else {
+            return;
+        };
+        if last.elapsed().as_millis() < 250 {
+            return;
+        }
+        *last = Instant::now();
+        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
+        let rate = done as f64 / secs;
+        let eta = self.total.saturating_sub(done) as f64 / rate.max(1.0);
+        let line = format!(
+            "\r[rdbkit] {:.1}/{:.1} MB ({:.0}%), {:.0} MB/s, ETA {:.0}s  ",
+            done as f64 / 1e6,
+            self.total as f64 / 1e6,
+            100.0 * done as f64 / self.total.max(1) as f64,
+            rate / 1e6,
+            eta
+        );
+        let _ = io::stderr().write_all(line.as_bytes());
+        self.shown.store(true, Ordering::Relaxed);
+    }
+
+    /// Clear the line, if one was drawn.
+    pub(crate) fn done(&self) {
+        if self.shown.load(Ordering::Relaxed) {
+            let _ = io::stderr().write_all(b"\r\x1b[2K");
+        }
+    }
+}
+
 /// How a walk ended.
 #[derive(Debug)]
 pub(crate) struct WalkEnd {

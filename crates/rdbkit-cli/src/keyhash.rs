@@ -101,14 +101,27 @@ impl IdHasher {
         (u128::from(lane(self.k0, data, extra)) << 64) | u128::from(lane(self.k1, data, extra))
     }
 
-    /// A 64-bit id of `data` with a discriminator: one lane of
-    /// [`IdHasher::id`], for checks that confirm a match exactly.
+    /// The 64-bit id of a key of database `db`, for checks that confirm a
+    /// match exactly: the key's own id ([`IdHasher::id64`] of db 0) xor
+    /// [`IdHasher::db_mask`].
     #[inline]
-    pub(crate) fn id64(&self, extra: u64, data: &[u8]) -> u64 {
-        let id = lane(self.k1, data, extra);
+    pub(crate) fn id64(&self, db: u64, key: &[u8]) -> u64 {
+        let id = lane(self.k1, key, 0) ^ self.db_mask(db);
         #[cfg(test)]
         let id = id & self.mask64;
         id
+    }
+
+    /// What a key's id is xored with in database `db`: 0 for db 0, and the
+    /// top byte always 0. So an id computed before its database was known
+    /// (a walk that started mid-file assumes db 0) is mended later by one
+    /// xor, which leaves it in the same [`crate::keylog::KeyLog`] bucket.
+    #[inline]
+    pub(crate) fn db_mask(&self, db: u64) -> u64 {
+        if db == 0 {
+            return 0;
+        }
+        mix(db ^ self.k0, P2) & (u64::MAX >> 8)
     }
 
     /// A hasher whose 64-bit ids keep only their low `bits` bits (tests of
@@ -205,6 +218,11 @@ mod tests {
             }
         }
         assert_ne!(h.id(0, b"k"), h.id(1, b"k"));
+        assert_ne!(h.id64(0, b"k"), h.id64(1, b"k"));
+        // An id taken in db 0 becomes the key's id in db 7 by one xor, which
+        // keeps its top byte (its log bucket).
+        assert_eq!(h.id64(0, b"k") ^ h.db_mask(7), h.id64(7, b"k"));
+        assert_eq!(h.id64(0, b"k") >> 56, h.id64(7, b"k") >> 56);
         assert_eq!(
             h.item64(&Item::Int(-42)),
             h.item64(&Item::Bytes(Cow::Borrowed(b"-42")))

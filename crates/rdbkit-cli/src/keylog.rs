@@ -50,8 +50,9 @@ pub(crate) struct KeyLog {
     files: Vec<File>,
     /// Which of `files` this log writes its runs to, and where it ends.
     own: Option<(usize, u64)>,
-    /// Where each run is: file, offset, bucket starts.
-    runs: Vec<(usize, u64, Box<Starts>)>,
+    /// Where each run is: file, offset, bucket starts, and what its ids are
+    /// to be xored with when read back ([`KeyLog::xor_all`]).
+    runs: Vec<(usize, u64, Box<Starts>, u64)>,
 }
 
 impl Default for KeyLog {
@@ -151,8 +152,23 @@ impl KeyLog {
         w.flush()?;
         drop(w);
         self.own = Some((f, at + (starts[BUCKETS] * ID) as u64));
-        self.runs.push((f, at, starts));
+        self.runs.push((f, at, starts, 0));
         Ok(())
+    }
+
+    /// Xor every id logged so far with `x`, whose top byte must be 0 (so
+    /// that each id stays in its bucket): ids logged under an assumed
+    /// database become those of the real one ([`crate::keyhash::IdHasher::db_mask`]).
+    pub(crate) fn xor_all(&mut self, x: u64) {
+        debug_assert_eq!(bucket(x), 0);
+        for ids in self.buckets.iter_mut() {
+            for id in ids.iter_mut() {
+                *id ^= x;
+            }
+        }
+        for run in &mut self.runs {
+            run.3 ^= x;
+        }
     }
 
     /// Take in the ids of another log (kept by another thread), so that
@@ -164,7 +180,7 @@ impl KeyLog {
             other
                 .runs
                 .into_iter()
-                .map(|(f, at, starts)| (base + f, at, starts)),
+                .map(|(f, at, starts, x)| (base + f, at, starts, x)),
         );
         for ids in other.buckets.iter() {
             for &id in ids {
@@ -193,7 +209,7 @@ impl KeyLog {
                     continue;
                 }
                 bytes.clear();
-                for (f, at, s) in runs {
+                for (f, at, s, _) in runs {
                     let from = bytes.len();
                     bytes.resize(from + (s[b + 1] - s[b]) * ID, 0);
                     let file = files
@@ -202,11 +218,16 @@ impl KeyLog {
                     file.read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
                 }
                 all.clear();
-                all.extend(bytes.chunks_exact(ID).map(|c| {
-                    let mut w = [0u8; ID];
-                    w.copy_from_slice(c);
-                    u64::from_le_bytes(w)
-                }));
+                let mut rest = &bytes[..];
+                for (_, _, s, x) in runs {
+                    let (run, after) = rest.split_at((s[b + 1] - s[b]) * ID);
+                    rest = after;
+                    all.extend(run.chunks_exact(ID).map(|c| {
+                        let mut w = [0u8; ID];
+                        w.copy_from_slice(c);
+                        u64::from_le_bytes(w) ^ x
+                    }));
+                }
                 all.extend_from_slice(in_mem);
                 if let Some(id) = first_repeat(&mut set, &all, skip) {
                     return Ok(Some(id));

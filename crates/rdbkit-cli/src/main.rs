@@ -17,6 +17,7 @@ mod memory;
 mod output;
 mod parallel;
 mod pipeline;
+mod segments;
 mod select;
 mod slot;
 mod target;

@@ -265,3 +265,38 @@ fn parallel_export_matches_stdin_export_up_to_the_damage() {
         }
     }
 }
+
+#[test]
+fn verify_of_a_file_split_over_threads_says_what_the_sequential_walk_says() {
+    // Big enough to be cut into runs walked at once (32 MiB and up), with
+    // a switch to db 5 half way: runs that start after it must count their
+    // keys as db 5's.
+    let dir = tmpdir("verify-split");
+    let n = 1_700_000;
+    let cases: [(Option<&[u8]>, &str); 3] = [
+        (None, "OK: 1700003 records, 1700000 keys, checksum OK"),
+        // db 0's name in db 5: no duplicate.
+        (
+            Some(b"\x04\x02k7\x01\x01f\x011"),
+            "OK: 1700004 records, 1700001 keys",
+        ),
+        // db 5's own: a duplicate, named at its second occurrence.
+        (Some(b"\x04\x08k1000001\x01\x01f\x011"), "duplicate key"),
+    ];
+    for (bad, want) in cases {
+        let data = rdbkit_testkit::hash_keys_file(n, 1_600_000, bad, Some(900_000));
+        assert!(data.len() > 32 << 20, "{}", data.len());
+        let path = dir.join("f.rdb");
+        std::fs::write(&path, &data).unwrap();
+        let by_file = run(&["verify", path.to_str().unwrap()]);
+        let text = String::from_utf8_lossy(&by_file.stdout);
+        assert!(text.contains(want), "{want}: {text}");
+        let damaged = want.contains("duplicate");
+        assert_eq!(by_file.status.code(), Some(i32::from(damaged)), "{text}");
+        if damaged {
+            // Named as the one-thread walk of stdin names it.
+            let by_stdin = run_stdin(&["verify", "-"], &data);
+            assert_eq!(text, String::from_utf8_lossy(&by_stdin.stdout));
+        }
+    }
+}

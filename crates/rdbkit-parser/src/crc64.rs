@@ -227,6 +227,20 @@ impl Crc64 {
     }
 }
 
+/// The checksum of `a ++ b` from `crc64(a)`, `crc64(b)` and `b`'s length,
+/// without the bytes: pieces of a file hashed on different threads join
+/// into the file's checksum.
+///
+/// ```
+/// # use rdbkit_parser::crc64::{crc64, crc64_combine};
+/// let (a, b) = (b"1234".as_slice(), b"56789".as_slice());
+/// assert_eq!(crc64_combine(crc64(a), crc64(b), b.len() as u64), crc64(b"123456789"));
+/// ```
+#[must_use]
+pub fn crc64_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
+    crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Redis, crc_a, crc_b, len_b)
+}
+
 /// One-shot CRC-64/Jones of `data` (Redis's `crc64(0, data, len)`).
 #[must_use]
 pub fn crc64(data: &[u8]) -> u64 {
@@ -303,6 +317,21 @@ mod tests {
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn combined_pieces_match_the_whole() {
+        let data: Vec<u8> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for cut in [0, 1, 7, 255, 256, 1000, 4999, 5000] {
+            let (a, b) = data.split_at(cut);
+            assert_eq!(
+                crc64_combine(crc64(a), crc64(b), b.len() as u64),
+                bitwise(&data),
+                "cut {cut}"
+            );
+        }
     }
 
     #[test]

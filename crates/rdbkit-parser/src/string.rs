@@ -104,7 +104,7 @@ impl<'data> RawString<'data> {
                 compressed,
                 len,
                 offset,
-            } => lzf_checked(compressed, len, offset, limits, |c, n| lzf::validate(c, n)),
+            } => lzf_checked(compressed, len, offset, limits, lzf::validate),
         }
     }
 

@@ -728,6 +728,229 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
     Ok(Some((v, end)))
 }
 
+/// What a split walk ([`verify_split`]) found.
+enum Split {
+    /// The file is sound.
+    Sound(Box<Verifier>, WalkEnd),
+    /// It was not cut into runs: walk it as before.
+    Whole,
+    /// Something is wrong with it: the sequential walk finds and names it.
+    Suspect,
+}
+
+/// What the walk of one run found.
+struct RunCheck {
+    records: u64,
+    keys: u64,
+    /// Ids of the keys before the run's first SELECTDB, taken as db 0 (the
+    /// run does not know which database is selected where it starts).
+    before_select: KeyLog,
+    /// Ids of the keys after it.
+    after_select: KeyLog,
+    /// The database the run's last SELECTDB chose.
+    selected: Option<u64>,
+    checksum: Option<Checksum>,
+    /// A value failed.
+    failed: bool,
+    /// The key log could not be written.
+    io: Option<std::io::Error>,
+}
+
+/// A file cut into runs: its map, version, and where each run's bytes
+/// start.
+struct Runs<'m> {
+    map: &'m rdbkit_parser::mmap::Mmap,
+    version: rdbkit_parser::RdbVersion,
+    starts: &'m [usize],
+}
+
+/// Walk and check run `i` of a split file: its records from `from`, its
+/// bytes from its start.
+fn check_run(
+    runs: &Runs<'_>,
+    i: usize,
+    from: usize,
+    ids: IdHasher,
+    members: &mut MemberCheck,
+    progress: &crate::input::SharedProgress,
+) -> (RunCheck, crate::segments::RunEnd) {
+    let Runs {
+        map,
+        version,
+        starts,
+    } = *runs;
+    let budget = crate::keylog::MEMORY_BUDGET / starts.len();
+    let mut c = RunCheck {
+        records: 0,
+        keys: 0,
+        before_select: KeyLog::with_budget(budget),
+        after_select: KeyLog::with_budget(budget),
+        selected: None,
+        checksum: None,
+        failed: false,
+        io: None,
+    };
+    let crc_from = starts.get(i).copied().unwrap_or(0);
+    let end = starts.get(i + 1).copied();
+    let walked = crate::segments::walk_run(map, version, crc_from, from, end, progress, |rec| {
+        c.records += 1;
+        match rec.kind {
+            RecordKind::Entry(e) => {
+                c.keys += 1;
+                if check_value_with(&e.value, members).is_err() {
+                    c.failed = true;
+                    return false;
+                }
+                let pushed = match c.selected {
+                    None => c.before_select.push(ids.id64(0, &e.key)),
+                    Some(db) => c.after_select.push(ids.id64(db, &e.key)),
+                };
+                if let Err(err) = pushed {
+                    c.io = Some(err);
+                    return false;
+                }
+            }
+            RecordKind::SelectDb { db } => c.selected = Some(db),
+            RecordKind::Eof { checksum } => c.checksum = Some(checksum),
+            _ => {}
+        }
+        true
+    });
+    (c, walked)
+}
+
+/// Verify a file on every core, each thread walking runs of it that start
+/// at guessed record boundaries ([`crate::segments`]), with every value
+/// checked where it is read. The runs are then taken in file order, and one
+/// whose start the run before it does not confirm is walked again from
+/// where that run's records ended.
+fn verify_split(path: &str) -> anyhow::Result<Split> {
+    let map = crate::input::open(path)?;
+    let threads = parallel::workers() + 1;
+    let Ok(version) = rdbkit_parser::parse_header(&map) else {
+        return Ok(Split::Suspect);
+    };
+    // A probe's records must be sound to the last element: the bytes of a
+    // value often parse as records that are not.
+    let plausible = |rec: &Record<'_>| match &rec.kind {
+        RecordKind::Entry(e) => check_value(&e.value).is_ok(),
+        _ => true,
+    };
+    let starts = crate::segments::split(&map, version, threads, &plausible);
+    if starts.len() < 2 {
+        return Ok(Split::Whole);
+    }
+    check_split(&map, version, &starts, threads)
+}
+
+/// [`verify_split`] of a file cut into runs at `starts` (guesses: any
+/// offsets after 0, in order), on `threads` threads.
+fn check_split(
+    map: &rdbkit_parser::mmap::Mmap,
+    version: rdbkit_parser::RdbVersion,
+    starts: &[usize],
+    threads: usize,
+) -> anyhow::Result<Split> {
+    let cut = Runs {
+        map,
+        version,
+        starts,
+    };
+    let ids = IdHasher::default();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let progress = crate::input::SharedProgress::new(map.len() as u64);
+    let (runs, mut states) = crate::segments::for_each_run(
+        starts.len(),
+        threads,
+        MemberCheck::<IdHasher>::default,
+        &stop,
+        |members, i| {
+            let from = starts.get(i).copied().unwrap_or(0);
+            let run = check_run(&cut, i, from, ids, members, &progress);
+            // The first run starts at the header: what it finds wrong is
+            // the file's, and the other runs need not go on. A later run may
+            // have started at a wrong guess.
+            if i == 0 && (run.1.stopped || run.1.error) {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            run
+        },
+    );
+    let mut members = states.pop().unwrap_or_default();
+    // The runs' logs are taken in (and dropped) one at a time.
+    let mut log = KeyLog::with_budget(crate::keylog::MEMORY_BUDGET / 2);
+    let (mut records, mut keys, mut checksum, mut db) = (0, 0, None, 0);
+    let mut crcs = Vec::with_capacity(runs.len());
+    // Where the file's own records enter the next run.
+    let mut expect = 0;
+    let mut eof = None;
+    for (i, run) in runs.into_iter().enumerate() {
+        let (mut c, end) = match run {
+            Some(run) if run.1.from == expect => run,
+            // Not walked, or from a wrong guess: walk it from where the
+            // file's records enter it.
+            _ => check_run(&cut, i, expect, ids, &mut members, &progress),
+        };
+        if let Some(e) = c.io {
+            return Err(
+                anyhow::Error::new(e).context("cannot log the keys for the duplicate check")
+            );
+        }
+        if c.failed || end.stopped || end.error {
+            return Ok(Split::Suspect);
+        }
+        // The keys before the run's first SELECTDB belong to the database
+        // the runs before it left selected.
+        c.before_select.xor_all(ids.db_mask(db));
+        db = c.selected.unwrap_or(db);
+        log.absorb(c.before_select)?;
+        log.absorb(c.after_select)?;
+        records += c.records;
+        keys += c.keys;
+        checksum = c.checksum.or(checksum);
+        crcs.push(end.crc);
+        if end.eof.is_some() {
+            // Later runs, if any, are bytes after the end record.
+            eof = end.eof;
+            break;
+        }
+        match end.landed {
+            Some(at) => expect = at,
+            None => return Ok(Split::Suspect),
+        }
+    }
+    progress.done();
+    let Some((bytes, trailing)) = eof else {
+        return Ok(Split::Suspect);
+    };
+    let checksum = match checksum {
+        Some(Checksum::Unchecked(stored)) => {
+            if crate::segments::join_crcs(crcs) != stored {
+                return Ok(Split::Suspect);
+            }
+            Checksum::Verified(stored)
+        }
+        Some(c) => c,
+        None => return Ok(Split::Suspect),
+    };
+    // A repeated id (a duplicate key, or two keys sharing an id): the
+    // sequential walk looks into it.
+    if log.find_duplicate(&HashSet64::default())?.is_some() {
+        return Ok(Split::Suspect);
+    }
+    let mut v = Verifier::with_dups(Dups::Off);
+    v.records = records;
+    v.keys = keys;
+    v.checksum = Some(checksum);
+    Ok(Split::Sound(
+        Box::new(v),
+        WalkEnd {
+            bytes,
+            trailing: Some(trailing),
+        },
+    ))
+}
+
 /// Run `rdbkit verify`: exit 0 sound, 1 damaged, 2 usage/I/O.
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if let Some(t) = &args.target {
@@ -735,10 +958,14 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     }
     // A file is checked on every core; anything wrong with it is then found
     // and named by the sequential walk below.
-    let checked = if args.file != "-" {
-        verify_parallel(&args.file)?
-    } else {
+    let checked = if args.file == "-" {
         None
+    } else {
+        match verify_split(&args.file)? {
+            Split::Sound(v, end) => Some((*v, end)),
+            Split::Whole => verify_parallel(&args.file)?,
+            Split::Suspect => None,
+        }
     };
     let (v, result) = match checked {
         Some((v, end)) => (v, Ok(end)),
@@ -869,6 +1096,109 @@ mod tests {
             );
             assert_eq!(v.keys, 15_000 + 1, "{bits}: counted up to the duplicate");
         }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The record starts of `data`.
+    fn record_starts(data: &[u8]) -> Vec<usize> {
+        let mut r = RdbReader::new(data).unwrap();
+        let mut at = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            at.push(rec.offset as usize);
+        }
+        at
+    }
+
+    /// What the split verify says of `data` cut at `starts`, on one thread
+    /// and on two (the same either way): "sound <records> <keys>
+    /// <checksum> <trailing>", "suspect" or "not split".
+    fn split_says(dir: &std::path::Path, data: &[u8], starts: &[usize]) -> String {
+        let path = dir.join("split.rdb");
+        std::fs::write(&path, data).unwrap();
+        let map = crate::input::open(path.to_str().unwrap()).unwrap();
+        let version = rdbkit_parser::parse_header(&map).unwrap();
+        let says = |threads| match check_split(&map, version, starts, threads).unwrap() {
+            Split::Sound(v, end) => format!(
+                "sound {} {} {:?} {:?}",
+                v.records, v.keys, v.checksum, end.trailing
+            ),
+            Split::Suspect => "suspect".to_string(),
+            Split::Whole => "whole".to_string(),
+        };
+        let one = says(1);
+        assert_eq!(one, says(2), "{starts:?}");
+        one
+    }
+
+    #[test]
+    fn split_verify_takes_any_guesses_and_says_what_one_walk_says() {
+        let dir = std::env::temp_dir().join(format!("rdbkit-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let clean = file(None);
+        let at = record_starts(&clean);
+        let n = clean.len();
+        let sound = split_says(&dir, &clean, &[0]);
+        assert!(
+            sound.starts_with("sound 20003 20000 Some(Verified("),
+            "{sound}"
+        );
+        // Runs that start at record boundaries (one after the switch to
+        // db 5), and runs that start anywhere: inside keys, values, lengths
+        // (a run from a wrong guess is walked again from where the run
+        // before it ended), on the header, past the end record.
+        let b = |f: usize| at[at.len() * f / 8];
+        for starts in [
+            vec![0, b(2), b(4), b(6)],
+            vec![0, b(1), b(5)],
+            vec![0, b(2) + 1, b(4) + 3, b(6) + 7],
+            vec![0, 5, 9, 10, b(3)],
+            vec![0, n / 3, n / 2 + 11, n - 9],
+            vec![0, n - 1],
+            (0..40).map(|i| i * (n / 40) + i % 7).collect(),
+        ] {
+            assert_eq!(split_says(&dir, &clean, &starts), sound, "{starts:?}");
+        }
+        for first in b(4) - 30..b(4) + 30 {
+            assert_eq!(
+                split_says(&dir, &clean, &[0, first, b(7)]),
+                sound,
+                "{first}"
+            );
+        }
+
+        // The keys of a run that starts after SELECTDB 5 are db 5's: a key
+        // of db 0's name there is no duplicate, one of db 5's is.
+        let starts = [0, b(6), b(7)];
+        let other_db = file(Some(b"\x04\x04k100\x01\x01f\x011"));
+        assert!(split_says(&dir, &other_db, &starts).starts_with("sound 20004 20001"));
+        let same_db = file(Some(b"\x04\x06k12000\x01\x01f\x011"));
+        assert_eq!(split_says(&dir, &same_db, &starts), "suspect");
+        // And with no switch, the db 0 name is a duplicate too.
+        let one_db = rdbkit_testkit::hash_keys_file(
+            20_000,
+            15_000,
+            Some(b"\x04\x04k100\x01\x01f\x011"),
+            None,
+        );
+        assert_eq!(split_says(&dir, &one_db, &[0, b(6), b(7)]), "suspect");
+
+        // A damaged value, a wrong checksum, no checksum.
+        let damaged = file(Some(b"\x02\x01e\x00"));
+        assert_eq!(split_says(&dir, &damaged, &starts), "suspect");
+        let mut wrong = clean.clone();
+        wrong[n - 1] ^= 1;
+        assert_eq!(split_says(&dir, &wrong, &starts), "suspect");
+        let mut none = clean.clone();
+        none[n - 8..].fill(0);
+        assert_eq!(
+            split_says(&dir, &none, &starts),
+            "sound 20003 20000 Some(NotComputed) Some(0)"
+        );
+        // Bytes after the end record, with runs that start in them.
+        let mut tail = clean.clone();
+        tail.extend(std::iter::repeat_n(b'\x01', 100_000));
+        let said = split_says(&dir, &tail, &[0, b(4), n + 10, n + 50_000]);
+        assert_eq!(said, sound.replace("Some(0)", "Some(100000)"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
