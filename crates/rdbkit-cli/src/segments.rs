@@ -290,6 +290,9 @@ pub(crate) fn walk_run<'d>(
         crc_pos = e;
     }
     done.crc = (crc.finish(), crc_pos.saturating_sub(crc_from) as u64);
+    // The rest of the run's pages too: finished runs would otherwise keep up
+    // to RELEASE_EVERY each mapped until the process ends.
+    rdbkit_parser::mmap::release_behind(map, released, (r.offset() as usize).max(crc_pos));
     done
 }
 
