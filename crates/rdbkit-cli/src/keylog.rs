@@ -327,6 +327,32 @@ mod tests {
     }
 
     #[test]
+    fn ids_mended_to_another_database_in_memory_and_spilled() {
+        // Ids taken as db 0's and mended to db 5's (some already written
+        // out, some still in memory) meet db 5's own ids, and only them.
+        let h = IdHasher::default();
+        for budget in [1_000 * ID, MEMORY_BUDGET] {
+            let mut mended = KeyLog::with_budget(budget);
+            for i in 0..4_500u64 {
+                mended.push(h.id64(0, &i.to_le_bytes())).unwrap();
+            }
+            assert_eq!(mended.spilled(), budget < MEMORY_BUDGET);
+            mended.xor_all(h.db_mask(5));
+            let mut db5 = KeyLog::with_budget(budget);
+            db5.push(h.id64(5, &77u64.to_le_bytes())).unwrap();
+            let mut db0 = KeyLog::with_budget(budget);
+            db0.push(h.id64(0, &78u64.to_le_bytes())).unwrap();
+            mended.absorb(db0).unwrap();
+            assert_eq!(mended.find_duplicate(&none()).unwrap(), None);
+            mended.absorb(db5).unwrap();
+            assert_eq!(
+                mended.find_duplicate(&none()).unwrap(),
+                Some(h.id64(5, &77u64.to_le_bytes()))
+            );
+        }
+    }
+
+    #[test]
     fn absorbed_logs_are_checked_together() {
         let h = IdHasher::default();
         let id = |i: u64| h.id64(0, &i.to_le_bytes());
