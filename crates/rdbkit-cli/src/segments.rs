@@ -65,7 +65,7 @@ const RELEASE_EVERY: usize = 16 << 20;
 /// How probes read. Inside a big collection, a wrong offset often reads as
 /// a collection of thousands of elements made of the real one's bytes, and
 /// walking those was most of a search's time: a probe refuses counts above
-/// a few thousand at once (a real record that big is passed over, and the
+/// a few hundred at once (a real record that big is passed over, and the
 /// search finds the record after it).
 fn probe_options() -> ReaderOptions {
     let mut o = options();
