@@ -193,33 +193,49 @@ impl KeyLog {
     /// An id that was pushed more than once, other than those in `skip`
     /// (ids already found to belong to different keys), if any.
     pub(crate) fn find_duplicate(&self, skip: &HashSet64) -> io::Result<Option<u64>> {
-        let (buckets, files, runs) = (&self.buckets, &self.files, &self.runs);
-        // Buckets are independent: the two halves are checked on two threads
-        // (the walk is over, the cores are free).
-        let half = |range: std::ops::Range<usize>| -> io::Result<Option<u64>> {
-            let mut set = HashSet64::default();
-            let mut bytes = Vec::new();
-            let mut all = Vec::new();
-            for b in range {
-                let in_mem = &buckets[b];
-                if runs.is_empty() {
-                    if let Some(id) = first_repeat(&mut set, in_mem, skip) {
-                        return Ok(Some(id));
-                    }
-                    continue;
+        find_duplicate_among(&[self], skip)
+    }
+
+    /// Whether the ids went to a temp file.
+    #[cfg(test)]
+    fn spilled(&self) -> bool {
+        !self.runs.is_empty()
+    }
+}
+
+/// [`KeyLog::find_duplicate`] over the ids of several logs together, as if
+/// one had absorbed the others (without copying their ids into it).
+pub(crate) fn find_duplicate_among(logs: &[&KeyLog], skip: &HashSet64) -> io::Result<Option<u64>> {
+    let spilled = logs.iter().any(|l| !l.runs.is_empty());
+    // Buckets are independent: the two halves are checked on two threads
+    // (the walk is over, the cores are free).
+    let half = |range: std::ops::Range<usize>| -> io::Result<Option<u64>> {
+        let mut set = HashSet64::default();
+        let mut bytes = Vec::new();
+        let mut all = Vec::new();
+        for b in range {
+            if let [log] = logs
+                && !spilled
+            {
+                if let Some(id) = first_repeat(&mut set, &log.buckets[b], skip) {
+                    return Ok(Some(id));
                 }
+                continue;
+            }
+            all.clear();
+            for log in logs {
                 bytes.clear();
-                for (f, at, s, _) in runs {
+                for (f, at, s, _) in &log.runs {
                     let from = bytes.len();
                     bytes.resize(from + (s[b + 1] - s[b]) * ID, 0);
-                    let file = files
+                    let file = log
+                        .files
                         .get(*f)
                         .ok_or_else(|| io::Error::other("lost spill file"))?;
                     file.read_exact_at(&mut bytes[from..], at + (s[b] * ID) as u64)?;
                 }
-                all.clear();
                 let mut rest = &bytes[..];
-                for (_, _, s, x) in runs {
+                for (_, _, s, x) in &log.runs {
                     let (run, after) = rest.split_at((s[b + 1] - s[b]) * ID);
                     rest = after;
                     all.extend(run.chunks_exact(ID).map(|c| {
@@ -228,28 +244,22 @@ impl KeyLog {
                         u64::from_le_bytes(w) ^ x
                     }));
                 }
-                all.extend_from_slice(in_mem);
-                if let Some(id) = first_repeat(&mut set, &all, skip) {
-                    return Ok(Some(id));
-                }
+                all.extend_from_slice(&log.buckets[b]);
             }
-            Ok(None)
-        };
-        std::thread::scope(|scope| {
-            let high = scope.spawn(|| half(BUCKETS / 2..BUCKETS));
-            let low = half(0..BUCKETS / 2)?;
-            let high = high
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            Ok(low.or(high))
-        })
-    }
-
-    /// Whether the ids went to a temp file.
-    #[cfg(test)]
-    fn spilled(&self) -> bool {
-        !self.runs.is_empty()
-    }
+            if let Some(id) = first_repeat(&mut set, &all, skip) {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    };
+    std::thread::scope(|scope| {
+        let high = scope.spawn(|| half(BUCKETS / 2..BUCKETS));
+        let low = half(0..BUCKETS / 2)?;
+        let high = high
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        Ok(low.or(high))
+    })
 }
 
 #[cfg(test)]
@@ -342,6 +352,13 @@ mod tests {
             db5.push(h.id64(5, &77u64.to_le_bytes())).unwrap();
             let mut db0 = KeyLog::with_budget(budget);
             db0.push(h.id64(0, &78u64.to_le_bytes())).unwrap();
+            // Checked together as they are, or absorbed into one.
+            let apart = |logs: &[&KeyLog]| find_duplicate_among(logs, &none()).unwrap();
+            assert_eq!(apart(&[&mended, &db0]), None);
+            assert_eq!(
+                apart(&[&db0, &mended, &db5]),
+                Some(h.id64(5, &77u64.to_le_bytes()))
+            );
             mended.absorb(db0).unwrap();
             assert_eq!(mended.find_duplicate(&none()).unwrap(), None);
             mended.absorb(db5).unwrap();

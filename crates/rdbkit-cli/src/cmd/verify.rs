@@ -877,8 +877,8 @@ fn check_split(
         },
     );
     let mut members = states.pop().unwrap_or_default();
-    // The runs' logs are taken in (and dropped) one at a time.
-    let mut log = KeyLog::with_budget(crate::keylog::MEMORY_BUDGET / 2);
+    // Every run's logs, checked together at the end.
+    let mut logs = Vec::with_capacity(2 * runs.len());
     let (mut records, mut keys, mut checksum, mut db) = (0, 0, None, 0);
     let mut crcs = Vec::with_capacity(runs.len());
     // Where the file's own records enter the next run.
@@ -903,8 +903,8 @@ fn check_split(
         // the runs before it left selected.
         c.before_select.xor_all(ids.db_mask(db));
         db = c.selected.unwrap_or(db);
-        log.absorb(c.before_select)?;
-        log.absorb(c.after_select)?;
+        logs.push(c.before_select);
+        logs.push(c.after_select);
         records += c.records;
         keys += c.keys;
         checksum = c.checksum.or(checksum);
@@ -935,7 +935,8 @@ fn check_split(
     };
     // A repeated id (a duplicate key, or two keys sharing an id): the
     // sequential walk looks into it.
-    if log.find_duplicate(&HashSet64::default())?.is_some() {
+    let logs: Vec<&KeyLog> = logs.iter().collect();
+    if crate::keylog::find_duplicate_among(&logs, &HashSet64::default())?.is_some() {
         return Ok(Split::Suspect);
     }
     let mut v = Verifier::with_dups(Dups::Off);
