@@ -877,6 +877,19 @@ fn check_split(
         },
     );
     let mut members = states.pop().unwrap_or_default();
+    let verdict = join_runs(&cut, runs, ids, &mut members, &progress);
+    progress.done();
+    verdict
+}
+
+/// The runs of [`check_split`] taken in file order (see there).
+fn join_runs(
+    cut: &Runs<'_>,
+    runs: Vec<Option<(RunCheck, crate::segments::RunEnd)>>,
+    ids: IdHasher,
+    members: &mut MemberCheck,
+    progress: &crate::input::SharedProgress,
+) -> anyhow::Result<Split> {
     // Every run's logs, checked together at the end.
     let mut logs = Vec::with_capacity(2 * runs.len());
     let (mut records, mut keys, mut checksum, mut db) = (0, 0, None, 0);
@@ -889,7 +902,7 @@ fn check_split(
             Some(run) if run.1.from == expect => run,
             // Not walked, or from a wrong guess: walk it from where the
             // file's records enter it.
-            _ => check_run(&cut, i, expect, ids, &mut members, &progress),
+            _ => check_run(cut, i, expect, ids, members, progress),
         };
         if let Some(e) = c.io {
             return Err(
@@ -919,7 +932,6 @@ fn check_split(
             None => return Ok(Split::Suspect),
         }
     }
-    progress.done();
     let Some((bytes, trailing)) = eof else {
         return Ok(Split::Suspect);
     };
