@@ -246,52 +246,9 @@ pub fn decompress_into(
 /// As [`decompress_into`].
 pub fn validate(input: &[u8], expected_len: usize) -> Result<(), LzfError> {
     // Above the bound the stream runs out first whatever happens, as in
-    // `decompress_into`'s capped decode: the walk below ends in the same
-    // error without a special case.
-    let end = expected_len;
-    let mut ip = 0;
-    let mut op = 0usize;
-    while let Some(&ctrl) = input.get(ip) {
-        let at = ip;
-        let ctrl = usize::from(ctrl);
-        ip += 1;
-        if ctrl < MAX_LIT {
-            let len = ctrl + 1;
-            if len > input.len() - ip {
-                return Err(LzfError::InputTruncated { at });
-            }
-            if len > end - op {
-                return Err(LzfError::OutputOverrun { at });
-            }
-            ip += len;
-            op += len;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += usize::from(*input.get(ip).ok_or(LzfError::InputTruncated { at })?);
-                ip += 1;
-            }
-            let len = len + 2;
-            let lo = usize::from(*input.get(ip).ok_or(LzfError::InputTruncated { at })?);
-            ip += 1;
-            let offset = ((ctrl & 0x1f) << 8 | lo) + 1;
-            if offset > op {
-                return Err(LzfError::BadBackReference { at, offset });
-            }
-            if len > end - op {
-                return Err(LzfError::OutputOverrun { at });
-            }
-            op += len;
-        }
-    }
-    if op == end {
-        Ok(())
-    } else {
-        Err(LzfError::LengthMismatch {
-            produced: op,
-            expected: end,
-        })
-    }
+    // `decompress_into`'s capped decode: the walk ends in the same error
+    // without a special case.
+    walk::<false>(input, &mut [], expected_len)
 }
 
 /// `buf.copy_within(src..src + len, dst)` if both ranges are in bounds
@@ -312,15 +269,24 @@ fn move_within(buf: &mut [u8], src: usize, dst: usize, len: usize) -> bool {
 
 /// The decoding loop proper, filling `dst` (pre-sized to the expected
 /// length) from the start.
+fn decode(input: &[u8], dst: &mut [u8]) -> Result<(), LzfError> {
+    let end = dst.len();
+    walk::<true>(input, dst, end)
+}
+
+/// The instructions of `input` checked against the input and an output of
+/// `end` bytes, and with `COPY` carried out into `dst` (`dst.len() == end`);
+/// without it `dst` is not touched ([`validate`]), and the compiler drops
+/// the copies from that instance.
 ///
 /// Bytes at and beyond the write position `op` are scratch until written:
 /// the fast paths copy a fixed 16 or 32 bytes even when the instruction is
 /// shorter, and the excess is overwritten by the next instructions. Nothing
 /// ever reads at or past `op` (back-references are checked to point
-/// strictly before it), and success requires `op == dst.len()`, so every
-/// byte of a successful result was written by its own instruction.
-fn decode(input: &[u8], dst: &mut [u8]) -> Result<(), LzfError> {
-    let end = dst.len();
+/// strictly before it), and success requires `op == end`, so every byte of
+/// a successful result was written by its own instruction.
+#[inline(always)]
+fn walk<const COPY: bool>(input: &[u8], dst: &mut [u8], end: usize) -> Result<(), LzfError> {
     let mut ip = 0;
     let mut op = 0;
     while let Some(&ctrl) = input.get(ip) {
@@ -335,12 +301,15 @@ fn decode(input: &[u8], dst: &mut [u8]) -> Result<(), LzfError> {
             if len > end - op {
                 return Err(LzfError::OutputOverrun { at });
             }
-            let fixed = (input.get(ip..ip + MAX_LIT), dst.get_mut(op..op + MAX_LIT));
-            if let (Some(s), Some(d)) = fixed {
-                d.copy_from_slice(s);
-            } else if let (Some(s), Some(d)) = (input.get(ip..ip + len), dst.get_mut(op..op + len))
-            {
-                d.copy_from_slice(s);
+            if COPY {
+                let fixed = (input.get(ip..ip + MAX_LIT), dst.get_mut(op..op + MAX_LIT));
+                if let (Some(s), Some(d)) = fixed {
+                    d.copy_from_slice(s);
+                } else if let (Some(s), Some(d)) =
+                    (input.get(ip..ip + len), dst.get_mut(op..op + len))
+                {
+                    d.copy_from_slice(s);
+                }
             }
             ip += len;
             op += len;
@@ -360,7 +329,7 @@ fn decode(input: &[u8], dst: &mut [u8]) -> Result<(), LzfError> {
             if len > end - op {
                 return Err(LzfError::OutputOverrun { at });
             }
-            if !copy_back(dst, op, offset, len) {
+            if COPY && !copy_back(dst, op, offset, len) {
                 return Err(LzfError::OutputOverrun { at });
             }
             op += len;
