@@ -77,35 +77,48 @@ impl Progress {
         }
         self.last = Instant::now();
         let done = rec.offset + rec.raw.len() as u64;
-        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-        let rate = done as f64 / secs;
-        let mb = |b: f64| b / 1e6;
-        let mut line = format!("\r[rdbkit] {:.1}", mb(done as f64));
-        if let Some(t) = self.total.filter(|&t| t > 0) {
-            let eta = (t.saturating_sub(done)) as f64 / rate.max(1.0);
-            line += &format!(
-                "/{:.1} MB ({:.0}%)",
-                mb(t as f64),
-                100.0 * done as f64 / t as f64
-            );
-            line += &format!(
-                ", {} keys, {:.0} MB/s, ETA {:.0}s  ",
-                self.keys,
-                mb(rate),
-                eta
-            );
-        } else {
-            line += &format!(" MB, {} keys, {:.0} MB/s  ", self.keys, mb(rate));
-        }
-        let _ = io::stderr().write_all(line.as_bytes());
+        draw(&line(done, self.total, Some(self.keys), self.start));
         self.shown = true;
     }
 
     fn done(&self) {
         if self.shown {
-            let _ = io::stderr().write_all(b"\r\x1b[2K");
+            draw("\r\x1b[2K");
         }
     }
+}
+
+/// The progress line after `done` bytes (of `total`, if known; with a key
+/// count, if kept) of a walk begun at `start`.
+fn line(done: u64, total: Option<u64>, keys: Option<u64>, start: Instant) -> String {
+    let secs = start.elapsed().as_secs_f64().max(1e-3);
+    let rate = done as f64 / secs;
+    let mb = |b: f64| b / 1e6;
+    let mut line = format!("\r[rdbkit] {:.1}", mb(done as f64));
+    let total = total.filter(|&t| t > 0);
+    match total {
+        Some(t) => {
+            line += &format!(
+                "/{:.1} MB ({:.0}%)",
+                mb(t as f64),
+                100.0 * done as f64 / t as f64
+            )
+        }
+        None => line += " MB",
+    }
+    if let Some(k) = keys {
+        line += &format!(", {k} keys");
+    }
+    line += &format!(", {:.0} MB/s", mb(rate));
+    if let Some(t) = total {
+        let eta = (t.saturating_sub(done)) as f64 / rate.max(1.0);
+        line += &format!(", ETA {eta:.0}s");
+    }
+    line + "  "
+}
+
+fn draw(text: &str) {
+    let _ = io::stderr().write_all(text.as_bytes());
 }
 
 /// A progress line (bytes, rate, ETA) for a walk whose bytes are done by
@@ -146,25 +159,14 @@ impl SharedProgress {
             return;
         }
         *last = Instant::now();
-        let secs = self.start.elapsed().as_secs_f64().max(1e-3);
-        let rate = done as f64 / secs;
-        let eta = self.total.saturating_sub(done) as f64 / rate.max(1.0);
-        let line = format!(
-            "\r[rdbkit] {:.1}/{:.1} MB ({:.0}%), {:.0} MB/s, ETA {:.0}s  ",
-            done as f64 / 1e6,
-            self.total as f64 / 1e6,
-            100.0 * done as f64 / self.total.max(1) as f64,
-            rate / 1e6,
-            eta
-        );
-        let _ = io::stderr().write_all(line.as_bytes());
+        draw(&line(done, Some(self.total), None, self.start));
         self.shown.store(true, Ordering::Relaxed);
     }
 
     /// Clear the line, if one was drawn.
     pub(crate) fn done(&self) {
         if self.shown.load(Ordering::Relaxed) {
-            let _ = io::stderr().write_all(b"\r\x1b[2K");
+            draw("\r\x1b[2K");
         }
     }
 }
@@ -298,4 +300,31 @@ pub(crate) fn walk_reader(
         bytes: r.offset(),
         trailing: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines() {
+        let start = Instant::now() - std::time::Duration::from_secs(2);
+        let with_total = line(50_000_000, Some(200_000_000), Some(7), start);
+        assert!(
+            with_total.starts_with("\r[rdbkit] 50.0/200.0 MB (25%), 7 keys, ")
+                && with_total.contains(" MB/s, ETA ")
+                && with_total.ends_with("s  "),
+            "{with_total:?}"
+        );
+        let stream = line(50_000_000, None, Some(7), start);
+        assert!(
+            stream.starts_with("\r[rdbkit] 50.0 MB, 7 keys, ") && stream.ends_with(" MB/s  "),
+            "{stream:?}"
+        );
+        let shared = line(50_000_000, Some(200_000_000), None, start);
+        assert!(
+            shared.starts_with("\r[rdbkit] 50.0/200.0 MB (25%), ") && !shared.contains("keys"),
+            "{shared:?}"
+        );
+    }
 }
