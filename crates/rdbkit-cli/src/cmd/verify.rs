@@ -368,7 +368,7 @@ impl Verifier {
 /// duplicate keys) by re-reading it, on every core.
 pub(crate) fn verify_path(path: &std::path::Path) -> anyhow::Result<()> {
     let file = path.to_string_lossy();
-    let v = match verify_parallel(&file)? {
+    let v = match verify_parallel(&crate::input::open(&file)?)? {
         Some((v, _)) => v,
         None => {
             let (v, result) = verify_sequential(&file)?;
@@ -654,8 +654,7 @@ impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
 /// Verify a file with the values checked on every core. `Ok(None)` when
 /// something is wrong with it: the caller then walks it again sequentially,
 /// which finds and names the first problem exactly as it always has.
-fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
-    let map = crate::input::open(path)?;
+fn verify_parallel(map: &rdbkit_parser::mmap::Mmap) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
     let ids = IdHasher::default();
     let threads = parallel::workers() + 1;
     let work = |st: &mut Checker, batch: Vec<Job<'_>>| -> bool {
@@ -687,7 +686,7 @@ fn verify_parallel(path: &str) -> anyhow::Result<Option<(Verifier, WalkEnd)>> {
             checksum: None,
             failed: false,
         };
-        let end = walk_map(&map, Default::default(), &mut pv);
+        let end = walk_map(map, Default::default(), &mut pv);
         if let Some(batch) = pv.batches.flush() {
             pv.pool.submit(batch);
         }
@@ -824,10 +823,9 @@ fn check_run(
 /// checked where it is read. The runs are then taken in file order, and one
 /// whose start the run before it does not confirm is walked again from
 /// where that run's records ended.
-fn verify_split(path: &str) -> anyhow::Result<Split> {
-    let map = crate::input::open(path)?;
+fn verify_split(map: &rdbkit_parser::mmap::Mmap) -> anyhow::Result<Split> {
     let threads = parallel::workers() + 1;
-    let Ok(version) = rdbkit_parser::parse_header(&map) else {
+    let Ok(version) = rdbkit_parser::parse_header(map) else {
         return Ok(Split::Suspect);
     };
     // A probe's records must be sound to the last element: the bytes of a
@@ -836,11 +834,11 @@ fn verify_split(path: &str) -> anyhow::Result<Split> {
         RecordKind::Entry(e) => check_value(&e.value).is_ok(),
         _ => true,
     };
-    let starts = crate::segments::split(&map, version, threads, &plausible);
+    let starts = crate::segments::split(map, version, threads, &plausible);
     if starts.len() < 2 {
         return Ok(Split::Whole);
     }
-    check_split(&map, version, &starts, threads)
+    check_split(map, version, &starts, threads)
 }
 
 /// [`verify_split`] of a file cut into runs at `starts` (guesses: any
@@ -974,9 +972,10 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     let checked = if args.file == "-" {
         None
     } else {
-        match verify_split(&args.file)? {
+        let map = crate::input::open(&args.file)?;
+        match verify_split(&map)? {
             Split::Sound(v, end) => Some((*v, end)),
-            Split::Whole => verify_parallel(&args.file)?,
+            Split::Whole => verify_parallel(&map)?,
             Split::Suspect => None,
         }
     };
