@@ -301,6 +301,13 @@ pub fn check_value(raw: &RawValue<'_>, input_len: usize) {
         (Ok(None), Err(_)) => assert_ne!(raw.ty().0, 0, "a string failed only in decode"),
         (a, b) => panic!("string decode {a:?} but decode {b:?}"),
     }
+    // The copy-free check of a string (what verify uses) says what
+    // decoding says.
+    match (raw.check_string(), &into) {
+        (Ok(is), Ok(s)) => assert_eq!(is, s.is_some(), "check_string saw another type"),
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        (a, b) => panic!("check_string {a:?} but decode_string_into {b:?}"),
+    }
     let value = match raw.decode() {
         Ok(v) => v,
         Err(e) => {
