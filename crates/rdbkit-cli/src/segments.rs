@@ -34,7 +34,7 @@ use crate::input::SharedProgress;
 
 /// Records that must parse (and pass the caller's check) in a row from a
 /// guessed start.
-pub(crate) const PROBE_RECORDS: usize = 16;
+const PROBE_RECORDS: usize = 16;
 /// Records of a probe's chain passed over before the start it gives: a false
 /// start often ends in a true record boundary after a record or two (a
 /// value's bytes read as one short record), and from there the chain is
@@ -51,7 +51,7 @@ const PROBE_SPAN: usize = 1 << 20;
 const SEARCH_TIME: std::time::Duration = std::time::Duration::from_millis(20);
 /// Files smaller than this are walked by one thread: a split saves less
 /// than starting the threads costs.
-pub(crate) const MIN_SPLIT_FILE: usize = 32 << 20;
+const MIN_SPLIT_FILE: usize = 32 << 20;
 /// Runs per thread: more runs than threads even out runs that cost more per
 /// byte than others (streams next to strings).
 const RUNS_PER_THREAD: usize = 4;
