@@ -10,7 +10,7 @@ use rdbkit_parser::mmap::Mmap;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
 
 /// How far the cursor moves between two releases of the pages behind it.
-const RELEASE_EVERY: usize = 16 << 20;
+pub(crate) const RELEASE_EVERY: usize = 16 << 20;
 /// How far behind the cursor the released range ends.
 const RELEASE_LAG: usize = 1 << 20;
 

@@ -30,7 +30,7 @@ use rdbkit_parser::crc64::{Crc64, crc64_combine};
 use rdbkit_parser::mmap::Mmap;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, RecordKind};
 
-use crate::input::SharedProgress;
+use crate::input::{RELEASE_EVERY, SharedProgress};
 
 /// Records that must parse (and pass the caller's check) in a row from a
 /// guessed start.
@@ -59,8 +59,6 @@ const RUNS_PER_THREAD: usize = 4;
 const MIN_RUN: usize = 8 << 20;
 /// Bytes hashed at once by a run's checksum (as the reader's own batching).
 const CRC_BATCH: usize = 64 << 10;
-/// How far a run's cursor moves between releases of the pages behind it.
-const RELEASE_EVERY: usize = 16 << 20;
 
 /// How probes read. Inside a big collection, a wrong offset often reads as
 /// a collection of thousands of elements made of the real one's bytes, and
