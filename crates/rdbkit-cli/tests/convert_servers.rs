@@ -1,5 +1,6 @@
 //! Conversions proven on real servers: every fixture converted for each of
-//! the five installable servers (Redis 6.2 / 7.0 / 8.2, Valkey 8.1 / 9.1) —
+//! the six installable servers (Redis 6.0 / 6.2 / 7.0 / 8.2, Valkey 8.1 /
+//! 9.1; 6.0 as `--target azure-premium`) —
 //! downgrades, upgrades and Redis <-> Valkey 9 — is loaded by that server,
 //! which then holds exactly the fixture's contents minus what the report says
 //! was lost, and the report names nothing that was not lost.
@@ -14,7 +15,10 @@ use serde_json::Value;
 
 use crate::common::*;
 
-const SERVERS: [(ServerKind, &str); 5] = [
+const SERVERS: [(ServerKind, &str); 6] = [
+    // Redis 6.0 is the engine of Azure Cache for Redis Premium: its target
+    // name is the service's.
+    (ServerKind::Redis60, "azure-premium"),
     (ServerKind::Redis62, "redis-6.2"),
     (ServerKind::Redis70, "redis-7.0"),
     (ServerKind::Valkey81, "valkey-8.1"),
@@ -245,7 +249,7 @@ fn every_fixture_converts_and_loads_on_every_server() {
         jobs.len(),
         failures.join("\n\n")
     );
-    assert_eq!(jobs.len(), 60);
+    assert_eq!(jobs.len(), 72);
     std::fs::remove_dir_all(dir).unwrap();
 }
 

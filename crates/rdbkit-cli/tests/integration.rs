@@ -10,6 +10,7 @@ mod export_rdbtools;
 mod export_resp;
 mod faults;
 mod filter_split_merge;
+mod loader_differential;
 mod verify;
 
 /// Keys in a fixture's JSON, expired ones included.

@@ -199,17 +199,15 @@ impl<'data> Input<'data> {
         })
     }
 
-    /// A plain length; a special-encoding marker is an error here (Redis's
-    /// `rdbLoadLen` would silently return the 6-bit number).
+    /// A plain length. A special-encoding marker (`11xxxxxx`) is its low six
+    /// bits here, as in every loader: `rdbLoadLen` called without an
+    /// `isencoded` out-parameter (everywhere but string lengths) returns the
+    /// 6-bit number and no error.
     #[inline]
     pub(crate) fn len(&mut self, what: &'static str) -> Result<u64> {
-        let start = self.pos;
         match self.length(what)? {
             Length::Len(n) => Ok(n),
-            Length::Encoded(_) => {
-                let byte = self.data.get(start).copied().unwrap_or(0);
-                Err(self.err_at(start, ErrorKind::InvalidLength { byte }))
-            }
+            Length::Encoded(n) => Ok(u64::from(n)),
         }
     }
 
@@ -278,8 +276,10 @@ mod tests {
         assert!(matches!(e.kind(), ErrorKind::InvalidLength { byte: 0x82 }));
         let mut i = Input::new(&[0x80, 0, 0], 0);
         assert!(i.length("t").unwrap_err().is_truncated());
-        let mut i = Input::new(&[0xc0], 0);
-        assert!(i.len("t").is_err());
+        // A string-encoding marker as a plain length: its six low bits.
+        let mut i = Input::new(&[0xc0, 0xfe], 0);
+        assert_eq!(i.len("t").unwrap(), 0);
+        assert_eq!(i.len("t").unwrap(), 62);
     }
 
     #[test]

@@ -35,6 +35,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod crc64;
+pub mod double;
 mod error;
 pub mod format;
 mod input;

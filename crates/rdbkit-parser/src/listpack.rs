@@ -4,9 +4,10 @@
 //! Layout: `u32 total_bytes`, `u16 num_elements`, elements, `0xFF`. Each element
 //! is its encoding and data followed by a "backlen" that lets it be walked
 //! backwards. The walk applies the checks of `lpValidateIntegrity` with deep
-//! validation: every element inside the blob, each backlen exactly as Redis
-//! would encode it (the width thresholds are off by one: 127 / 16382 / ...),
-//! and the count matching the header unless that says 65535.
+//! validation: every element inside the blob, each backlen of the width Redis
+//! would give it (the thresholds are off by one: 127 / 16382 / ...) and
+//! decoding, as the loader decodes it, to the element's size, and the count
+//! matching the header unless that says 65535.
 
 use std::borrow::Cow;
 
@@ -55,6 +56,20 @@ pub fn encode_backlen(l: u64, out: &mut [u8; 5]) -> usize {
         *slot = if i == 0 { group } else { group | 128 };
     }
     n
+}
+
+/// A backlen read as `lpDecodeBacklen` does: from the byte at `last`
+/// backwards, seven bits a byte while bit 7 is set, at most five bytes.
+fn decode_backlen(blob: &[u8], last: usize) -> Option<u64> {
+    let mut v = 0u64;
+    for i in 0..5 {
+        let b = *blob.get(last.checked_sub(i)?)?;
+        v |= u64::from(b & 127) << (7 * i);
+        if b & 128 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 impl<'a> Listpack<'a> {
@@ -294,33 +309,22 @@ impl<'a> ListpackEntries<'a> {
         };
         let entry_len = hdr + len;
         let back_at = start + entry_len;
-        // The common case, a one-byte backlen, without building the encoding;
-        // otherwise compare byte by byte (at most 5: no memcmp call).
-        let n = if entry_len <= 127 {
-            match self.blob.get(back_at) {
-                Some(&b) if usize::from(b) == entry_len => 1,
-                Some(_) => {
-                    return self.fail(
-                        start,
-                        format!("backlen does not encode the element size {entry_len}"),
-                    );
-                }
-                None => return self.fail(start, "backlen runs past the end".into()),
+        // The loader moves past the backlen by its canonical width and then
+        // decodes the bytes it skipped from their last one backwards
+        // (`lpDecodeBacklen`), which may read into the element itself: only
+        // the decoded value must be the element's size, not the bytes.
+        let n = backlen_size(entry_len as u64);
+        match self.blob.get(back_at + n - 1) {
+            Some(&b) if n == 1 && usize::from(b) == entry_len => {}
+            Some(_) if decode_backlen(self.blob, back_at + n - 1) == Some(entry_len as u64) => {}
+            Some(_) => {
+                return self.fail(
+                    start,
+                    format!("backlen does not encode the element size {entry_len}"),
+                );
             }
-        } else {
-            let mut want = [0u8; 5];
-            let n = encode_backlen(entry_len as u64, &mut want);
-            match self.get(back_at, n) {
-                Some(found) if found.iter().zip(&want).all(|(a, b)| a == b) => n,
-                Some(_) => {
-                    return self.fail(
-                        start,
-                        format!("backlen does not encode the element size {entry_len}"),
-                    );
-                }
-                None => return self.fail(start, "backlen runs past the end".into()),
-            }
-        };
+            None => return self.fail(start, "backlen runs past the end".into()),
+        }
         if back_at + n >= self.blob.len() {
             return self.fail(start, "element overlaps the end marker".into());
         }
@@ -420,5 +424,29 @@ mod tests {
         let mut b = good;
         b[6] = 0x85; // string runs past the end
         assert!(items(&b).is_err());
+    }
+
+    /// The loader decodes a backlen from its last byte backwards: a high
+    /// bit set there reads on into the element, and the file still loads
+    /// when the value comes out right (Redis 8.2 loads such a file; the
+    /// loader differential test found it).
+    #[test]
+    fn backlens_decode_as_the_loader_decodes_them() {
+        // "a" then "b": the first backlen 0x02 becomes 0x82, which reads on
+        // into 'a' (0x61): 2 | (0x61 << 7), not 2: refused.
+        let good = build(&[b"\x81a", b"\x81b"]);
+        let mut b = good.clone();
+        b[8] |= 0x80;
+        assert!(items(&b).is_err());
+        // An element whose last data byte is 0: "a\0" has size 3; a backlen
+        // of 0x83 reads 3 | (0 << 7) = 3: accepted, as Redis does.
+        let good = build(&[b"\x82a\x00", b"\x81b"]);
+        assert_eq!(items(&good).unwrap().len(), 2);
+        let mut b = good.clone();
+        b[9] |= 0x80;
+        assert_eq!(items(&b).unwrap().len(), 2);
+        assert_eq!(decode_backlen(&[0, 0x83], 1), Some(3));
+        assert_eq!(decode_backlen(&[1, 0x80], 1), Some(128));
+        assert_eq!(decode_backlen(&[0x80, 0x80], 1), None);
     }
 }

@@ -211,6 +211,11 @@ pub(crate) fn read_stream<'data>(
     let n_nodes = input.count("stream node count", 2, max)?;
     let mut nodes = Vec::new();
     let mut prev_key: Option<StreamId> = None;
+    // Node keys need not come in order: the loader inserts each into a
+    // radix tree, which sorts them, and refuses only a key seen before
+    // ("Listpack re-added with existing key").
+    let mut keys: Vec<(StreamId, u64)> = Vec::new();
+    let mut ordered = true;
     for _ in 0..n_nodes {
         let at = input.offset();
         let key = input.string("stream node key")?;
@@ -226,13 +231,12 @@ pub(crate) fn read_stream<'data>(
             ));
         }
         let master_id = StreamId::from_raw(&key_bytes).unwrap_or_default();
+        // In order (as every server writes them), keys cannot repeat; the
+        // others are checked once all are read.
         if prev_key.is_some_and(|p| p >= master_id) {
-            return Err(bad(
-                at,
-                "stream node key",
-                format!("{master_id} does not follow the previous node key"),
-            ));
+            ordered = false;
         }
+        keys.push((master_id, at));
         prev_key = Some(master_id);
         if keep {
             let raw_start = input.pos();
@@ -253,6 +257,20 @@ pub(crate) fn read_stream<'data>(
             }
         }
     }
+    if !ordered {
+        keys.sort_unstable();
+        let dup = keys.windows(2).find_map(|w| match w {
+            [a, b] if a.0 == b.0 => Some((a.0, a.1.max(b.1))),
+            _ => None,
+        });
+        if let Some((id, at)) = dup {
+            return Err(bad(
+                at,
+                "stream node key",
+                format!("{id} is the key of an earlier node"),
+            ));
+        }
+    }
     let length = input.len("stream length")?;
     let last_id = len_id(input, "stream last ID")?;
     let (mut first_id, mut max_deleted_id, mut entries_added) = (None, None, None);
@@ -261,11 +279,18 @@ pub(crate) fn read_stream<'data>(
         max_deleted_id = Some(len_id(input, "stream max deleted ID")?);
         entries_added = Some(input.len("stream entries added")?);
     }
-    if length > 0 && n_nodes == 0 {
+    // Loaders since 7.0 (RDB 10) refuse a length without nodes ("Stream
+    // length inconsistent with rax entries"); 6.x load it, and XLEN then
+    // reports the stored length. Nothing else ties the stored length to the
+    // entries: any other mismatch loads everywhere.
+    if length > 0 && n_nodes == 0 && ctx.version.number() >= 10 {
         return Err(input.err(ErrorKind::invalid(
             "stream",
             format!("length {length} but no nodes"),
         )));
+    }
+    if !ordered {
+        nodes.sort_unstable_by_key(|n| n.master_id);
     }
     let n_groups = input.count("stream consumer group count", 3, max)?;
     let mut groups = Vec::new();

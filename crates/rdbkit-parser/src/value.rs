@@ -619,22 +619,14 @@ enum ZInner<'a> {
     Pairs(Elems<'a>),
 }
 
-/// Parse a score stored as text (ziplist/listpack elements, type-3 zsets).
+/// A score stored as a ziplist/listpack element, as the loaders read it
+/// (`zzlStrtod`: any text is a number, 0 where none starts it). NaN is
+/// refused: Redis 7.0+ refuse it in every other form, Valkey 9 in this one
+/// too, and a NaN breaks the order of the set where it is loaded.
 fn parse_score(item: &Item<'_>, offset: u64) -> Result<f64> {
     let v = match item {
         Item::Int(i) => *i as f64,
-        Item::Bytes(b) => std::str::from_utf8(b)
-            .ok()
-            .and_then(|s| s.parse::<f64>().ok())
-            .ok_or_else(|| {
-                Error::new(
-                    offset,
-                    ErrorKind::invalid(
-                        "zset score",
-                        format!("{} is not a number", DisplayBytes(b)),
-                    ),
-                )
-            })?,
+        Item::Bytes(b) => crate::double::strtod(b),
     };
     if v.is_nan() {
         return Err(Error::new(
@@ -759,7 +751,17 @@ pub(crate) fn read_string_double(input: &mut Input<'_>) -> Result<f64> {
         255 => Ok(f64::NEG_INFINITY),
         n => {
             let text = input.take(u64::from(n), "zset score")?;
-            parse_score(&Item::Bytes(Cow::Borrowed(text)), at)
+            // The loaders read the text with sscanf("%lg"): a number at its
+            // start is enough (and NaN is refused after it, as below).
+            crate::double::scan_lg(text).ok_or_else(|| {
+                Error::new(
+                    at,
+                    ErrorKind::invalid(
+                        "zset score",
+                        format!("{} does not start with a number", DisplayBytes(text)),
+                    ),
+                )
+            })
         }
     }
 }
@@ -992,7 +994,19 @@ impl<'a> HashEntries<'a> {
                 Some((|| {
                     let field = read_item(input, &limits)?;
                     let value = read_item(input, &limits)?;
+                    let at = input.offset();
                     let t = input.le_i64("hash field expiry")?;
+                    // Valkey's loader refuses anything below EXPIRY_NONE
+                    // (-1); 0 and times in the past are valid (expired).
+                    if t < -1 {
+                        return Err(Error::new(
+                            at,
+                            ErrorKind::invalid(
+                                "hash field expiry",
+                                format!("{t} is neither a time nor -1 (no expiry)"),
+                            ),
+                        ));
+                    }
                     Ok(HashField {
                         field,
                         value,

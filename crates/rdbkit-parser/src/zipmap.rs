@@ -3,6 +3,16 @@
 //! Layout: `u8 zmlen` (pair count if < 254), then pairs of
 //! `len field`, `len value`, `u8 free`, value bytes, `free` padding bytes,
 //! and a final `0xFF`. A length is one byte below 254, else `0xFE` + `u32 LE`.
+//!
+//! The walk follows `zipmapValidateIntegrity`, which every loader since 6.2
+//! runs on every zipmap (deep), to the letter:
+//! - the pairs end at the first `0xFF` where a field length would be; the
+//!   blob's last byte must be `0xFF`, and whatever lies between the two is
+//!   never read;
+//! - a length byte of 254 or 255 in a value's place is a 5-byte length;
+//! - a zipmap without pairs is refused (not skipped as an empty key);
+//! - `zmlen` must equal the pair count unless it is 254 ("unknown"), so 255
+//!   is valid only for exactly 255 pairs.
 
 use std::borrow::Cow;
 
@@ -73,18 +83,21 @@ impl<'a> ZipmapEntries<'a> {
         )))
     }
 
+    /// A length, whose bytes must leave at least one byte of the blob after
+    /// them (`OUT_OF_RANGE(p+s)` in `zipmapValidateIntegrity`).
     fn read_len(&mut self) -> Option<usize> {
         let b = *self.blob.get(self.pos)?;
-        if b < 254 {
-            self.pos += 1;
-            Some(usize::from(b))
-        } else if b == 254 {
-            let v = self.blob.get(self.pos + 1..self.pos + 5)?;
-            self.pos += 5;
-            Some(u32::from_le_bytes(v.try_into().ok()?) as usize)
+        let (len, size) = if b < 254 {
+            (usize::from(b), 1)
         } else {
-            None
+            let v = self.blob.get(self.pos + 1..self.pos + 5)?;
+            (u32::from_le_bytes(v.try_into().ok()?) as usize, 5)
+        };
+        if self.pos + size >= self.blob.len() {
+            return None;
         }
+        self.pos += size;
+        Some(len)
     }
 }
 
@@ -98,14 +111,14 @@ impl<'a> Iterator for ZipmapEntries<'a> {
         if self.field_next && self.blob.get(self.pos) == Some(&0xff) {
             self.done = true;
             let zmlen = self.blob.first().copied().unwrap_or(0);
-            if zmlen < 254 && u64::from(zmlen) != self.pairs {
+            if self.pairs == 0 {
+                return Some(Err(bad(self.offset, "no pairs".into())));
+            }
+            if zmlen != 254 && u64::from(zmlen) != self.pairs {
                 return Some(Err(bad(
                     self.offset,
                     format!("header counts {zmlen} pairs but {} were found", self.pairs),
                 )));
-            }
-            if self.pos + 1 != self.blob.len() {
-                return self.fail("bytes follow the end marker".into());
             }
             return None;
         }
@@ -162,5 +175,50 @@ mod tests {
                 .entries()
                 .any(|r| r.is_err())
         );
+    }
+
+    fn verdict(blob: &[u8]) -> Result<usize> {
+        let z = Zipmap::parse(blob, 0)?;
+        let mut n = 0;
+        for r in z.entries() {
+            r?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// `zipmapValidateIntegrity`'s rules, each of which the loaders apply.
+    #[test]
+    fn loader_rules() {
+        // A count byte of 255 is not "unknown": Redis refuses it unless
+        // there are exactly 255 pairs ("Zipmap integrity check failed").
+        let mut blob = vec![255, 1, b'a', 1, 0, b'b', 0xff];
+        assert!(verdict(&blob).is_err());
+        blob[0] = 254;
+        assert_eq!(verdict(&blob).unwrap(), 2);
+        blob[0] = 1;
+        assert_eq!(verdict(&blob).unwrap(), 2);
+        let mut big = vec![255];
+        for i in 0..255u8 {
+            big.extend_from_slice(&[1, i, 0, 0]);
+        }
+        big.push(0xff);
+        assert_eq!(verdict(&big).unwrap(), 510);
+        // No pairs: refused, not an empty key.
+        assert!(verdict(&[0, 0xff]).is_err());
+        assert!(verdict(&[254, 0xff]).is_err());
+        // Bytes between the first end marker and the last byte are never
+        // read by the loader.
+        assert_eq!(
+            verdict(&[1, 1, b'a', 1, 0, b'b', 0xff, 7, 7, 0xff]).unwrap(),
+            2
+        );
+        // A value length byte of 255 is a 5-byte length, as 254 is.
+        assert_eq!(
+            verdict(&[1, 1, b'a', 255, 1, 0, 0, 0, 0, b'b', 0xff]).unwrap(),
+            2
+        );
+        // Free bytes must stay inside the blob, before its last byte.
+        assert!(verdict(&[1, 1, b'a', 1, 1, b'b', 0xff]).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Test support for rdbkit: run **real** Redis / Valkey servers on 127.0.0.1
 //! and compare what they hold against expected logical contents.
 //!
-//! * [`ServerKind`] — the five installable servers (Redis 6.2.14, 7.0.15,
+//! * [`ServerKind`] — the six installable servers (Redis 6.0.9, 6.2.14, 7.0.15,
 //!   8.2.3; Valkey 8.1.8, 9.1.2), the RDB versions each loads, and where
 //!   `scripts/install-servers.sh` puts them (`$RDBKIT_SERVERS_DIR`, else
 //!   `<workspace>/target/servers`). Missing binaries are installed on first
@@ -25,11 +25,14 @@
 //! assert_eq!(diff_logical(&fx.expected().unwrap(), &live), Vec::<String>::new());
 //! ```
 
+mod checker;
 mod files;
 mod logical;
+pub mod mutate;
 mod resp;
 mod server;
 
+pub use checker::{CHECK_TIMEOUT, LoaderVerdict};
 pub use files::hash_keys_file;
 pub use logical::{
     DiffOptions, FORMAT, Fixture, dec, diff_logical, diff_logical_with, dump_logical, enc,

@@ -19,6 +19,8 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// One of the real servers that `scripts/install-servers.sh` installs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ServerKind {
+    /// Redis 6.0.9, the engine of Azure Cache for Redis Premium: loads RDB up to 9.
+    Redis60,
     /// Redis 6.2.14: loads RDB up to 9 (also the limit of Redis 6.0 / Azure Cache Premium).
     Redis62,
     /// Redis 7.0.15: loads RDB up to 10.
@@ -32,8 +34,9 @@ pub enum ServerKind {
 }
 
 impl ServerKind {
-    /// All five, oldest first.
-    pub const ALL: [ServerKind; 5] = [
+    /// All six, oldest first.
+    pub const ALL: [ServerKind; 6] = [
+        ServerKind::Redis60,
         ServerKind::Redis62,
         ServerKind::Redis70,
         ServerKind::Valkey81,
@@ -44,6 +47,7 @@ impl ServerKind {
     /// Short stable name, also the install subdirectory: `redis-6.2`, `valkey-9.1`, ...
     pub fn name(self) -> &'static str {
         match self {
+            ServerKind::Redis60 => "redis-6.0",
             ServerKind::Redis62 => "redis-6.2",
             ServerKind::Redis70 => "redis-7.0",
             ServerKind::Valkey81 => "valkey-8.1",
@@ -55,6 +59,7 @@ impl ServerKind {
     /// The exact server version installed (what `--version` reports).
     pub fn version(self) -> &'static str {
         match self {
+            ServerKind::Redis60 => "6.0.9",
             ServerKind::Redis62 => "6.2.14",
             ServerKind::Redis70 => "7.0.15",
             ServerKind::Valkey81 => "8.1.8",
@@ -80,7 +85,7 @@ impl ServerKind {
     /// Highest RDB version of a `REDIS`-magic file this server loads.
     pub fn max_rdb_version(self) -> u32 {
         match self {
-            ServerKind::Redis62 => 9,
+            ServerKind::Redis60 | ServerKind::Redis62 => 9,
             ServerKind::Redis70 => 10,
             ServerKind::Valkey81 => 11,
             ServerKind::Redis82 => 12,
@@ -114,7 +119,7 @@ impl ServerKind {
     }
 
     /// The binary's path, after making sure it works: the first call in a
-    /// process checks all five binaries (`--version` must report the expected
+    /// process checks all six binaries (`--version` must report the expected
     /// version) and runs `scripts/install-servers.sh` once if any is missing
     /// or broken (e.g. a shared library gone).
     pub fn ensure_installed(self) -> Result<PathBuf, String> {

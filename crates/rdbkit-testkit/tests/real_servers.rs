@@ -100,6 +100,11 @@ fn redis_7_0_loads_and_matches_fixtures() {
 }
 
 #[test]
+fn redis_6_0_loads_and_matches_fixtures() {
+    fixtures_match(ServerKind::Redis60, "redis-5.0.14");
+}
+
+#[test]
 fn valkey_8_1_loads_and_matches_fixtures() {
     fixtures_match(ServerKind::Valkey81, "valkey-8.0.1");
 }

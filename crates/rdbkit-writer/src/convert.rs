@@ -44,7 +44,8 @@ use std::io::{self, Write};
 
 use rdbkit_parser::format::*;
 use rdbkit_parser::{
-    Entry, Hash, HashField, RdbReader, RdbType, RdbVersion, Record, RecordKind, Value, ValueKind,
+    DisplayBytes, Entry, Hash, HashField, RdbReader, RdbType, RdbVersion, Record, RecordKind,
+    Value, ValueKind,
 };
 
 use crate::error::{ConvertError, WriteError};
@@ -725,6 +726,13 @@ impl Converter {
             meta.key_meta = None;
         }
 
+        // A stream whose length must be rewritten is written from this value.
+        let replaced = if e.value.kind() == Some(ValueKind::Stream) {
+            self.stream_length(at, key, e)?
+        } else {
+            None
+        };
+
         let rule = type_rule(src, ty, target);
         let action = match rule {
             TypeRule::Copy => ValueAction::Copy,
@@ -758,6 +766,7 @@ impl Converter {
 
         // The common case: the target loads the value as stored.
         if let ValueAction::Copy = action
+            && replaced.is_none()
             && value_copyable(src, ty, e.value.body(), target)
         {
             self.report.stats.keys_out += 1;
@@ -794,7 +803,10 @@ impl Converter {
         }
 
         // Decode and write in a form the target loads.
-        let value = e.value.decode()?;
+        let value = match replaced {
+            Some(v) => v,
+            None => e.value.decode()?,
+        };
         if let (TypeRule::StreamDowngrade { to }, Value::Stream(s)) = (rule, &value) {
             let d = assess_downgrade(s, stream_level(to).unwrap_or(1))?;
             for (kind, detail) in d.losses {
@@ -813,6 +825,54 @@ impl Converter {
         };
         self.report.stats.keys_out += 1;
         self.rewrite(out, |w| w.write_planned_entry(key, &meta, &planned, &value))
+    }
+
+    /// A stream whose stored length is not its number of live entries:
+    /// every loader takes the stored length as it is (XLEN reports it), so
+    /// it is kept, and noted. The one exception: a length without nodes,
+    /// which 6.x load and 7.0+ refuse ("Stream length inconsistent with rax
+    /// entries"); for a target of RDB 10 or later the stream is written with
+    /// length 0 (returned), a loss.
+    fn stream_length<'d>(
+        &mut self,
+        at: u64,
+        key: &[u8],
+        e: &Entry<'d>,
+    ) -> Result<Option<Value<'d>>, ConvertError> {
+        let Value::Stream(s) = e.value.decode()? else {
+            return Ok(None);
+        };
+        let mut live = 0u64;
+        let mut entries = s.entries();
+        while let Some(r) = entries.next_id() {
+            live += u64::from(!r?.1);
+        }
+        if live == s.length {
+            return Ok(None);
+        }
+        let stored = s.length;
+        if s.nodes.is_empty() && self.options.target.redis_level() >= 10 {
+            self.loss(
+                at,
+                Some(key),
+                LossKind::StreamLength,
+                format!(
+                    "stored length {stored} without entries, which loaders since 7.0 refuse: written as 0"
+                ),
+            );
+            let mut fixed = s;
+            fixed.length = 0;
+            return Ok(Some(Value::Stream(fixed)));
+        }
+        self.note(
+            at,
+            NoteKind::StreamLengthKept,
+            format!(
+                "{}: stored length {stored}, {live} live entries",
+                DisplayBytes(key)
+            ),
+        );
+        Ok(None)
     }
 
     /// A hash with field TTLs for a target without them.

@@ -22,6 +22,9 @@ pub enum LossKind {
     Stream,
     /// Consumer `active_time` (stream v3) lost; it becomes the seen time.
     StreamActiveTime,
+    /// A stream's stored length without any entry (loaded by 6.x, refused
+    /// by 7.0 and later): written as 0.
+    StreamLength,
     /// Stream v2 metadata (entries-added, max-deleted ID, group
     /// entries-read) that the v1 loader cannot reconstruct.
     StreamMetadata,
@@ -55,6 +58,7 @@ impl LossKind {
             LossKind::HashAllFieldsExpired => "hash-all-fields-expired",
             LossKind::Stream => "stream",
             LossKind::StreamActiveTime => "stream-active-time",
+            LossKind::StreamLength => "stream-length",
             LossKind::StreamMetadata => "stream-metadata",
             LossKind::StreamIdmp => "stream-idmp",
             LossKind::StreamNacks => "stream-nacks",
@@ -145,6 +149,9 @@ pub enum NoteKind {
     /// A stream's IDMP settings (window, max entries) dropped; it tracked no
     /// producers.
     StreamIdmpSettingsDropped,
+    /// A stream whose stored length differs from its live entries, kept as
+    /// stored (every loader does the same; detail: the key and both counts).
+    StreamLengthKept,
 }
 
 impl NoteKind {
@@ -161,6 +168,7 @@ impl NoteKind {
             NoteKind::FunctionConverted => "function-converted",
             NoteKind::EmptyCollectionSkipped => "empty-collection-skipped",
             NoteKind::StreamIdmpSettingsDropped => "stream-idmp-settings-dropped",
+            NoteKind::StreamLengthKept => "stream-length-kept",
         }
     }
 }

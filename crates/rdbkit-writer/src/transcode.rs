@@ -203,12 +203,12 @@ fn int_text(v: i64, buf: &mut [u8; 20]) -> &[u8] {
 }
 
 /// A score stored as a listpack/ziplist element, as Redis reads it
-/// (`zzlGetScore`): integers convert, text is parsed. `None` for text that is
-/// not a number, and for NaN.
+/// (`zzlGetScore`): integers convert, text goes through `strtod` (0 where
+/// no number starts it). `None` for NaN.
 fn score_of(item: &Item<'_>) -> Option<f64> {
     let v = match item {
         Item::Int(i) => *i as f64,
-        Item::Bytes(b) => std::str::from_utf8(b).ok()?.parse::<f64>().ok()?,
+        Item::Bytes(b) => rdbkit_parser::double::strtod(b),
     };
     (!v.is_nan()).then_some(v)
 }
