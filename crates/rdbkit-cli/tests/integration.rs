@@ -11,6 +11,7 @@ mod export_resp;
 mod faults;
 mod filter_split_merge;
 mod loader_differential;
+mod loader_rules;
 mod verify;
 
 /// Keys in a fixture's JSON, expired ones included.

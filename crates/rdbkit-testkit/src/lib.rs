@@ -25,6 +25,7 @@
 //! assert_eq!(diff_logical(&fx.expected().unwrap(), &live), Vec::<String>::new());
 //! ```
 
+pub mod build;
 mod checker;
 mod files;
 mod logical;

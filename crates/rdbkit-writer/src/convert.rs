@@ -828,11 +828,12 @@ impl Converter {
     }
 
     /// A stream whose stored length is not its number of live entries:
-    /// every loader takes the stored length as it is (XLEN reports it), so
-    /// it is kept, and noted. The one exception: a length without nodes,
-    /// which 6.x load and 7.0+ refuse ("Stream length inconsistent with rax
-    /// entries"); for a target of RDB 10 or later the stream is written with
-    /// length 0 (returned), a loss.
+    /// Redis loaders take the stored length as it is (XLEN reports it), so
+    /// it is kept, and noted. Two exceptions, where the stream is written
+    /// with its live count instead (returned) and the change is a loss:
+    /// Valkey 9 refuses any mismatch ("Stream length inconsistent with the
+    /// number of valid entries"), and 7.0+ refuse a length without nodes
+    /// ("Stream length inconsistent with rax entries"), which 6.x load.
     fn stream_length<'d>(
         &mut self,
         at: u64,
@@ -851,17 +852,23 @@ impl Converter {
             return Ok(None);
         }
         let stored = s.length;
-        if s.nodes.is_empty() && self.options.target.redis_level() >= 10 {
+        let target = self.options.target;
+        let why = if target.is_valkey() {
+            Some("Valkey 9 refuses a length that is not the live entries'")
+        } else if s.nodes.is_empty() && target.redis_level() >= 10 {
+            Some("loaders since 7.0 refuse a length without entries")
+        } else {
+            None
+        };
+        if let Some(why) = why {
             self.loss(
                 at,
                 Some(key),
                 LossKind::StreamLength,
-                format!(
-                    "stored length {stored} without entries, which loaders since 7.0 refuse: written as 0"
-                ),
+                format!("stored length {stored}, {live} live entries: {why}; written as {live}"),
             );
             let mut fixed = s;
-            fixed.length = 0;
+            fixed.length = live;
             return Ok(Some(Value::Stream(fixed)));
         }
         self.note(

@@ -22,8 +22,9 @@ pub enum LossKind {
     Stream,
     /// Consumer `active_time` (stream v3) lost; it becomes the seen time.
     StreamActiveTime,
-    /// A stream's stored length without any entry (loaded by 6.x, refused
-    /// by 7.0 and later): written as 0.
+    /// A stream's stored length that the target refuses (Valkey 9: any
+    /// length but the live entries'; 7.0+: a length without entries):
+    /// written as the number of live entries.
     StreamLength,
     /// Stream v2 metadata (entries-added, max-deleted ID, group
     /// entries-read) that the v1 loader cannot reconstruct.

@@ -234,9 +234,23 @@ pub(crate) fn check_value_with<H: MemberHash>(
                     live += 1;
                 }
             }
-            // The stored length is not checked against the live entries:
-            // no loader does (XLEN reports the stored length), and a file
-            // whose two disagree loads everywhere.
+            // Redis loaders take the stored length as it is (XLEN reports
+            // it); Valkey 9 refuses one that is not the number of live
+            // entries ("Stream length inconsistent with the number of valid
+            // entries"), so a VALKEY file must have them equal.
+            if v.version().is_valkey() && live != s.length {
+                return Err(Error::new(
+                    at,
+                    rdbkit_parser::ErrorKind::Invalid {
+                        what: "stream",
+                        reason: format!(
+                            "length says {} entries but the nodes hold {live} live entries (Valkey 9 refuses it)",
+                            s.length
+                        )
+                        .into(),
+                    },
+                ));
+            }
             // An empty stream is a valid key.
             return Ok(live);
         }
