@@ -32,15 +32,6 @@ pub(crate) struct Target {
     pub(crate) minor: u32,
 }
 
-/// Managed-service aliases and the release line each one runs.
-const ALIASES: &[(&str, Target)] = &[
-    // Azure Cache for Redis Premium runs Redis 6.0 (RDB 9).
-    ("azure-premium", Target::redis(6, 0)),
-    // Azure Managed Redis runs Redis 7.2 (RDB 11).
-    ("azure-managed-redis", Target::redis(7, 2)),
-    ("elasticache-valkey-8", Target::valkey(8, 0)),
-];
-
 impl Target {
     const fn redis(major: u32, minor: u32) -> Target {
         Target {
@@ -58,44 +49,21 @@ impl Target {
         }
     }
 
-    /// Parse a target name: `redis-X.Y`, `valkey-X.Y` or a managed-service alias.
+    /// The release line of a target name, from the writer crate's table
+    /// of targets (the one registry: every command takes the same names).
     pub(crate) fn parse(s: &str) -> anyhow::Result<Target> {
-        let lower = s.to_ascii_lowercase();
-        if let Some((_, t)) = ALIASES.iter().find(|(n, _)| *n == lower) {
-            return Ok(*t);
-        }
-        let bad = || {
-            anyhow::anyhow!(
-                "unknown target {s:?}: expected redis-X.Y (2.8 to 8.x), valkey-X.Y (7.2 to 9.x), \
-                 azure-premium, azure-managed-redis or elasticache-valkey-8"
-            )
-        };
-        let (flavor, ver) = if let Some(v) = lower.strip_prefix("redis-") {
-            (Flavor::Redis, v)
-        } else if let Some(v) = lower.strip_prefix("valkey-") {
-            (Flavor::Valkey, v)
-        } else {
-            return Err(bad());
-        };
-        let mut parts = ver.split('.');
-        let major: u32 = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        let minor: u32 = match parts.next() {
-            Some(p) => p.parse().map_err(|_| bad())?,
-            None => 0,
-        };
-        let t = Target {
-            flavor,
-            major,
-            minor,
-        };
-        let known = match flavor {
-            Flavor::Redis => (2, 8) <= (major, minor) && major <= 8,
-            Flavor::Valkey => (7, 2) <= (major, minor) && major <= 9,
-        };
-        if !known {
-            return Err(bad());
-        }
-        Ok(t)
+        let spec = rdbkit_writer::lookup_target(s)
+            .ok_or_else(|| anyhow::anyhow!("{}", rdbkit_writer::unknown_target_message(s)))?;
+        let r = spec.release;
+        Ok(Target {
+            flavor: if r.valkey {
+                Flavor::Valkey
+            } else {
+                Flavor::Redis
+            },
+            major: r.major,
+            minor: r.minor,
+        })
     }
 
     /// The release line that writes files of `version`: the natural target
@@ -192,7 +160,9 @@ mod tests {
         assert_eq!(t("azure-premium"), Target::redis(6, 0));
         assert_eq!(t("redis-6.2").to_string(), "redis-6.2");
         assert_eq!(t("Valkey-9.1"), Target::valkey(9, 1));
-        assert_eq!(t("redis-8"), Target::redis(8, 0));
+        assert_eq!(t("elasticache-valkey-7"), Target::valkey(7, 2));
+        // Only the registry's names.
+        assert!(Target::parse("redis-8").is_err());
         assert!(Target::parse("redis-1.0").is_err());
         assert!(Target::parse("memcached-1.6").is_err());
         assert!(Target::parse("valkey-7.0").is_err());

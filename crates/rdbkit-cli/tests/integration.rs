@@ -12,6 +12,7 @@ mod faults;
 mod filter_split_merge;
 mod loader_differential;
 mod loader_rules;
+mod targets;
 mod verify;
 
 /// Keys in a fixture's JSON, expired ones included.

@@ -84,5 +84,7 @@ pub use convert::{
 pub use crc::Crc64Writer;
 pub use error::{ConvertError, Result, WriteError};
 pub use report::{Loss, LossKind, Note, NoteKind, Report, Stats};
-pub use target::{TARGETS, target_from_name};
+pub use target::{
+    Release, TARGETS, TargetSpec, lookup_target, target_from_name, unknown_target_message,
+};
 pub use writer::{EntryMeta, RdbWriter, WriterOptions, is_supported_target};

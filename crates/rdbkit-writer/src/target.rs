@@ -3,34 +3,99 @@
 
 use rdbkit_parser::RdbVersion;
 
-/// Every name [`target_from_name`] knows, with its RDB version, in a stable
-/// order (for help texts).
-pub const TARGETS: &[(&str, u32)] = &[
-    ("redis-2.6", 6),
-    ("redis-2.8", 6),
-    ("redis-3.0", 6),
-    ("redis-3.2", 7),
-    ("redis-4.0", 8),
-    ("redis-5.0", 9),
-    ("redis-6.0", 9),
-    ("redis-6.2", 9),
-    ("redis-7.0", 10),
-    ("redis-7.2", 11),
-    ("redis-7.4", 12),
-    ("redis-8.0", 12),
-    ("redis-8.2", 12),
-    ("redis-8.4", 12),
-    ("redis-8.6", 13),
-    ("valkey-7.2", 11),
-    ("valkey-8.0", 11),
-    ("valkey-8.1", 11),
-    ("valkey-9.0", 80),
-    ("valkey-9.1", 80),
-    ("azure-premium", 9),
-    ("azure-managed-redis", 11),
-    ("elasticache-valkey-7", 11),
-    ("elasticache-valkey-8", 11),
+/// A server release line: Redis or Valkey, major and minor version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Release {
+    /// Valkey rather than Redis.
+    pub valkey: bool,
+    /// Major version.
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+}
+
+impl Release {
+    const fn redis(major: u32, minor: u32) -> Release {
+        Release {
+            valkey: false,
+            major,
+            minor,
+        }
+    }
+
+    const fn valkey(major: u32, minor: u32) -> Release {
+        Release {
+            valkey: true,
+            major,
+            minor,
+        }
+    }
+}
+
+/// One name `--target` accepts: the RDB version its loader takes and the
+/// release line that runs it (a managed service's engine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetSpec {
+    /// The name, lower case (`redis-6.2`, `azure-premium`).
+    pub name: &'static str,
+    /// The newest RDB version the target loads: what a conversion writes.
+    pub rdb_version: RdbVersion,
+    /// The server release the target runs.
+    pub release: Release,
+}
+
+const fn t(name: &'static str, rdb: u32, release: Release) -> TargetSpec {
+    TargetSpec {
+        name,
+        rdb_version: RdbVersion(rdb),
+        release,
+    }
+}
+
+/// Every target name, the one registry every command uses, in a stable
+/// order (for help texts and messages).
+pub const TARGETS: &[TargetSpec] = &[
+    t("redis-2.6", 6, Release::redis(2, 6)),
+    t("redis-2.8", 6, Release::redis(2, 8)),
+    t("redis-3.0", 6, Release::redis(3, 0)),
+    t("redis-3.2", 7, Release::redis(3, 2)),
+    t("redis-4.0", 8, Release::redis(4, 0)),
+    t("redis-5.0", 9, Release::redis(5, 0)),
+    t("redis-6.0", 9, Release::redis(6, 0)),
+    t("redis-6.2", 9, Release::redis(6, 2)),
+    t("redis-7.0", 10, Release::redis(7, 0)),
+    t("redis-7.2", 11, Release::redis(7, 2)),
+    t("redis-7.4", 12, Release::redis(7, 4)),
+    t("redis-8.0", 12, Release::redis(8, 0)),
+    t("redis-8.2", 12, Release::redis(8, 2)),
+    t("redis-8.4", 12, Release::redis(8, 4)),
+    t("redis-8.6", 13, Release::redis(8, 6)),
+    t("valkey-7.2", 11, Release::valkey(7, 2)),
+    t("valkey-8.0", 11, Release::valkey(8, 0)),
+    t("valkey-8.1", 11, Release::valkey(8, 1)),
+    t("valkey-9.0", 80, Release::valkey(9, 0)),
+    t("valkey-9.1", 80, Release::valkey(9, 1)),
+    // Azure Cache for Redis Premium runs Redis 6.0.
+    t("azure-premium", 9, Release::redis(6, 0)),
+    // Azure Managed Redis imports what Redis 7.2 loads.
+    t("azure-managed-redis", 11, Release::redis(7, 2)),
+    t("elasticache-valkey-7", 11, Release::valkey(7, 2)),
+    t("elasticache-valkey-8", 11, Release::valkey(8, 0)),
 ];
+
+/// The target of a name (case-insensitive, surrounding blanks ignored).
+///
+/// ```
+/// use rdbkit_writer::lookup_target;
+///
+/// let t = lookup_target("Azure-Premium").unwrap();
+/// assert_eq!((t.release.major, t.release.minor, t.rdb_version.0), (6, 0, 9));
+/// assert!(lookup_target("redis-9.9").is_none());
+/// ```
+pub fn lookup_target(name: &str) -> Option<&'static TargetSpec> {
+    let name = name.trim();
+    TARGETS.iter().find(|t| t.name.eq_ignore_ascii_case(name))
+}
 
 /// The RDB version to write for a target name such as `redis-6.2`,
 /// `valkey-8.1` or `azure-premium` (case-insensitive); `None` for an
@@ -45,11 +110,16 @@ pub const TARGETS: &[(&str, u32)] = &[
 /// assert_eq!(target_from_name("redis-9.9"), None);
 /// ```
 pub fn target_from_name(name: &str) -> Option<RdbVersion> {
-    let name = name.trim();
-    TARGETS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, v)| RdbVersion(v))
+    lookup_target(name).map(|t| t.rdb_version)
+}
+
+/// The one message for a name that is not a target, listing the names.
+pub fn unknown_target_message(name: &str) -> String {
+    let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+    format!(
+        "unknown target {name:?}; known targets: {}",
+        names.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -85,8 +155,9 @@ mod tests {
         }
         assert_eq!(target_from_name("REDIS-7.0"), Some(RdbVersion(10)));
         assert_eq!(target_from_name("redis"), None);
-        for (_, v) in TARGETS {
-            assert!(crate::writer::is_supported_target(RdbVersion(*v)));
+        for t in TARGETS {
+            assert!(crate::writer::is_supported_target(t.rdb_version));
+            assert_eq!(lookup_target(t.name), Some(t));
         }
     }
 }

@@ -82,8 +82,7 @@ pub(crate) fn resolve_target(
         (Some(n), _) => match target_from_name(n) {
             Some(v) => Ok(Some(v)),
             None => {
-                let names: Vec<&str> = rdbkit_writer::TARGETS.iter().map(|(n, _)| *n).collect();
-                bail!("unknown target {n:?}; known targets: {}", names.join(", "))
+                bail!("{}", rdbkit_writer::unknown_target_message(n))
             }
         },
         (None, Some(v)) => {

@@ -412,10 +412,9 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
         let mut v = resp::RespExporter::new(out, Selector::new(&args.select)?, target);
         if args.restore {
             let version = match &args.target {
-                Some(t) => Some(
-                    rdbkit_writer::target_from_name(t)
-                        .ok_or_else(|| anyhow::anyhow!("unknown target {t:?} for --restore"))?,
-                ),
+                Some(t) => Some(rdbkit_writer::target_from_name(t).ok_or_else(|| {
+                    anyhow::anyhow!("{}", rdbkit_writer::unknown_target_message(t))
+                })?),
                 None => None,
             };
             v.restore_mode(version);
