@@ -304,3 +304,79 @@ fn listpack_scores_are_read_as_strtod_reads_them() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A group's pending entries each belong to a consumer: one that no
+/// consumer claims ("Stream CG PEL entry without consumer") and one twice
+/// in a consumer's PEL ("Duplicated consumer PEL entry") are refused; one
+/// that a second consumer claims too loads (the second takes it over).
+#[test]
+fn pending_entries_belong_to_exactly_one_consumer() {
+    let dir = tmpdir("rule-pel");
+    let ms = 1_700_000_000_000u64;
+    let id = |seq: u64| {
+        let mut v = ms.to_be_bytes().to_vec();
+        v.extend_from_slice(&seq.to_be_bytes());
+        v
+    };
+    // Two entries (ms-1, ms-2), one group whose PEL holds both, and
+    // consumers owning the given entries.
+    let stream = |owners: &[&[u64]]| {
+        let mut body = stream_v1(ms, &[b"a", b"b"], 2);
+        body.pop(); // no groups: replaced below
+        body.extend(len(1));
+        body.extend(string(b"g"));
+        body.extend(len(ms));
+        body.extend(len(2));
+        body.extend(len(2));
+        for seq in [1, 2] {
+            body.extend(id(seq));
+            body.extend_from_slice(&(ms as i64).to_le_bytes());
+            body.extend(len(1));
+        }
+        body.extend(len(owners.len() as u64));
+        for (i, owned) in owners.iter().enumerate() {
+            body.extend(string(format!("c{i}").as_bytes()));
+            body.extend_from_slice(&(ms as i64).to_le_bytes());
+            body.extend(len(owned.len() as u64));
+            for &seq in *owned {
+                body.extend(id(seq));
+            }
+        }
+        file(b"REDIS0009", &[entry(15, b"s", &body)])
+    };
+    for (owners, loads) in [
+        (&[&[1u64, 2][..]][..], true),
+        (&[&[1][..], &[2][..]][..], true),
+        (&[&[1, 2][..], &[2][..]][..], true),
+        (&[&[1, 2, 2][..]][..], false),
+        (&[&[1][..]][..], false),
+        (&[&[1][..], &[][..]][..], false),
+    ] {
+        let p = write(&dir, "pel.rdb", &stream(owners));
+        judged(ServerKind::Redis62, &p, loads);
+        judged(ServerKind::Redis82, &p, loads);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A stream node's listpack header count is never read by the loaders
+/// (`streamValidateListpackIntegrity` walks the entries by their own
+/// counts): a wrong one loads.
+#[test]
+fn stream_node_listpack_counts_are_not_checked() {
+    let dir = tmpdir("rule-stream-count");
+    let mut body = stream_v1(1_700_000_000_000, &[b"a", b"b"], 2);
+    // The node listpack follows the 1-byte node count, the 17-byte key
+    // string and its own 1-byte length: its count is at bytes 4-5.
+    let lp_at = 1 + 17 + 1;
+    body[lp_at + 4] = 0x0a;
+    body[lp_at + 5] = 0xc1;
+    let p = write(
+        &dir,
+        "s.rdb",
+        &file(b"REDIS0009", &[entry(15, b"s", &body)]),
+    );
+    judged(ServerKind::Redis62, &p, true);
+    judged(ServerKind::Redis82, &p, true);
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -120,6 +120,17 @@ impl<'a> Listpack<'a> {
         self.blob
     }
 
+    /// The elements, without checking the header's count against them: a
+    /// stream node's listpack is checked by `streamValidateListpackIntegrity`,
+    /// which walks the entries by their own counts and never reads the
+    /// header's.
+    pub fn entries_uncounted(&self) -> ListpackEntries<'a> {
+        ListpackEntries {
+            count: LISTPACK_COUNT_UNKNOWN,
+            ..self.entries()
+        }
+    }
+
     /// The elements, in order; the iterator stops after the first error.
     pub fn entries(&self) -> ListpackEntries<'a> {
         ListpackEntries {

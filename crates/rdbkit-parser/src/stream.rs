@@ -326,9 +326,15 @@ pub(crate) fn read_stream<'data>(
                 return Err(input.err(ErrorKind::invalid("consumer group PEL", "duplicate ID")));
             }
         }
+        // Which consumer (index + 1) last claimed each group PEL entry. The
+        // loader refuses an entry twice in one consumer's PEL ("Duplicated
+        // consumer PEL entry"; a second consumer claiming it just takes it
+        // over) and, validating deeply as its checker does, one that no
+        // consumer claims ("Stream CG PEL entry without consumer").
+        let mut claimed = vec![0u64; sorted.len()];
         let n_consumers = input.count("consumer count", 10, max)?;
-        let mut consumers = Vec::new();
-        for _ in 0..n_consumers {
+        let mut consumers: Vec<Consumer<'data>> = Vec::new();
+        for ci in 1..=n_consumers {
             let cname = input.string_bytes("consumer name", limits)?;
             let seen_time = input.le_i64("consumer seen time")?;
             let active_time = if v >= 3 {
@@ -341,12 +347,24 @@ pub(crate) fn read_stream<'data>(
             for _ in 0..n {
                 let at = input.offset();
                 let id = raw_id(input, "consumer PEL entry ID")?;
-                if keep && sorted.binary_search(&id).is_err() {
-                    return Err(bad(
-                        at,
-                        "consumer PEL",
-                        format!("entry {id} is not in the group PEL"),
-                    ));
+                if keep {
+                    let Ok(i) = sorted.binary_search(&id) else {
+                        return Err(bad(
+                            at,
+                            "consumer PEL",
+                            format!("entry {id} is not in the group PEL"),
+                        ));
+                    };
+                    if let Some(c) = claimed.get_mut(i) {
+                        if *c == ci {
+                            return Err(bad(
+                                at,
+                                "consumer PEL",
+                                format!("entry {id} twice in the PEL of one consumer"),
+                            ));
+                        }
+                        *c = ci;
+                    }
                 }
                 cpel.push(id);
             }
@@ -356,6 +374,14 @@ pub(crate) fn read_stream<'data>(
                 active_time,
                 pending: cpel,
             });
+        }
+        // Redis 8.6's NACK zones (v5) may leave entries to no consumer.
+        if let Some(i) = claimed.iter().position(|&c| c == 0).filter(|_| v < 5) {
+            let id = sorted.get(i).copied().unwrap_or_default();
+            return Err(input.err(ErrorKind::invalid(
+                "consumer group PEL",
+                format!("entry {id} belongs to no consumer"),
+            )));
         }
         let mut nacks = Vec::new();
         if v >= 5 {
@@ -463,7 +489,7 @@ fn lp_item<'a>(lp: &mut ListpackEntries<'a>, offset: u64, what: &'static str) ->
 impl<'a> NodeCursor<'a> {
     fn open(node: &'a StreamNode<'a>) -> Result<NodeCursor<'a>> {
         let offset = node.blob.offset;
-        let mut lp = Listpack::parse(&node.blob.data, offset)?.entries();
+        let mut lp = Listpack::parse(&node.blob.data, offset)?.entries_uncounted();
         let next_int = |lp: &mut ListpackEntries<'a>, what: &'static str| -> Result<i64> {
             match lp.next() {
                 Some(Ok(Item::Int(v))) => Ok(v),
