@@ -52,6 +52,21 @@ fn convert(src: &Path, out: &Path, target: &str, extra: &[&str]) -> std::process
     run(&args)
 }
 
+/// Convert the file holding sorted set `z` for `target`, load it on `kind`
+/// and compare `ZRANGE z 0 -1 WITHSCORES` with `want`.
+fn converted_scores(dir: &Path, src: &Path, target: &str, kind: ServerKind, want: &[&[u8]]) {
+    let out = dir.join("out.rdb");
+    let o = convert(src, &out, target, &[]);
+    assert!(o.status.success(), "{o:?}");
+    let server = Server::start(kind, Some(&out)).expect("loads");
+    let scores = query(
+        &server,
+        Cmd::new("ZRANGE").args(["z", "0", "-1", "WITHSCORES"]),
+    );
+    let want = want.iter().map(|b| Reply::Bulk(b.to_vec())).collect();
+    assert_eq!(scores, Reply::Array(want), "{target}");
+}
+
 fn query(server: &Server, cmd: Cmd) -> Reply {
     server.conn().unwrap().query(&cmd).unwrap()
 }
@@ -192,22 +207,12 @@ fn text_scores_are_read_as_sscanf_reads_them() {
     };
     let src = write(&dir, "z.rdb", &file(b"REDIS0006", &[zset(b"-431429,605")]));
     judged(ServerKind::Redis62, &src, true);
-    let out = dir.join("out.rdb");
-    let o = convert(&src, &out, "redis-8.2", &[]);
-    assert!(o.status.success(), "{o:?}");
-    let server = Server::start(ServerKind::Redis82, Some(&out)).expect("loads");
-    let scores = query(
-        &server,
-        Cmd::new("ZRANGE").args(["z", "0", "-1", "WITHSCORES"]),
-    );
-    assert_eq!(
-        scores,
-        Reply::Array(
-            [&b"a"[..], b"-431429", b"b", b"983868.3"]
-                .iter()
-                .map(|b| Reply::Bulk(b.to_vec()))
-                .collect()
-        )
+    converted_scores(
+        &dir,
+        &src,
+        "redis-8.2",
+        ServerKind::Redis82,
+        &[b"a", b"-431429", b"b", b"983868.3"],
     );
     for bad in [&b""[..], b"x1", b"  ", b"nan"] {
         let p = write(&dir, "bad.rdb", &file(b"REDIS0006", &[zset(bad)]));
@@ -285,22 +290,12 @@ fn listpack_scores_are_read_as_strtod_reads_them() {
     );
     judged(ServerKind::Valkey81, &src, true);
     judged(ServerKind::Redis82, &src, true);
-    let out = dir.join("out.rdb");
-    let o = convert(&src, &out, "redis-6.2", &[]);
-    assert!(o.status.success(), "{o:?}");
-    let server = Server::start(ServerKind::Redis62, Some(&out)).expect("loads");
-    let scores = query(
-        &server,
-        Cmd::new("ZRANGE").args(["z", "0", "-1", "WITHSCORES"]),
-    );
-    assert_eq!(
-        scores,
-        Reply::Array(
-            [&b"a"[..], b"0", b"b", b"1.5"]
-                .iter()
-                .map(|b| Reply::Bulk(b.to_vec()))
-                .collect()
-        )
+    converted_scores(
+        &dir,
+        &src,
+        "redis-6.2",
+        ServerKind::Redis62,
+        &[b"a", b"0", b"b", b"1.5"],
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
