@@ -877,8 +877,13 @@ fn stream_consumer_pel_entry_missing_from_group_pel() {
     let e = v.decode().unwrap_err();
     assert!(e.to_string().contains("3-0 is not in the group PEL"), "{e}");
     // Consistent PELs decode.
-    let file = stream_with_pels(&[raw_id(1, 0), raw_id(2, 0)], &[raw_id(2, 0)]);
+    let file = stream_with_pels(&[raw_id(1, 0), raw_id(2, 0)], &[raw_id(1, 0), raw_id(2, 0)]);
     assert!(only_value(&file, small()).decode().is_ok());
+    // A group PEL entry that no consumer claims is refused, as the loaders'
+    // deep check refuses it ("Stream CG PEL entry without consumer").
+    let file = stream_with_pels(&[raw_id(1, 0), raw_id(2, 0)], &[raw_id(2, 0)]);
+    let e = only_value(&file, small()).decode().unwrap_err();
+    assert!(e.to_string().contains("1-0 belongs to no consumer"), "{e}");
     // A duplicate group PEL entry is refused.
     let file = stream_with_pels(&[raw_id(1, 0), raw_id(1, 0)], &[]);
     assert!(only_value(&file, small()).decode().is_err());
