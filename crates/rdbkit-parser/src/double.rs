@@ -21,15 +21,11 @@ pub fn scan_lg(text: &[u8]) -> Option<f64> {
         Some(n) => text.get(..n).unwrap_or_default(),
         None => text,
     };
-    let start = text
-        .iter()
-        .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
-    let s = text.get(start..).unwrap_or_default();
-    let (neg, s) = match s.first() {
-        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
-        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
-        _ => (false, s),
-    };
+    let s = skip_blanks(text);
+    if s.is_empty() {
+        return None;
+    }
+    let (neg, s) = sign(s);
     let sign = |v: f64| if neg { -v } else { v };
     if starts_with_ci(s, b"inf") {
         // glibc has read "inf" and sees more letters: they must spell out
@@ -58,22 +54,31 @@ pub fn strtod(text: &[u8]) -> f64 {
     }
     // Where sscanf converts nothing, strtod still takes the longest number
     // at the start: "inf" of "infinit", "0" of "0x".
-    let start = text
-        .iter()
-        .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        .unwrap_or(text.len());
-    let s = text.get(start..).unwrap_or_default();
-    let (neg, s) = match s.first() {
-        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
-        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
-        _ => (false, s),
-    };
+    let (neg, s) = sign(skip_blanks(text));
     let v = if starts_with_ci(s, b"inf") {
         f64::INFINITY
     } else {
         0.0
     };
     if neg { -v } else { v }
+}
+
+/// `s` after the white space C's `isspace` skips.
+fn skip_blanks(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .unwrap_or(s.len());
+    s.get(start..).unwrap_or_default()
+}
+
+/// An optional sign: whether it is `-`, and what follows it.
+fn sign(s: &[u8]) -> (bool, &[u8]) {
+    match s.first() {
+        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
+        _ => (false, s),
+    }
 }
 
 fn starts_with_ci(s: &[u8], word: &[u8]) -> bool {
@@ -93,12 +98,9 @@ fn exponent(s: &[u8], letter: u8) -> (i64, usize) {
     if !s.first().is_some_and(|b| b.eq_ignore_ascii_case(&letter)) {
         return (0, 0);
     }
-    let (neg, at) = match s.get(1) {
-        Some(b'-') => (true, 2),
-        Some(b'+') => (false, 2),
-        _ => (false, 1),
-    };
-    let digits = s.get(at..).unwrap_or_default();
+    let after = s.get(1..).unwrap_or_default();
+    let (neg, digits) = sign(after);
+    let at = 1 + after.len() - digits.len();
     let n = run(digits, |b| b.is_ascii_digit());
     if n == 0 {
         return (0, 0);
