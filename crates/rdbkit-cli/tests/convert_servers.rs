@@ -15,17 +15,6 @@ use serde_json::Value;
 
 use crate::common::*;
 
-const SERVERS: [(ServerKind, &str); 6] = [
-    // Redis 6.0 is the engine of Azure Cache for Redis Premium: its target
-    // name is the service's.
-    (ServerKind::Redis60, "azure-premium"),
-    (ServerKind::Redis62, "redis-6.2"),
-    (ServerKind::Redis70, "redis-7.0"),
-    (ServerKind::Valkey81, "valkey-8.1"),
-    (ServerKind::Redis82, "redis-8.2"),
-    (ServerKind::Valkey91, "valkey-9.1"),
-];
-
 fn fixture_json(name: &str) -> Value {
     let path = fixtures_dir().join(name).join("types.json");
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
@@ -218,11 +207,11 @@ fn check_on_server_with(
 fn every_fixture_converts_and_loads_on_every_server() {
     let dir = tmpdir("convert-servers");
     let names = fixture_names();
-    let jobs: Vec<(ServerKind, &str, String)> = SERVERS
+    let jobs: Vec<(ServerKind, &str, String)> = ServerKind::ALL
         .iter()
-        .flat_map(|&(k, t)| names.iter().map(move |n| (k, t, n.clone())))
+        .flat_map(|&k| names.iter().map(move |n| (k, k.target_name(), n.clone())))
         .collect();
-    for (k, _) in SERVERS {
+    for k in ServerKind::ALL {
         k.ensure_installed().expect("install the test servers");
     }
     // Two workers: the machine has two cores.

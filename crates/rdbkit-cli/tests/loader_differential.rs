@@ -47,18 +47,6 @@ fn own_loader(h: &RdbHeader) -> ServerKind {
     }
 }
 
-/// The conversion target for each installed server.
-fn target_of(kind: ServerKind) -> &'static str {
-    match kind {
-        ServerKind::Redis60 => "azure-premium",
-        ServerKind::Redis62 => "redis-6.2",
-        ServerKind::Redis70 => "redis-7.0",
-        ServerKind::Valkey81 => "valkey-8.1",
-        ServerKind::Redis82 => "redis-8.2",
-        ServerKind::Valkey91 => "valkey-9.1",
-    }
-}
-
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -166,7 +154,7 @@ fn run_case(
     let mut conversions = Vec::new();
     if convert && own_verdict.ok {
         for kind in ServerKind::ALL {
-            let target = target_of(kind);
+            let target = kind.target_name();
             let out = dir.join(format!("case-{index}-{target}.rdb"));
             let o = run(&[
                 "convert",

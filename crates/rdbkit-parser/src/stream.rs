@@ -213,8 +213,9 @@ pub(crate) fn read_stream<'data>(
     let mut prev_key: Option<StreamId> = None;
     // Node keys need not come in order: the loader inserts each into a
     // radix tree, which sorts them, and refuses only a key seen before
-    // ("Listpack re-added with existing key").
-    let mut keys: Vec<(StreamId, u64)> = Vec::new();
+    // ("Listpack re-added with existing key"). In order, as every server
+    // writes them, keys cannot repeat; otherwise the nodes are sorted and
+    // checked once all are read.
     let mut ordered = true;
     for _ in 0..n_nodes {
         let at = input.offset();
@@ -231,12 +232,9 @@ pub(crate) fn read_stream<'data>(
             ));
         }
         let master_id = StreamId::from_raw(&key_bytes).unwrap_or_default();
-        // In order (as every server writes them), keys cannot repeat; the
-        // others are checked once all are read.
         if prev_key.is_some_and(|p| p >= master_id) {
             ordered = false;
         }
-        keys.push((master_id, at));
         prev_key = Some(master_id);
         if keep {
             let raw_start = input.pos();
@@ -258,15 +256,17 @@ pub(crate) fn read_stream<'data>(
         }
     }
     if !ordered {
-        keys.sort_unstable();
-        let dup = keys.windows(2).find_map(|w| match w {
-            [a, b] if a.0 == b.0 => Some((a.0, a.1.max(b.1))),
+        nodes.sort_unstable_by_key(|n| n.master_id);
+        let dup = nodes.windows(2).find_map(|w| match w {
+            [a, b] if a.master_id == b.master_id => {
+                Some((a.master_id, a.blob.offset.max(b.blob.offset)))
+            }
             _ => None,
         });
         if let Some((id, at)) = dup {
             return Err(bad(
                 at,
-                "stream node key",
+                "stream node",
                 format!("{id} is the key of an earlier node"),
             ));
         }
@@ -288,9 +288,6 @@ pub(crate) fn read_stream<'data>(
             "stream",
             format!("length {length} but no nodes"),
         )));
-    }
-    if !ordered {
-        nodes.sort_unstable_by_key(|n| n.master_id);
     }
     let n_groups = input.count("stream consumer group count", 3, max)?;
     let mut groups = Vec::new();
@@ -450,6 +447,33 @@ impl<'data> Stream<'data> {
             cur: None,
             done: false,
         }
+    }
+
+    /// The number of entries not flagged deleted, every entry checked as
+    /// [`StreamEntries::next_id`] checks it. It need not equal
+    /// [`length`](Stream::length): Redis loaders take the stored length as
+    /// it is, Valkey 9 refuses a mismatch.
+    ///
+    /// ```
+    /// use rdbkit_parser::{RdbReader, RecordKind, Value};
+    ///
+    /// // A stream with no nodes, length 0, last ID 0-0, no groups.
+    /// let file = b"REDIS0009\xfe\x00\x0f\x01s\x00\x00\x00\x00\x00\xff\0\0\0\0\0\0\0\0";
+    /// for rec in RdbReader::new(file)? {
+    ///     if let RecordKind::Entry(e) = rec?.kind {
+    ///         let Value::Stream(s) = e.value.decode()? else { unreachable!() };
+    ///         assert_eq!((s.live_entries()?, s.length), (0, 0));
+    ///     }
+    /// }
+    /// # Ok::<(), rdbkit_parser::Error>(())
+    /// ```
+    pub fn live_entries(&self) -> Result<u64> {
+        let mut live = 0u64;
+        let mut entries = self.entries();
+        while let Some(r) = entries.next_id() {
+            live += u64::from(!r?.1);
+        }
+        Ok(live)
     }
 }
 

@@ -68,6 +68,20 @@ impl ServerKind {
         }
     }
 
+    /// The `--target` name whose output this server is proven to load:
+    /// its release line, and for Redis 6.0, the engine of Azure Cache for
+    /// Redis Premium, the service's name.
+    pub fn target_name(self) -> &'static str {
+        match self {
+            ServerKind::Redis60 => "azure-premium",
+            ServerKind::Redis62 => "redis-6.2",
+            ServerKind::Redis70 => "redis-7.0",
+            ServerKind::Valkey81 => "valkey-8.1",
+            ServerKind::Redis82 => "redis-8.2",
+            ServerKind::Valkey91 => "valkey-9.1",
+        }
+    }
+
     /// True for Valkey servers.
     pub fn is_valkey(self) -> bool {
         matches!(self, ServerKind::Valkey81 | ServerKind::Valkey91)

@@ -726,11 +726,13 @@ impl Converter {
             meta.key_meta = None;
         }
 
-        // A stream whose length must be rewritten is written from this value.
-        let replaced = if e.value.kind() == Some(ValueKind::Stream) {
-            self.stream_length(at, key, e)?
+        // A stream is decoded here, once, to check its length; `rewrite`:
+        // the stored length must change (the value carries the new one).
+        let (stream, rewrite) = if e.value.kind() == Some(ValueKind::Stream) {
+            let (v, rewrite) = self.stream_length(at, key, e.value.decode()?)?;
+            (Some(v), rewrite)
         } else {
-            None
+            (None, false)
         };
 
         let rule = type_rule(src, ty, target);
@@ -766,7 +768,7 @@ impl Converter {
 
         // The common case: the target loads the value as stored.
         if let ValueAction::Copy = action
-            && replaced.is_none()
+            && !rewrite
             && value_copyable(src, ty, e.value.body(), target)
         {
             self.report.stats.keys_out += 1;
@@ -803,7 +805,7 @@ impl Converter {
         }
 
         // Decode and write in a form the target loads.
-        let value = match replaced {
+        let value = match stream {
             Some(v) => v,
             None => e.value.decode()?,
         };
@@ -830,26 +832,22 @@ impl Converter {
     /// A stream whose stored length is not its number of live entries:
     /// Redis loaders take the stored length as it is (XLEN reports it), so
     /// it is kept, and noted. Two exceptions, where the stream is written
-    /// with its live count instead (returned) and the change is a loss:
-    /// Valkey 9 refuses any mismatch ("Stream length inconsistent with the
-    /// number of valid entries"), and 7.0+ refuse a length without nodes
-    /// ("Stream length inconsistent with rax entries"), which 6.x load.
+    /// with its live count instead (returned with `true`) and the change is
+    /// a loss: Valkey 9 refuses any mismatch ("Stream length inconsistent
+    /// with the number of valid entries"), and 7.0+ refuse a length without
+    /// nodes ("Stream length inconsistent with rax entries"), which 6.x load.
     fn stream_length<'d>(
         &mut self,
         at: u64,
         key: &[u8],
-        e: &Entry<'d>,
-    ) -> Result<Option<Value<'d>>, ConvertError> {
-        let Value::Stream(s) = e.value.decode()? else {
-            return Ok(None);
+        value: Value<'d>,
+    ) -> Result<(Value<'d>, bool), ConvertError> {
+        let Value::Stream(s) = value else {
+            return Ok((value, false));
         };
-        let mut live = 0u64;
-        let mut entries = s.entries();
-        while let Some(r) = entries.next_id() {
-            live += u64::from(!r?.1);
-        }
+        let live = s.live_entries()?;
         if live == s.length {
-            return Ok(None);
+            return Ok((Value::Stream(s), false));
         }
         let stored = s.length;
         let target = self.options.target;
@@ -869,7 +867,7 @@ impl Converter {
             );
             let mut fixed = s;
             fixed.length = live;
-            return Ok(Some(Value::Stream(fixed)));
+            return Ok((Value::Stream(fixed), true));
         }
         self.note(
             at,
@@ -879,7 +877,7 @@ impl Converter {
                 DisplayBytes(key)
             ),
         );
-        Ok(None)
+        Ok((Value::Stream(s), false))
     }
 
     /// A hash with field TTLs for a target without them.

@@ -227,13 +227,7 @@ pub(crate) fn check_value_with<H: MemberHash>(
             }
         }
         Value::Stream(s) => {
-            let mut live = 0u64;
-            let mut entries = s.entries();
-            while let Some(r) = entries.next_id() {
-                if !r?.1 {
-                    live += 1;
-                }
-            }
+            let live = s.live_entries()?;
             // Redis loaders take the stored length as it is (XLEN reports
             // it); Valkey 9 refuses one that is not the number of live
             // entries ("Stream length inconsistent with the number of valid
