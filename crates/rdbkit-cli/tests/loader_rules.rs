@@ -349,11 +349,12 @@ fn pending_entries_belong_to_exactly_one_consumer() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// A stream node's listpack header count is never read by the loaders
-/// (`streamValidateListpackIntegrity` walks the entries by their own
-/// counts): a wrong one loads.
+/// A stream node's listpack header count is never read by Redis or
+/// Valkey 8 (`streamValidateListpackIntegrity` walks the entries by their
+/// own counts): a wrong one loads there. Valkey 9 checks it in every file;
+/// a conversion for Valkey 9 sets it right.
 #[test]
-fn stream_node_listpack_counts_are_not_checked() {
+fn stream_node_listpack_counts_are_checked_by_valkey_9_only() {
     let dir = tmpdir("rule-stream-count");
     let mut body = stream_v1(1_700_000_000_000, &[b"a", b"b"], 2);
     // The node listpack follows the 1-byte node count, the 17-byte key
@@ -361,13 +362,37 @@ fn stream_node_listpack_counts_are_not_checked() {
     let lp_at = 1 + 17 + 1;
     body[lp_at + 4] = 0x0a;
     body[lp_at + 5] = 0xc1;
+    let rec = entry(15, b"s", &body);
     let p = write(
         &dir,
         "s.rdb",
-        &file(b"REDIS0009", &[entry(15, b"s", &body)]),
+        &file(b"REDIS0009", std::slice::from_ref(&rec)),
     );
     judged(ServerKind::Redis62, &p, true);
     judged(ServerKind::Redis82, &p, true);
+    assert!(ServerKind::Valkey81.check_rdb(&p).unwrap().ok);
+    assert!(!ServerKind::Valkey91.check_rdb(&p).unwrap().ok);
+    let v80 = write(&dir, "s80.rdb", &file(b"VALKEY080", &[rec]));
+    judged(ServerKind::Valkey91, &v80, false);
+
+    let out = dir.join("valkey.rdb");
+    let o = convert(&p, &out, "valkey-9.1", &[]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("stream-listpack-recounted"),
+        "{o:?}"
+    );
+    judged(ServerKind::Valkey91, &out, true);
+    let server = Server::start(ServerKind::Valkey91, Some(&out)).expect("loads");
+    assert_eq!(query(&server, Cmd::new("XLEN").arg("s")), Reply::Integer(2));
+    // Redis targets keep the node as it is.
+    let o = convert(&p, &out, "redis-7.0", &[]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("recounted"),
+        "{o:?}"
+    );
+    judged(ServerKind::Redis70, &out, true);
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -415,6 +440,36 @@ fn stream_nodes_in_any_order_but_no_key_twice() {
         let p = write(&dir, "s.rdb", &stream(order));
         judged(ServerKind::Redis62, &p, loads);
         judged(ServerKind::Redis82, &p, loads);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// A key prefix given twice (two expiries, two IDLEs) loads: each opcode
+/// just sets its value again, and the last one counts.
+#[test]
+fn a_prefix_given_twice_keeps_the_last() {
+    let dir = tmpdir("rule-prefix-twice");
+    let (first, last) = (4_102_444_800_000i64, 4_102_444_900_000i64);
+    let mut rec = vec![0xfc];
+    rec.extend_from_slice(&first.to_le_bytes());
+    rec.push(0xfc);
+    rec.extend_from_slice(&last.to_le_bytes());
+    rec.extend([0xf8, 5, 0xf8, 6]);
+    rec.extend(entry(0, b"k", &string(b"v")));
+    let src = write(&dir, "p.rdb", &file(b"REDIS0009", &[rec]));
+    judged(ServerKind::Redis62, &src, true);
+    judged(ServerKind::Redis82, &src, true);
+    for kind in [
+        ServerKind::Redis70,
+        ServerKind::Redis82,
+        ServerKind::Valkey91,
+    ] {
+        let out = dir.join("out.rdb");
+        let o = convert(&src, &out, kind.target_name(), &[]);
+        assert!(o.status.success(), "{o:?}");
+        let server = Server::start(kind, Some(&out)).expect("loads");
+        let at = query(&server, Cmd::new("PEXPIRETIME").arg("k"));
+        assert_eq!(at, Reply::Integer(last), "{kind}");
     }
     std::fs::remove_dir_all(dir).unwrap();
 }

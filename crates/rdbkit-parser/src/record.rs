@@ -322,24 +322,13 @@ pub(crate) fn parse_record<'data>(
             let mut t = tag;
             let mut t_at = tag_at;
             loop {
-                let dup = || {
-                    Error::new(
-                        base + t_at as u64,
-                        ErrorKind::invalid(
-                            "key prefix",
-                            format!("{} given twice for one key", Opcode(t)),
-                        ),
-                    )
-                };
+                // A prefix given twice is not an error: the loaders keep
+                // the last (each opcode just overwrites its variable).
                 match t {
-                    253 | 252 if expire_ms.is_some() => return Err(dup()),
                     253 => expire_ms = Some(i64::from(i.le_i32("EXPIRETIME seconds")?) * 1000),
                     252 => expire_ms = Some(i.le_i64("EXPIRETIME_MS")?),
-                    248 if lru_idle.is_some() => return Err(dup()),
                     248 => lru_idle = Some(i.len("IDLE seconds")?),
-                    249 if lfu_freq.is_some() => return Err(dup()),
                     249 => lfu_freq = Some(i.u8("FREQ counter")?),
-                    243 if key_meta.is_some() => return Err(dup()),
                     243 => key_meta = Some(module::read_key_meta(i, ctx)?),
                     _ if t < 242 => break,
                     _ => {

@@ -59,6 +59,8 @@ pub struct StreamNode<'data> {
     pub master_id: StreamId,
     blob: Blob<'data>,
     raw: &'data [u8],
+    /// The listpack header's element count is checked (Valkey 9's files).
+    counted: bool,
 }
 
 impl<'data> StreamNode<'data> {
@@ -70,6 +72,53 @@ impl<'data> StreamNode<'data> {
     /// File offset of the node's listpack string.
     pub fn offset(&self) -> u64 {
         self.blob.offset
+    }
+
+    /// The node's listpack with its header's element count set to the
+    /// elements it holds, when the header says otherwise (and not 65535,
+    /// "unknown"): what Valkey 9, which checks the count, loads. `None`
+    /// when the count is right.
+    ///
+    /// ```
+    /// use rdbkit_parser::{RdbReader, RecordKind, Value};
+    ///
+    /// // One node: master entry (1 entry, 0 deleted, field "f") and the
+    /// // entry 1-1 = "a"; its header claims 11 elements, it holds 10.
+    /// let lp = b"\x1d\0\0\0\x0b\0\x01\x01\x00\x01\x01\x01\x81f\x02\x00\x01\x02\x01\x00\x01\x00\x01\x81a\x02\x04\x01\xff";
+    /// let mut file = b"REDIS0009\xfe\x00\x0f\x01s\x01\x10".to_vec();
+    /// file.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+    /// file.push(lp.len() as u8);
+    /// file.extend_from_slice(lp);
+    /// file.extend_from_slice(b"\x01\x01\x01\x00\xff\0\0\0\0\0\0\0\0");
+    /// for rec in RdbReader::new(&file)? {
+    ///     if let RecordKind::Entry(e) = rec?.kind {
+    ///         let Value::Stream(s) = e.value.decode()? else { unreachable!() };
+    ///         let fixed = s.nodes[0].recounted()?.unwrap();
+    ///         assert_eq!(fixed[4..6], [10, 0]);
+    ///         assert_eq!(fixed[6..], lp[6..]);
+    ///     }
+    /// }
+    /// # Ok::<(), rdbkit_parser::Error>(())
+    /// ```
+    pub fn recounted(&self) -> Result<Option<Vec<u8>>> {
+        let lp = Listpack::parse(&self.blob.data, self.blob.offset)?;
+        let Some(claimed) = lp.len_hint() else {
+            return Ok(None);
+        };
+        let mut n = 0u64;
+        for e in lp.entries_uncounted() {
+            e?;
+            n += 1;
+        }
+        if n == claimed {
+            return Ok(None);
+        }
+        let mut fixed = self.blob.data.to_vec();
+        let count = u16::try_from(n).unwrap_or(u16::MAX).to_le_bytes();
+        if let Some(h) = fixed.get_mut(4..6) {
+            h.copy_from_slice(&count);
+        }
+        Ok(Some(fixed))
     }
 
     /// The node's listpack exactly as stored: a whole RDB string (length
@@ -247,6 +296,7 @@ pub(crate) fn read_stream<'data>(
                 master_id,
                 blob,
                 raw,
+                counted: ctx.version.is_valkey(),
             });
         } else {
             let s = input.string("stream node listpack")?;
@@ -513,7 +563,16 @@ fn lp_item<'a>(lp: &mut ListpackEntries<'a>, offset: u64, what: &'static str) ->
 impl<'a> NodeCursor<'a> {
     fn open(node: &'a StreamNode<'a>) -> Result<NodeCursor<'a>> {
         let offset = node.blob.offset;
-        let mut lp = Listpack::parse(&node.blob.data, offset)?.entries_uncounted();
+        // Redis and Valkey 8 never read a node listpack's header count
+        // (`streamValidateListpackIntegrity` walks by the entries' own
+        // counts); Valkey 9 checks it ("Stream listpack integrity check
+        // failed") in every file it loads.
+        let lp = Listpack::parse(&node.blob.data, offset)?;
+        let mut lp = if node.counted {
+            lp.entries()
+        } else {
+            lp.entries_uncounted()
+        };
         let next_int = |lp: &mut ListpackEntries<'a>, what: &'static str| -> Result<i64> {
             match lp.next() {
                 Some(Ok(Item::Int(v))) => Ok(v),

@@ -845,12 +845,27 @@ impl Converter {
         let Value::Stream(s) = value else {
             return Ok((value, false));
         };
+        let target = self.options.target;
+        // Valkey 9 also checks each node listpack's header count, which no
+        // Redis loader reads: the stream writer sets a wrong one right.
+        let mut recount = false;
+        if target.is_valkey() {
+            for node in &s.nodes {
+                recount |= node.recounted()?.is_some();
+            }
+        }
+        if recount {
+            self.note(
+                at,
+                NoteKind::StreamListpackRecounted,
+                DisplayBytes(key).to_string(),
+            );
+        }
         let live = s.live_entries()?;
         if live == s.length {
-            return Ok((Value::Stream(s), false));
+            return Ok((Value::Stream(s), recount));
         }
         let stored = s.length;
-        let target = self.options.target;
         let why = if target.is_valkey() {
             Some("Valkey 9 refuses a length that is not the live entries'")
         } else if s.nodes.is_empty() && target.redis_level() >= 10 {
@@ -877,7 +892,7 @@ impl Converter {
                 DisplayBytes(key)
             ),
         );
-        Ok((Value::Stream(s), false))
+        Ok((Value::Stream(s), recount))
     }
 
     /// A hash with field TTLs for a target without them.

@@ -153,6 +153,10 @@ pub enum NoteKind {
     /// A stream whose stored length differs from its live entries, kept as
     /// stored (every loader does the same; detail: the key and both counts).
     StreamLengthKept,
+    /// A stream node listpack whose header element count was wrong (Redis
+    /// never reads it) written with the right one for Valkey 9, which
+    /// refuses a wrong one (detail: the key).
+    StreamListpackRecounted,
 }
 
 impl NoteKind {
@@ -170,6 +174,7 @@ impl NoteKind {
             NoteKind::EmptyCollectionSkipped => "empty-collection-skipped",
             NoteKind::StreamIdmpSettingsDropped => "stream-idmp-settings-dropped",
             NoteKind::StreamLengthKept => "stream-length-kept",
+            NoteKind::StreamListpackRecounted => "stream-listpack-recounted",
         }
     }
 }
