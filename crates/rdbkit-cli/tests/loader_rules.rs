@@ -473,3 +473,22 @@ fn a_prefix_given_twice_keeps_the_last() {
     }
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A loader knows the types of its own release only: a set listpack
+/// (type 20, Redis 7.2) in an RDB 10 file is refused by Redis 7.0 ("Invalid
+/// object type"), and the same record in an RDB 11 file loads.
+#[test]
+fn a_type_newer_than_the_file_version_is_refused() {
+    let dir = tmpdir("rule-type-version");
+    let lp = listpack(&[Lp::Str(b"a"), Lp::Str(b"b")]);
+    let rec = entry(20, b"s", &string(&lp));
+    let v10 = write(
+        &dir,
+        "v10.rdb",
+        &file(b"REDIS0010", std::slice::from_ref(&rec)),
+    );
+    judged(ServerKind::Redis70, &v10, false);
+    let v11 = write(&dir, "v11.rdb", &file(b"REDIS0011", &[rec]));
+    judged(ServerKind::Valkey81, &v11, true);
+    std::fs::remove_dir_all(dir).unwrap();
+}

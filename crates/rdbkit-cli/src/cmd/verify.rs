@@ -210,6 +210,23 @@ pub(crate) fn check_value_with<H: MemberHash>(
     if v.check_string()? {
         return Ok(1);
     }
+    // A loader knows only the types of its own release: Redis 7.0 refuses
+    // a stream v3 (type 21) in an RDB 10 file ("Invalid object type").
+    if !rdbkit_writer::type_known(v.version(), v.ty()) {
+        return Err(Error::new(
+            at,
+            rdbkit_parser::ErrorKind::Invalid {
+                what: "value type",
+                reason: format!(
+                    "{} ({}) is not a type that loaders of {} know",
+                    v.ty().0,
+                    v.ty().name_in(v.version()).unwrap_or("unknown"),
+                    v.version()
+                )
+                .into(),
+            },
+        ));
+    }
     let value = v.decode()?;
     let n = match &value {
         Value::String(_) => return Ok(1),
