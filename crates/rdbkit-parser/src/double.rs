@@ -17,6 +17,9 @@
 /// What `sscanf(text, "%lg", &v)` stores in `v` with glibc (C locale), or
 /// `None` where it converts nothing (an empty or blank text, no digits).
 pub fn scan_lg(text: &[u8]) -> Option<f64> {
+    if let Some(v) = whole_decimal(text) {
+        return Some(v);
+    }
     let text = match text.iter().position(|&b| b == 0) {
         Some(n) => text.get(..n).unwrap_or_default(),
         None => text,
@@ -49,6 +52,9 @@ pub fn scan_lg(text: &[u8]) -> Option<f64> {
 /// its first 127 bytes, 0 where no number starts it.
 pub fn strtod(text: &[u8]) -> f64 {
     let text = text.get(..127).unwrap_or(text);
+    if let Some(v) = whole_decimal(text) {
+        return v;
+    }
     if let Some(v) = scan_lg(text) {
         return v;
     }
@@ -61,6 +67,13 @@ pub fn strtod(text: &[u8]) -> f64 {
         0.0
     };
     if neg { -v } else { v }
+}
+
+/// The common case, as fast as the standard parser: a text that is all one
+/// number in the grammar Rust and C share (digits, point, exponent, `inf`,
+/// `infinity`, `nan`), whose value both round the same way.
+fn whole_decimal(text: &[u8]) -> Option<f64> {
+    std::str::from_utf8(text).ok()?.parse::<f64>().ok()
 }
 
 /// `s` after the white space C's `isspace` skips.
