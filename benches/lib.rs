@@ -9,8 +9,6 @@
 
 use std::io::{self, Write};
 
-use rdbkit_parser::listpack::encode_backlen;
-
 /// What the generated file mostly holds.
 #[derive(Clone, Copy, Debug)]
 pub enum Shape {
@@ -73,56 +71,8 @@ pub fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
-/// A listpack element for [`listpack`].
-#[derive(Debug)]
-pub enum Lp<'a> {
-    /// A string.
-    S(&'a [u8]),
-    /// An integer (stored in the smallest form).
-    I(i64),
-}
-
-/// Encode a listpack.
-pub fn listpack(elems: &[Lp<'_>]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for e in elems {
-        let start = body.len();
-        match e {
-            Lp::I(v @ 0..=127) => body.push(*v as u8),
-            Lp::I(v @ -4096..=4095) => {
-                let u = (*v as u16) & 0x1fff;
-                body.push(0xc0 | (u >> 8) as u8);
-                body.push(u as u8);
-            }
-            Lp::I(v) => {
-                body.push(0xf4);
-                body.extend_from_slice(&v.to_le_bytes());
-            }
-            Lp::S(s) if s.len() < 64 => {
-                body.push(0x80 | s.len() as u8);
-                body.extend_from_slice(s);
-            }
-            Lp::S(s) if s.len() < 4096 => {
-                body.push(0xe0 | (s.len() >> 8) as u8);
-                body.push(s.len() as u8);
-                body.extend_from_slice(s);
-            }
-            Lp::S(s) => {
-                body.push(0xf0);
-                body.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                body.extend_from_slice(s);
-            }
-        }
-        let mut b = [0u8; 5];
-        let n = encode_backlen((body.len() - start) as u64, &mut b);
-        body.extend_from_slice(&b[..n]);
-    }
-    let mut out = ((7 + body.len()) as u32).to_le_bytes().to_vec();
-    out.extend_from_slice(&(elems.len().min(65535) as u16).to_le_bytes());
-    out.extend_from_slice(&body);
-    out.push(0xff);
-    out
-}
+// Listpacks are built by the shared test builder.
+pub use rdbkit_testkit::build::{Lp, listpack};
 
 /// Streams generated records to a writer, keeping the running CRC-64.
 struct Sink<'w, W: Write + ?Sized> {
@@ -287,7 +237,7 @@ pub fn generate_to<W: Write + ?Sized>(
                 }
                 let elems: Vec<Lp<'_>> = vals
                     .iter()
-                    .flat_map(|(f, v)| [Lp::S(f), Lp::S(v)])
+                    .flat_map(|(f, v)| [Lp::Str(f), Lp::Str(v)])
                     .collect();
                 put_str(&mut out, &listpack(&elems));
             }
@@ -296,7 +246,7 @@ pub fn generate_to<W: Write + ?Sized>(
                 out.push(18);
                 key(&mut rng, "list", i, &mut out);
                 let n = 1 + rng.below(20) as i64;
-                let elems: Vec<Lp<'_>> = (0..n).map(|x| Lp::I(x * 37 - 100)).collect();
+                let elems: Vec<Lp<'_>> = (0..n).map(|x| Lp::Int(x * 37 - 100)).collect();
                 put_len(&mut out, 1);
                 put_len(&mut out, 2);
                 put_str(&mut out, &listpack(&elems));
@@ -314,7 +264,7 @@ pub fn generate_to<W: Write + ?Sized>(
                 let elems: Vec<Lp<'_>> = members
                     .iter()
                     .zip(&scores)
-                    .flat_map(|(m, s)| [Lp::S(m), Lp::S(s)])
+                    .flat_map(|(m, s)| [Lp::Str(m), Lp::Str(s)])
                     .collect();
                 put_str(&mut out, &listpack(&elems));
             }
@@ -350,21 +300,21 @@ pub fn generate_to<W: Write + ?Sized>(
                 key(&mut rng, "stream", i, &mut out);
                 let n = 50i64;
                 let mut elems = vec![
-                    Lp::I(n),
-                    Lp::I(0),
-                    Lp::I(2),
-                    Lp::S(b"sensor"),
-                    Lp::S(b"temp"),
-                    Lp::I(0),
+                    Lp::Int(n),
+                    Lp::Int(0),
+                    Lp::Int(2),
+                    Lp::Str(b"sensor"),
+                    Lp::Str(b"temp"),
+                    Lp::Int(0),
                 ];
                 for e in 0..n {
                     elems.extend([
-                        Lp::I(2),
-                        Lp::I(e),
-                        Lp::I(0),
-                        Lp::I(e % 7),
-                        Lp::I(20 + e % 15),
-                        Lp::I(5),
+                        Lp::Int(2),
+                        Lp::Int(e),
+                        Lp::Int(0),
+                        Lp::Int(e % 7),
+                        Lp::Int(20 + e % 15),
+                        Lp::Int(5),
                     ]);
                 }
                 put_len(&mut out, 1);
@@ -406,7 +356,7 @@ pub fn generate_to<W: Write + ?Sized>(
                         rng.text(len, &mut v);
                         items.push(v);
                     }
-                    let elems: Vec<Lp<'_>> = items.iter().map(|v| Lp::S(v)).collect();
+                    let elems: Vec<Lp<'_>> = items.iter().map(|v| Lp::Str(v)).collect();
                     put_len(&mut out, 2);
                     put_str(&mut out, &listpack(&elems));
                 }
@@ -450,7 +400,7 @@ pub fn generate_to<W: Write + ?Sized>(
                 let elems: Vec<Lp<'_>> = names
                     .iter()
                     .zip(&vals)
-                    .flat_map(|(f, v)| [Lp::S(f), Lp::S(v)])
+                    .flat_map(|(f, v)| [Lp::Str(f), Lp::Str(v)])
                     .collect();
                 put_str(&mut out, &listpack(&elems));
             }
@@ -477,7 +427,7 @@ pub fn generate_huge_list_to<W: Write + ?Sized>(target: u64, w: &mut W) -> io::R
         let texts: Vec<Vec<u8>> = (0..128u64)
             .map(|j| format!("element-{:012}-{}", n * 128 + j, "x".repeat(32)).into_bytes())
             .collect();
-        let elems: Vec<Lp<'_>> = texts.iter().map(|t| Lp::S(t)).collect();
+        let elems: Vec<Lp<'_>> = texts.iter().map(|t| Lp::Str(t)).collect();
         let mut rec = vec![2u8];
         put_str(&mut rec, &listpack(&elems));
         rec
@@ -563,12 +513,12 @@ pub fn ziplist(elems: &[Lp<'_>]) -> Vec<u8> {
             body.extend_from_slice(&(prev as u32).to_le_bytes());
         }
         match e {
-            Lp::S(s) => {
+            Lp::Str(s) => {
                 let s = &s[..s.len().min(63)];
                 body.push(s.len() as u8);
                 body.extend_from_slice(s);
             }
-            Lp::I(v) => {
+            Lp::Int(v) => {
                 body.push(0xc0);
                 body.extend_from_slice(&(*v as i16).to_le_bytes());
             }

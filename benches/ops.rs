@@ -145,9 +145,9 @@ fn codecs(c: &mut Criterion) {
     let elems: Vec<Lp<'_>> = (0..64)
         .map(|i| {
             if i % 4 == 0 {
-                Lp::I(i * 100 - 2000)
+                Lp::Int(i * 100 - 2000)
             } else {
-                Lp::S(&strings[i as usize])
+                Lp::Str(&strings[i as usize])
             }
         })
         .collect();

@@ -1,23 +1,16 @@
 //! RDB bytes built by hand, for tests that need a file no server writes
 //! (a stored length that lies, a count byte out of range).
 
+use rdbkit_parser::RdbVersion;
 use rdbkit_parser::listpack::encode_backlen;
 
-/// An RDB length (`rdbSaveLen`): 6, 14, 32 or 64 bits.
+/// An RDB length (`rdbSaveLen`): 6, 14, 32 or 64 bits, shortest form, by
+/// the writer's own encoder.
 pub fn len(n: u64) -> Vec<u8> {
-    if n < 1 << 6 {
-        vec![n as u8]
-    } else if n < 1 << 14 {
-        vec![0x40 | (n >> 8) as u8, n as u8]
-    } else if n <= u64::from(u32::MAX) {
-        let mut v = vec![0x80];
-        v.extend_from_slice(&(n as u32).to_be_bytes());
-        v
-    } else {
-        let mut v = vec![0x81];
-        v.extend_from_slice(&n.to_be_bytes());
-        v
-    }
+    let mut buf = [0u8; 9];
+    // Any current version allows the 64-bit form.
+    let used = rdbkit_writer::length::encode_len(n, RdbVersion(12), &mut buf).unwrap_or(0);
+    buf[..used].to_vec()
 }
 
 /// A raw RDB string: its length and bytes.
@@ -58,43 +51,43 @@ pub enum Lp<'a> {
     Str(&'a [u8]),
 }
 
-/// A listpack blob of `elements`, with the count in its header.
+/// A listpack blob of `elements`, with the count in its header (65535,
+/// "unknown", from that many on).
 pub fn listpack(elements: &[Lp<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for e in elements {
-        let mut enc = Vec::new();
+        let start = body.len();
         match *e {
-            Lp::Int(v @ 0..=127) => enc.push(v as u8),
+            Lp::Int(v @ 0..=127) => body.push(v as u8),
             Lp::Int(v @ -4096..=4095) => {
-                enc.push(0xc0 | ((v >> 8) as u8 & 0x1f));
-                enc.push(v as u8);
+                let u = (v as u16) & 0x1fff;
+                body.push(0xc0 | (u >> 8) as u8);
+                body.push(u as u8);
             }
             Lp::Int(v) => {
-                enc.push(0xf4);
-                enc.extend_from_slice(&v.to_le_bytes());
+                body.push(0xf4);
+                body.extend_from_slice(&v.to_le_bytes());
             }
             Lp::Str(s) if s.len() < 64 => {
-                enc.push(0x80 | s.len() as u8);
-                enc.extend_from_slice(s);
+                body.push(0x80 | s.len() as u8);
+                body.extend_from_slice(s);
             }
             Lp::Str(s) if s.len() < 4096 => {
-                enc.push(0xe0 | (s.len() >> 8) as u8);
-                enc.push(s.len() as u8);
-                enc.extend_from_slice(s);
+                body.push(0xe0 | (s.len() >> 8) as u8);
+                body.push(s.len() as u8);
+                body.extend_from_slice(s);
             }
             Lp::Str(s) => {
-                enc.push(0xf0);
-                enc.extend_from_slice(&(s.len() as u32).to_le_bytes());
-                enc.extend_from_slice(s);
+                body.push(0xf0);
+                body.extend_from_slice(&(s.len() as u32).to_le_bytes());
+                body.extend_from_slice(s);
             }
         }
         let mut back = [0u8; 5];
-        let n = encode_backlen(enc.len() as u64, &mut back);
-        body.extend_from_slice(&enc);
+        let n = encode_backlen((body.len() - start) as u64, &mut back);
         body.extend_from_slice(&back[..n]);
     }
-    let total = 6 + body.len() + 1;
-    let mut out = (total as u32).to_le_bytes().to_vec();
+    let mut out = ((6 + body.len() + 1) as u32).to_le_bytes().to_vec();
     out.extend_from_slice(&(elements.len().min(65535) as u16).to_le_bytes());
     out.extend(body);
     out.push(0xff);

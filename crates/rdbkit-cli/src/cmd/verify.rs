@@ -167,14 +167,23 @@ fn stored_len(v: &RawValue<'_>, value: &Value<'_>) -> usize {
     usize::try_from(n).unwrap_or(0)
 }
 
-fn duplicate_member(what: &'static str, offset: u64, item: &Item<'_>) -> Error {
+/// An `Invalid` error at `at`: what is wrong and why.
+fn invalid(
+    at: u64,
+    what: &'static str,
+    reason: impl Into<std::borrow::Cow<'static, str>>,
+) -> Error {
     Error::new(
-        offset,
+        at,
         rdbkit_parser::ErrorKind::Invalid {
             what,
-            reason: format!("duplicate member {item:?}").into(),
+            reason: reason.into(),
         },
     )
+}
+
+fn duplicate_member(what: &'static str, offset: u64, item: &Item<'_>) -> Error {
+    invalid(offset, what, format!("duplicate member {item:?}"))
 }
 
 /// The exact duplicate check, after two members' hashes matched: a walk that
@@ -213,18 +222,15 @@ pub(crate) fn check_value_with<H: MemberHash>(
     // A loader knows only the types of its own release: Redis 7.0 refuses
     // a stream v3 (type 21) in an RDB 10 file ("Invalid object type").
     if !rdbkit_writer::type_known(v.version(), v.ty()) {
-        return Err(Error::new(
+        return Err(invalid(
             at,
-            rdbkit_parser::ErrorKind::Invalid {
-                what: "value type",
-                reason: format!(
-                    "{} ({}) is not a type that loaders of {} know",
-                    v.ty().0,
-                    v.ty().name_in(v.version()).unwrap_or("unknown"),
-                    v.version()
-                )
-                .into(),
-            },
+            "value type",
+            format!(
+                "{} ({}) is not a type that loaders of {} know",
+                v.ty().0,
+                v.ty().name_in(v.version()).unwrap_or("unknown"),
+                v.version()
+            ),
         ));
     }
     let value = v.decode()?;
@@ -250,16 +256,13 @@ pub(crate) fn check_value_with<H: MemberHash>(
             // entries ("Stream length inconsistent with the number of valid
             // entries"), so a VALKEY file must have them equal.
             if v.version().is_valkey() && live != s.length {
-                return Err(Error::new(
+                return Err(invalid(
                     at,
-                    rdbkit_parser::ErrorKind::Invalid {
-                        what: "stream",
-                        reason: format!(
-                            "length says {} entries but the nodes hold {live} live entries (Valkey 9 refuses it)",
-                            s.length
-                        )
-                        .into(),
-                    },
+                    "stream",
+                    format!(
+                        "length says {} entries but the nodes hold {live} live entries (Valkey 9 refuses it)",
+                        s.length
+                    ),
                 ));
             }
             // An empty stream is a valid key.
@@ -268,28 +271,23 @@ pub(crate) fn check_value_with<H: MemberHash>(
         Value::Module(m) => return Ok(m.items()?.len() as u64),
     };
     if n == 0 {
-        return Err(Error::new(
+        return Err(invalid(
             at,
-            rdbkit_parser::ErrorKind::Invalid {
-                what: "collection",
-                reason: "empty collection (loaders skip or mishandle it)".into(),
-            },
+            "collection",
+            "empty collection (loaders skip or mishandle it)",
         ));
     }
     Ok(n)
 }
 
 fn duplicate_error(offset: u64, e: &rdbkit_parser::Entry<'_>) -> Error {
-    Error::new(
+    invalid(
         offset,
-        rdbkit_parser::ErrorKind::Invalid {
-            what: "key",
-            reason: format!(
-                "duplicate key in db {} (every loader refuses the file)",
-                e.db
-            )
-            .into(),
-        },
+        "key",
+        format!(
+            "duplicate key in db {} (every loader refuses the file)",
+            e.db
+        ),
     )
     .with_key(&e.key)
 }
