@@ -16,6 +16,16 @@
 
 /// What `sscanf(text, "%lg", &v)` stores in `v` with glibc (C locale), or
 /// `None` where it converts nothing (an empty or blank text, no digits).
+///
+/// ```
+/// use rdbkit_parser::double::scan_lg;
+///
+/// assert_eq!(scan_lg(b" -431429,605"), Some(-431429.0));
+/// assert_eq!(scan_lg(b"0x1p3"), Some(8.0));
+/// assert_eq!(scan_lg(b"Infinity"), Some(f64::INFINITY));
+/// assert_eq!(scan_lg(b"infinit"), None);
+/// assert_eq!(scan_lg(b""), None);
+/// ```
 pub fn scan_lg(text: &[u8]) -> Option<f64> {
     if let Some(v) = whole_decimal(text) {
         return Some(v);
@@ -50,6 +60,14 @@ pub fn scan_lg(text: &[u8]) -> Option<f64> {
 
 /// What `zzlStrtod` makes of a score element's text: glibc's `strtod` of
 /// its first 127 bytes, 0 where no number starts it.
+///
+/// ```
+/// use rdbkit_parser::double::strtod;
+///
+/// assert_eq!(strtod(b"1.5x"), 1.5);
+/// assert_eq!(strtod(b"abc"), 0.0);
+/// assert_eq!(strtod(b"infinit"), f64::INFINITY);
+/// ```
 pub fn strtod(text: &[u8]) -> f64 {
     let text = text.get(..127).unwrap_or(text);
     if let Some(v) = whole_decimal(text) {

@@ -123,7 +123,18 @@ impl<'a> Listpack<'a> {
     /// The elements, without checking the header's count against them: a
     /// stream node's listpack is checked by `streamValidateListpackIntegrity`,
     /// which walks the entries by their own counts and never reads the
-    /// header's.
+    /// header's (Valkey 9 excepted).
+    ///
+    /// ```
+    /// use rdbkit_parser::listpack::Listpack;
+    ///
+    /// // Two one-byte integers, 1 and 2, but a header that claims 3.
+    /// let blob = [11, 0, 0, 0, 3, 0, 1, 1, 2, 1, 0xff];
+    /// let lp = Listpack::parse(&blob, 0)?;
+    /// assert!(lp.entries().any(|e| e.is_err()));
+    /// assert_eq!(lp.entries_uncounted().filter(|e| e.is_ok()).count(), 2);
+    /// # Ok::<(), rdbkit_parser::Error>(())
+    /// ```
     pub fn entries_uncounted(&self) -> ListpackEntries<'a> {
         ListpackEntries {
             count: LISTPACK_COUNT_UNKNOWN,

@@ -114,6 +114,12 @@ pub fn target_from_name(name: &str) -> Option<RdbVersion> {
 }
 
 /// The one message for a name that is not a target, listing the names.
+///
+/// ```
+/// let m = rdbkit_writer::unknown_target_message("redis-9.9");
+/// assert!(m.starts_with("unknown target \"redis-9.9\"; known targets: redis-2.6, "));
+/// assert!(m.contains("azure-premium"));
+/// ```
 pub fn unknown_target_message(name: &str) -> String {
     let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
     format!(
