@@ -8,19 +8,6 @@ use clap::Parser;
 
 mod cli;
 mod cmd;
-mod digest;
-mod input;
-mod json;
-mod keyhash;
-mod keylog;
-mod memory;
-mod output;
-mod parallel;
-mod pipeline;
-mod segments;
-mod select;
-mod slot;
-mod target;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -37,6 +24,8 @@ fn main() -> ExitCode {
             let broken_pipe = e.chain().any(|c| {
                 c.downcast_ref::<io::Error>()
                     .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+                    || c.downcast_ref::<rdbkit_engine::Error>()
+                        .is_some_and(rdbkit_engine::Error::is_broken_pipe)
             });
             // A closed pipe after a listing (`rdbkit keys f | head`) is not an
             // error; a snapshot cut short on stdout is.

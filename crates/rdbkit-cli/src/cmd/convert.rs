@@ -5,18 +5,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use rdbkit_parser::{RdbVersion, Record, RecordKind};
-use rdbkit_writer::{
-    ConvertError, ConvertOptions, Converter, FieldTtlPolicy, LossPolicy, ModulePolicy, Report,
-    target_from_name,
-};
-
-use crate::input::Visitor;
-use crate::json;
-use crate::output::Output;
-use crate::pipeline::{OnDuplicate, Plan, Rewrite, Skipped};
-use crate::select::{DbMap, DbMapArgs, SelectArgs, Selector};
+use anyhow::bail;
+use rdbkit_engine::rewrite::{Finish, OnDuplicate, Plan};
+use rdbkit_engine::select::{DbMap, DbMapping, Selection, Selector};
+use rdbkit_parser::RdbVersion;
+use rdbkit_writer::{ConvertOptions, FieldTtlPolicy, LossPolicy, ModulePolicy, target_from_name};
 
 /// What to do when the conversion would lose data.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -126,17 +119,6 @@ impl ConvOpts {
     }
 }
 
-/// Whether a server whose loader takes `target` loads a `source` file as it
-/// is: Redis loaders take every lower Redis version; Valkey 8.1+ (and 9,
-/// RDB 80) take Redis files up to 11 and their own versions up to theirs.
-pub(crate) fn loads_as_is(source: RdbVersion, target: RdbVersion) -> bool {
-    match (source.is_valkey(), target.is_valkey()) {
-        (false, false) | (true, true) => source <= target,
-        (false, true) => source.number() <= 11,
-        (true, false) => false,
-    }
-}
-
 /// Arguments of `rdbkit convert` and `rdbkit filter` (one snapshot in, one
 /// out; they differ in what is required: convert needs a target).
 #[derive(Debug, clap::Args)]
@@ -164,9 +146,9 @@ pub(crate) struct RewriteArgs {
     #[command(flatten)]
     pub(crate) out: OutOpts,
     #[command(flatten)]
-    pub(crate) select: SelectArgs,
+    pub(crate) select: Selection,
     #[command(flatten)]
-    pub(crate) dbmap: DbMapArgs,
+    pub(crate) dbmap: DbMapping,
 }
 
 impl RewriteArgs {
@@ -180,7 +162,7 @@ impl RewriteArgs {
     /// "the input's own", which the rewrite learns from the header.
     pub(crate) fn plan(
         &self,
-        select: &SelectArgs,
+        select: &Selection,
         fallback: Option<RdbVersion>,
         keep_version: bool,
     ) -> anyhow::Result<Plan> {
@@ -221,192 +203,23 @@ pub(crate) struct OutOpts {
     pub(crate) keep_going: bool,
 }
 
-/// A conversion that writes nothing: the report of what it would do.
-pub(crate) struct DryRun {
-    options: ConvertOptions,
-    state: Option<(
-        RdbVersion,
-        Converter,
-        rdbkit_writer::RdbWriter<std::io::Sink>,
-    )>,
-}
-
-impl DryRun {
-    pub(crate) fn new(mut options: ConvertOptions) -> DryRun {
-        options.on_loss = LossPolicy::Warn;
-        DryRun {
-            options,
-            state: None,
-        }
-    }
-
-    pub(crate) fn finish(self) -> anyhow::Result<(RdbVersion, Report)> {
-        let (source, conv, w) = self.state.ok_or_else(|| anyhow::anyhow!("empty input"))?;
-        let (_, report) = conv.finish(w)?;
-        Ok((source, report))
-    }
-}
-
-impl Visitor for DryRun {
-    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
-        let conv = Converter::new(version, self.options.clone())?;
-        let w = conv.writer(std::io::sink())?;
-        self.state = Some((version, conv, w));
-        Ok(())
-    }
-
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
-        if let Some((_, conv, w)) = self.state.as_mut()
-            && !matches!(rec.kind, RecordKind::Eof { .. })
-        {
-            conv.convert_record(rec, w)?;
-        }
-        Ok(true)
-    }
-}
-
-/// The report as JSON.
-pub(crate) fn report_json(r: &Report, extra: &[(&str, u64)]) -> Vec<u8> {
-    let mut o = Vec::new();
-    json::raw(&mut o, "{\"source\":");
-    json::str(&mut o, &r.source.to_string());
-    json::raw(&mut o, ",\"target\":");
-    json::str(&mut o, &r.target.to_string());
-    json::raw(&mut o, ",\"lossless\":");
-    json::raw(&mut o, if r.is_lossless() { "true" } else { "false" });
-    json::raw(&mut o, ",\"loss_counts\":{");
-    for (i, (k, n)) in r.loss_counts.iter().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        json::str(&mut o, k.as_str());
-        o.push(b':');
-        json::int(&mut o, n);
-    }
-    json::raw(&mut o, "},\"losses\":[");
-    for (i, l) in r.losses.iter().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        json::raw(&mut o, "{\"offset\":");
-        json::int(&mut o, l.offset);
-        json::raw(&mut o, ",\"db\":");
-        json::int(&mut o, l.db);
-        json::raw(&mut o, ",\"key\":");
-        match &l.key {
-            Some(k) => json::bytes(&mut o, k),
-            None => json::raw(&mut o, "null"),
-        }
-        json::raw(&mut o, ",\"kind\":");
-        json::str(&mut o, l.kind.as_str());
-        json::raw(&mut o, ",\"key_dropped\":");
-        json::raw(&mut o, if l.kind.drops_key() { "true" } else { "false" });
-        json::raw(&mut o, ",\"detail\":");
-        json::str(&mut o, &l.detail);
-        o.push(b'}');
-    }
-    json::raw(&mut o, "],\"notes\":[");
-    for (i, n) in r.notes.iter().enumerate() {
-        if i > 0 {
-            o.push(b',');
-        }
-        json::raw(&mut o, "{\"kind\":");
-        json::str(&mut o, n.kind.as_str());
-        json::raw(&mut o, ",\"detail\":");
-        json::str(&mut o, &n.detail);
-        json::raw(&mut o, ",\"count\":");
-        json::int(&mut o, n.count);
-        json::raw(&mut o, ",\"first_offset\":");
-        json::int(&mut o, n.first_offset);
-        o.push(b'}');
-    }
-    let s = &r.stats;
-    json::raw(
-        &mut o,
-        &format!(
-            "],\"stats\":{{\"records\":{},\"keys_in\":{},\"keys_out\":{},\"keys_filtered\":{},\"copied\":{},\"rewritten\":{},\"dropped\":{}",
-            s.records, s.keys_in, s.keys_out, s.keys_filtered, s.copied, s.rewritten, s.dropped
-        ),
-    );
-    for (k, v) in extra {
-        json::raw(&mut o, &format!(",\"{k}\":{v}"));
-    }
-    json::raw(&mut o, "}}\n");
-    o
-}
-
-/// Rewrite `inputs` into `output` under `plan`: temp file, verification,
-/// rename; the report goes to stderr (and `--report`). Shared by convert,
-/// filter and merge.
+/// Rewrite `inputs` into `output` under `plan` (the engine's
+/// [`rewrite`](rdbkit_engine::rewrite::rewrite)), and say what happened on
+/// stderr. Shared by convert, filter and merge.
 pub(crate) fn rewrite(
     inputs: &[&str],
     output: &str,
     plan: &Plan,
     out_opts: &OutOpts,
 ) -> anyhow::Result<ExitCode> {
-    // The output is verified (every value decoded, checksum) on a second
-    // thread while it is written, instead of by a re-read afterwards.
-    let mut out = Output::create_verified(output, inputs)?;
-    // A file output gets its sizing hints filled in after the fact, so the
-    // inputs are read once (stdout cannot be patched: a pre-pass counts).
-    let one_pass = out.can_patch();
-    let patches;
-    let result = {
-        let mut rw = Rewrite::new(plan, out.writer(), inputs.len());
-        rw.one_pass = one_pass;
-        rw.prepass(inputs)?;
-        let mut r = Ok(());
-        for (i, path) in inputs.iter().enumerate() {
-            r = rw.feed(i, path);
-            if r.is_err() {
-                break;
-            }
-        }
-        let dups = rw.duplicates_dropped;
-        let skipped = std::mem::take(&mut rw.skipped);
-        patches = rw.patches();
-        r.and_then(|()| rw.finish()).map(|rep| (rep, dups, skipped))
+    let finish = Finish {
+        pad: out_opts.pad,
+        report: out_opts.report.clone(),
     };
-    if let (edits, Some(trailer)) = patches {
-        for (at, bytes) in edits {
-            out.patch(at, bytes, trailer);
-        }
-    }
-    let write_report = |r: &Report, dups: u64, skipped: &[Skipped]| -> anyhow::Result<()> {
-        if let Some(p) = &out_opts.report {
-            let mut j = report_json(r, &[("duplicates_dropped", dups)]);
-            // Append the salvage list before the closing brace.
-            j.truncate(j.len() - 2);
-            json::raw(&mut j, ",\"skipped\":[");
-            for (i, s) in skipped.iter().enumerate() {
-                if i > 0 {
-                    j.push(b',');
-                }
-                json::raw(
-                    &mut j,
-                    &format!("{{\"input\":{},\"offset\":{},\"key\":", s.input, s.offset),
-                );
-                match &s.key {
-                    Some(k) => json::bytes(&mut j, k),
-                    None => json::raw(&mut j, "null"),
-                }
-                json::raw(&mut j, ",\"rest_of_input\":");
-                json::raw(&mut j, if s.rest_of_input { "true" } else { "false" });
-                json::raw(&mut j, ",\"error\":");
-                json::str(&mut j, &s.error);
-                j.push(b'}');
-            }
-            json::raw(&mut j, "]}\n");
-            std::fs::write(p, j)
-                .with_context(|| format!("cannot write the report {}", p.display()))?;
-        }
-        Ok(())
-    };
-    match result {
-        Ok((report, dups, skipped)) => {
-            out.commit(out_opts.pad, |_| Ok(()))?;
-            write_report(&report, dups, &skipped)?;
-            for s in &skipped {
+    match rdbkit_engine::rewrite::rewrite(inputs, output, plan, &finish) {
+        Ok(done) => {
+            let report = &done.report;
+            for s in &done.skipped {
                 eprintln!(
                     "rdbkit: warning: skipped {} (input {}): {}",
                     if s.rest_of_input {
@@ -420,26 +233,24 @@ pub(crate) fn rewrite(
             }
             if !out_opts.quiet {
                 eprint!("{report}");
-                if dups > 0 {
-                    eprintln!("duplicate keys left out: {dups}");
+                if done.duplicates_dropped > 0 {
+                    eprintln!("duplicate keys left out: {}", done.duplicates_dropped);
                 }
                 if !report.is_lossless() {
                     eprintln!("rdbkit: wrote {output} with the losses above (--on-loss warn)");
                 }
             }
-            if !skipped.is_empty() {
+            if !done.skipped.is_empty() {
                 eprintln!(
                     "rdbkit: wrote {output} from a damaged input: {} skip(s) listed above",
-                    skipped.len()
+                    done.skipped.len()
                 );
                 return Ok(ExitCode::from(1));
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => match e.downcast::<ConvertError>() {
-            Ok(ConvertError::Lossy(report)) => {
-                drop(out);
-                write_report(&report, 0, &[])?;
+        Err(e) => match e.lossy_report() {
+            Some(report) => {
                 eprint!("{report}");
                 eprintln!(
                     "rdbkit: error: converting to {} would lose data ({}); nothing was written. Use --on-loss warn to convert anyway.",
@@ -448,8 +259,7 @@ pub(crate) fn rewrite(
                 );
                 Ok(ExitCode::from(2))
             }
-            Ok(other) => Err(other.into()),
-            Err(e) => Err(e),
+            None => Err(e.into()),
         },
     }
 }

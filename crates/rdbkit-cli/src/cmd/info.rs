@@ -3,12 +3,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use rdbkit_parser::{Checksum, DisplayBytes, RdbVersion, Record, RecordKind};
+use rdbkit_parser::{Checksum, DisplayBytes, RdbVersion};
 
-use crate::input::{Visitor, walk};
-use crate::json;
+use rdbkit_engine::json;
 
 /// Arguments of `rdbkit info`.
 #[derive(Debug, clap::Args)]
@@ -18,81 +16,6 @@ pub(crate) struct Args {
     /// Print JSON instead of text.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-#[derive(Default)]
-struct DbStats {
-    keys: u64,
-    expires: u64,
-    expired: u64,
-    bytes: u64,
-}
-
-#[derive(Default)]
-struct Info {
-    version: Option<RdbVersion>,
-    aux: Vec<(Vec<u8>, Vec<u8>)>,
-    dbs: BTreeMap<u64, DbStats>,
-    types: BTreeMap<&'static str, u64>,
-    encodings: BTreeMap<&'static str, u64>,
-    functions: Vec<String>,
-    module_types: BTreeMap<String, u64>,
-    module_aux: Vec<String>,
-    slot_info: u64,
-    slot_imports: u64,
-    idle: u64,
-    freq: u64,
-    checksum: Option<Checksum>,
-    now_ms: i64,
-}
-
-impl Visitor for Info {
-    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
-        self.version = Some(version);
-        Ok(())
-    }
-
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
-        match &rec.kind {
-            RecordKind::Aux { key, value } => self.aux.push((key.to_vec(), value.to_vec())),
-            RecordKind::Entry(e) => {
-                let db = self.dbs.entry(e.db).or_default();
-                db.keys += 1;
-                db.bytes += rec.raw.len() as u64;
-                if let Some(t) = e.expire_ms {
-                    db.expires += 1;
-                    if t <= self.now_ms {
-                        db.expired += 1;
-                    }
-                }
-                let kind = e.value.kind();
-                *self
-                    .types
-                    .entry(kind.map_or("unknown", |k| k.as_str()))
-                    .or_default() += 1;
-                *self.encodings.entry(e.value.encoding_name()).or_default() += 1;
-                // Only module values are decoded (for their type name): info
-                // reads no other value (decoding every string was a third of
-                // its time).
-                if kind == Some(rdbkit_parser::ValueKind::Module)
-                    && let Ok(rdbkit_parser::Value::Module(m)) = e.value.decode()
-                {
-                    *self.module_types.entry(m.id.name()).or_default() += 1;
-                }
-                self.idle += u64::from(e.lru_idle.is_some());
-                self.freq += u64::from(e.lfu_freq.is_some());
-            }
-            RecordKind::Function(f) => self
-                .functions
-                .push(f.library_name().unwrap_or("?").to_string()),
-            RecordKind::ModuleAux(m) => self.module_aux.push(m.id.name()),
-            RecordKind::SlotInfo { .. } => self.slot_info += 1,
-            RecordKind::SlotImport { .. } => self.slot_imports += 1,
-            RecordKind::Eof { checksum } => self.checksum = Some(*checksum),
-            _ => {}
-        }
-        Ok(true)
-    }
 }
 
 fn checksum_text(c: Option<Checksum>) -> (&'static str, Option<u64>) {
@@ -106,14 +29,11 @@ fn checksum_text(c: Option<Checksum>) -> (&'static str, Option<u64>) {
 
 /// Run `rdbkit info`.
 pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let mut info = Info {
-        now_ms,
-        ..Default::default()
-    };
-    let end = walk(&args.file, Default::default(), &mut info)?;
+    let info = rdbkit_engine::info::info(&args.file)?;
+    let end = info
+        .end
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the walk did not end"))?;
     let version = info.version.unwrap_or(RdbVersion(0));
     let (ck, ck_value) = checksum_text(info.checksum);
     let total_keys: u64 = info.dbs.values().map(|d| d.keys).sum();

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{DisplayBytes, Record, RecordKind};
 
-use crate::cmd::verify::check_value;
-use crate::input::{Visitor, walk};
-use crate::select::{SelectArgs, Selector};
+use rdbkit_engine::check::check_value;
+use rdbkit_engine::select::{Selection, Selector};
+use rdbkit_engine::source::{Visitor, walk};
 
 /// Arguments of `rdbkit keys`.
 #[derive(Debug, clap::Args)]
@@ -15,7 +15,7 @@ pub(crate) struct Args {
     /// The snapshot (`-` for stdin).
     pub(crate) file: String,
     #[command(flatten)]
-    pub(crate) select: SelectArgs,
+    pub(crate) select: Selection,
 }
 
 struct Lister<'a> {
@@ -24,7 +24,7 @@ struct Lister<'a> {
 }
 
 impl Visitor for Lister<'_> {
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: &Record<'_>) -> rdbkit_engine::Result<bool> {
         if let RecordKind::Entry(e) = &rec.kind
             && self.sel.matches(e, rec.raw.len() as u64)
         {

@@ -9,13 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use rdbkit_parser::{RdbVersion, Record};
 
 use crate::cmd::convert::RewriteArgs;
-use crate::input::{Visitor, walk};
-use crate::output::Output;
-use crate::pipeline::Rewrite;
-use crate::slot::{SLOTS, parse_range};
+use rdbkit_engine::rewrite::{Finish, Plan, shard_ranges};
+use rdbkit_engine::slot::{SLOTS, parse_range};
 
 /// Arguments of `rdbkit split`.
 #[derive(Debug, clap::Args)]
@@ -38,37 +35,9 @@ pub(crate) struct Args {
     pub(crate) rw: RewriteArgs,
 }
 
-/// The even split of the 16384 slots into `n` ranges.
-pub(crate) fn shard_ranges(n: u16) -> Vec<(u16, u16)> {
-    let n = u32::from(n.max(1));
-    (0..n)
-        .map(|i| {
-            let a = (i * u32::from(SLOTS) / n) as u16;
-            let b = ((i + 1) * u32::from(SLOTS) / n - 1) as u16;
-            (a, b)
-        })
-        .collect()
-}
-
-struct Fanout<'p, 'w> {
-    parts: Vec<Rewrite<'p, 'w>>,
-}
-
-impl Visitor for Fanout<'_, '_> {
-    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
-        self.parts.iter_mut().try_for_each(|p| p.header(version))
-    }
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
-        for p in &mut self.parts {
-            p.record(rec)?;
-        }
-        Ok(true)
-    }
-}
-
 /// Run `rdbkit split`.
 pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    crate::input::set_quiet(args.rw.out.quiet);
+    rdbkit_engine::source::set_quiet(args.rw.out.quiet);
     if !args.rw.select.slots.is_empty() {
         bail!("--slot cannot be combined with split (the outputs' ranges select the slots)");
     }
@@ -121,26 +90,17 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
         }
         plans.push(args.rw.plan(&sel, None, true)?);
     }
-    let mut outputs: Vec<Output> = targets
-        .iter()
-        .map(|(_, f)| Output::create(f, &[&args.input]))
-        .collect::<anyhow::Result<_>>()?;
-    let reports = {
-        let parts = plans
-            .iter()
-            .zip(outputs.iter_mut())
-            .map(|(p, o)| Rewrite::new(p, o.writer(), 1))
-            .collect();
-        let mut fan = Fanout { parts };
-        walk(&args.input, Default::default(), &mut fan)?;
-        fan.parts
-            .into_iter()
-            .map(Rewrite::finish)
-            .collect::<anyhow::Result<Vec<_>>>()?
+    let parts: Vec<(Plan, String)> = plans
+        .into_iter()
+        .zip(targets.iter().map(|(_, f)| f.clone()))
+        .collect();
+    let finish = Finish {
+        pad: args.rw.out.pad,
+        report: None,
     };
+    let reports = rdbkit_engine::rewrite::split(&args.input, &parts, &finish)?;
     let mut total = 0;
-    for ((((a, b), file), out), report) in targets.iter().zip(outputs).zip(&reports) {
-        out.commit(args.rw.out.pad, crate::cmd::verify::verify_path)?;
+    for (((a, b), file), report) in targets.iter().zip(&reports) {
         total += report.stats.keys_out;
         if !args.rw.out.quiet {
             eprintln!("slots {a}-{b}: {} keys -> {file}", report.stats.keys_out);

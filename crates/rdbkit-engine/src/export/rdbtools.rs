@@ -21,9 +21,9 @@ use std::io::Write;
 
 use rdbkit_parser::{Item, RdbType, Record, RecordKind, Value};
 
-use crate::cmd::export::csv::rdbtools_text;
-use crate::input::Visitor;
+use crate::export::csv::rdbtools_text;
 use crate::select::Selector;
+use crate::source::Visitor;
 
 /// Append `s` as Python's `json.dumps(s)` (ensure_ascii) writes it.
 fn py_json_str(out: &mut Vec<u8>, s: &str) {
@@ -63,7 +63,7 @@ fn item(out: &mut Vec<u8>, scratch: &mut String, it: &Item<'_>) {
 /// Python's `repr(float)`: the shortest round-trip digits, in positional
 /// notation when the decimal exponent is in [-4, 16), else scientific with a
 /// signed two-digit-or-more exponent; integral values keep a `.0`.
-pub(crate) fn py_float(v: f64) -> String {
+pub fn py_float(v: f64) -> String {
     if v.is_nan() {
         return "nan".into();
     }
@@ -146,7 +146,7 @@ fn score_text(v: f64, ty: RdbType) -> String {
 
 /// The rdbtools-json exporter.
 #[derive(Debug)]
-pub(crate) struct RdbtoolsExporter<'a, W: Write + ?Sized> {
+pub struct RdbtoolsExporter<'a, W: Write + ?Sized> {
     out: &'a mut W,
     sel: Selector,
     buf: Vec<u8>,
@@ -158,7 +158,7 @@ pub(crate) struct RdbtoolsExporter<'a, W: Write + ?Sized> {
 
 impl<'a, W: Write + ?Sized> RdbtoolsExporter<'a, W> {
     /// A new exporter; call [`Self::finish`] after the walk.
-    pub(crate) fn new(out: &'a mut W, sel: Selector) -> Self {
+    pub fn new(out: &'a mut W, sel: Selector) -> Self {
         RdbtoolsExporter {
             out,
             sel,
@@ -180,7 +180,7 @@ impl<'a, W: Write + ?Sized> RdbtoolsExporter<'a, W> {
     }
 
     /// Close the array (`end_rdb`).
-    pub(crate) fn finish(&mut self) -> anyhow::Result<()> {
+    pub fn finish(&mut self) -> crate::Result<()> {
         if self.in_db {
             self.out.write_all(b"}")?;
         }
@@ -188,7 +188,7 @@ impl<'a, W: Write + ?Sized> RdbtoolsExporter<'a, W> {
         Ok(())
     }
 
-    fn entry(&mut self, e: &rdbkit_parser::Entry<'_>) -> anyhow::Result<()> {
+    fn entry(&mut self, e: &rdbkit_parser::Entry<'_>) -> crate::Result<()> {
         if !self.in_db {
             // A key before any SELECTDB (hand-made files) is in db 0.
             self.start_db();
@@ -257,18 +257,21 @@ impl<'a, W: Write + ?Sized> RdbtoolsExporter<'a, W> {
 }
 
 impl<W: Write + ?Sized> Visitor for RdbtoolsExporter<'_, W> {
-    fn header(&mut self, _version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, _version: rdbkit_parser::RdbVersion) -> crate::Result<()> {
         self.out.write_all(b"[")?;
         Ok(())
     }
 
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
         self.buf.clear();
         match &rec.kind {
             RecordKind::SelectDb { .. } => self.start_db(),
             RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
                 self.entry(e).map_err(|err| {
-                    anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+                    crate::Error::usage(format!(
+                        "key {}: {err:#}",
+                        rdbkit_parser::DisplayBytes(&e.key)
+                    ))
                 })?;
             }
             _ => {}

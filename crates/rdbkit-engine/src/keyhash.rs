@@ -70,9 +70,9 @@ fn lane(s: u64, data: &[u8], extra: u64) -> u64 {
     mix(P1 ^ len as u64, mix(a ^ P1, b ^ h) ^ P2)
 }
 
-/// A keyed 128-bit hash of byte strings.
+/// A keyed 128-bit hash of byte strings (the key of each process is random).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct IdHasher {
+pub struct IdHasher {
     k0: u64,
     k1: u64,
     /// Bits of [`IdHasher::id64`] kept: a test weakens it to make different

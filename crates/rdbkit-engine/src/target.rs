@@ -14,7 +14,7 @@ use rdbkit_parser::RdbVersion;
 
 /// Redis or Valkey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Flavor {
+pub enum Flavor {
     /// Redis (any license era).
     Redis,
     /// Valkey (forked from Redis 7.2.4).
@@ -23,13 +23,13 @@ pub(crate) enum Flavor {
 
 /// A server release line, e.g. Redis 6.2 or Valkey 8.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Target {
+pub struct Target {
     /// Redis or Valkey.
-    pub(crate) flavor: Flavor,
+    pub flavor: Flavor,
     /// Major version.
-    pub(crate) major: u32,
+    pub major: u32,
     /// Minor version.
-    pub(crate) minor: u32,
+    pub minor: u32,
 }
 
 impl Target {
@@ -51,9 +51,9 @@ impl Target {
 
     /// The release line of a target name, from the writer crate's table
     /// of targets (the one registry: every command takes the same names).
-    pub(crate) fn parse(s: &str) -> anyhow::Result<Target> {
+    pub fn parse(s: &str) -> crate::Result<Target> {
         let spec = rdbkit_writer::lookup_target(s)
-            .ok_or_else(|| anyhow::anyhow!("{}", rdbkit_writer::unknown_target_message(s)))?;
+            .ok_or_else(|| crate::Error::usage(rdbkit_writer::unknown_target_message(s)))?;
         let r = spec.release;
         Ok(Target {
             flavor: if r.valkey {
@@ -69,7 +69,7 @@ impl Target {
     /// The release line that writes files of `version`: the natural target
     /// when none is given (the file came from such a server, so everything in
     /// it has a command there).
-    pub(crate) fn for_rdb(version: RdbVersion) -> Target {
+    pub fn for_rdb(version: RdbVersion) -> Target {
         if version.is_valkey() {
             return Target::valkey(9, 0);
         }
@@ -95,38 +95,38 @@ impl Target {
     }
 
     /// True for Valkey.
-    pub(crate) fn is_valkey(&self) -> bool {
+    pub fn is_valkey(&self) -> bool {
         self.flavor == Flavor::Valkey
     }
 
     /// `(major, minor)`.
-    pub(crate) fn version(&self) -> (u32, u32) {
+    pub fn version(&self) -> (u32, u32) {
         (self.major, self.minor)
     }
 
     /// Streams (XADD, XGROUP, XCLAIM, XSETID): Redis 5.0+.
-    pub(crate) fn has_streams(&self) -> bool {
+    pub fn has_streams(&self) -> bool {
         self.redis_at_least(5, 0)
     }
 
     /// `XSETID … ENTRIESADDED … MAXDELETEDID …` and
     /// `XGROUP CREATE … ENTRIESREAD …`: Redis 7.0+ (stream metadata v2).
-    pub(crate) fn has_stream_counters(&self) -> bool {
+    pub fn has_stream_counters(&self) -> bool {
         self.redis_at_least(7, 0)
     }
 
     /// `XGROUP CREATECONSUMER`: Redis 6.2+.
-    pub(crate) fn has_create_consumer(&self) -> bool {
+    pub fn has_create_consumer(&self) -> bool {
         self.redis_at_least(6, 2)
     }
 
     /// Functions (`FUNCTION LOAD`): Redis 7.0+.
-    pub(crate) fn has_functions(&self) -> bool {
+    pub fn has_functions(&self) -> bool {
         self.redis_at_least(7, 0)
     }
 
     /// Hash field TTLs (`HPEXPIREAT`): Redis 7.4+, Valkey 9.0+.
-    pub(crate) fn has_hash_field_ttl(&self) -> bool {
+    pub fn has_hash_field_ttl(&self) -> bool {
         match self.flavor {
             Flavor::Redis => self.version() >= (7, 4),
             Flavor::Valkey => self.version() >= (9, 0),
@@ -135,7 +135,7 @@ impl Target {
 
     /// Variadic `HSET` (several field/value pairs): Redis 4.0+; older servers
     /// need `HMSET`.
-    pub(crate) fn has_variadic_hset(&self) -> bool {
+    pub fn has_variadic_hset(&self) -> bool {
         self.redis_at_least(4, 0)
     }
 }

@@ -17,20 +17,24 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
-use anyhow::bail;
+use crate::error::bail;
 use rdbkit_parser::{DisplayBytes, Entry, RdbVersion, Record, RecordKind};
 use rdbkit_writer::{ConvertError, ConvertOptions, Converter, LossPolicy, RdbWriter, Report};
 
 use rdbkit_writer::length::fixed_len;
 
-use crate::input::{Visitor, walk};
+use crate::ResultExt as _;
+use crate::json;
 use crate::keyhash::IdHasher;
+use crate::output::Output;
 use crate::select::{DbMap, Selector};
+use crate::source::{Visitor, walk};
 
 /// What to do when two kept keys end up with the same name in the same
 /// database (after `--map-db`/`--flatten-db`, or across merged inputs).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum OnDuplicate {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum OnDuplicate {
     /// Write nothing and name the key (every server refuses a file with duplicates).
     #[default]
     Error,
@@ -42,31 +46,36 @@ pub(crate) enum OnDuplicate {
 
 /// Everything a rewrite needs besides the input and output.
 #[derive(Debug)]
-pub(crate) struct Plan {
-    pub(crate) selector: Selector,
-    pub(crate) dbmap: DbMap,
-    pub(crate) on_duplicate: OnDuplicate,
+pub struct Plan {
+    /// Which keys are kept.
+    pub selector: Selector,
+    /// Which database each kept key goes to.
+    pub dbmap: DbMap,
+    /// What happens when two kept keys collide.
+    pub on_duplicate: OnDuplicate,
     /// Conversion options; `None` target means "the source's version".
-    pub(crate) convert: ConvertOptions,
-    pub(crate) same_version: bool,
+    pub convert: ConvertOptions,
+    /// Write the input's own version (the target in `convert` is then a
+    /// placeholder, replaced at the input's header).
+    pub same_version: bool,
     /// Salvage mode: skip keys whose value does not decode, and stop at a
     /// damaged structure, still writing a valid output of what was read.
-    pub(crate) keep_going: bool,
+    pub keep_going: bool,
 }
 
 /// Something salvage mode left out.
 #[derive(Debug, Clone)]
-pub(crate) struct Skipped {
+pub struct Skipped {
     /// Input number (0-based).
-    pub(crate) input: usize,
+    pub input: usize,
     /// Where.
-    pub(crate) offset: u64,
+    pub offset: u64,
     /// The key, when the damage was inside a key record.
-    pub(crate) key: Option<Vec<u8>>,
+    pub key: Option<Vec<u8>>,
     /// The parser's message.
-    pub(crate) error: String,
+    pub error: String,
     /// Whether the rest of that input was given up.
-    pub(crate) rest_of_input: bool,
+    pub rest_of_input: bool,
 }
 
 /// 128-bit identity of (db, key) (a fast keyed hash, see [`IdHasher`]).
@@ -159,7 +168,7 @@ struct PrePass<'a> {
 }
 
 impl Visitor for PrePass<'_> {
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
         if let RecordKind::SlotInfo { .. } = rec.kind {
             self.counts.any_slot_info = true;
         }
@@ -179,7 +188,8 @@ impl Visitor for PrePass<'_> {
 }
 
 /// The rewrite of one or more inputs into one output.
-pub(crate) struct Rewrite<'p, 'w> {
+#[allow(missing_debug_implementations)]
+pub struct Rewrite<'p, 'w> {
     plan: &'p Plan,
     /// Handed to the writer when the first header arrives.
     out: Option<&'w mut dyn Write>,
@@ -200,7 +210,7 @@ pub(crate) struct Rewrite<'p, 'w> {
     src_db: u64,
     /// Hints are written with placeholder counts and filled in afterwards
     /// (see [`Rewrite::patches`]), instead of counted by a pre-pass.
-    pub(crate) one_pass: bool,
+    pub one_pass: bool,
     /// One pass: keys written per output db and per (db, slot), and where
     /// the hints' counts are.
     written: Counts,
@@ -208,9 +218,9 @@ pub(crate) struct Rewrite<'p, 'w> {
     resize_at: Vec<(u64, u64)>,
     slot_at: Vec<((u64, u16), u64)>,
     /// Later occurrences of duplicate keys left out by the policy.
-    pub(crate) duplicates_dropped: u64,
+    pub duplicates_dropped: u64,
     /// What salvage mode left out.
-    pub(crate) skipped: Vec<Skipped>,
+    pub skipped: Vec<Skipped>,
 }
 
 fn select_record(db: u64) -> Vec<u8> {
@@ -221,7 +231,7 @@ fn select_record(db: u64) -> Vec<u8> {
 
 impl<'p, 'w> Rewrite<'p, 'w> {
     /// A rewrite into `out`.
-    pub(crate) fn new(plan: &'p Plan, out: &'w mut dyn Write, inputs: usize) -> Self {
+    pub fn new(plan: &'p Plan, out: &'w mut dyn Write, inputs: usize) -> Self {
         let filtering = !plan.selector.is_all() || !plan.dbmap.is_identity();
         Rewrite {
             plan,
@@ -248,7 +258,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
     }
 
     /// Run the structural pre-pass over file inputs (skipped for stdin).
-    pub(crate) fn prepass(&mut self, inputs: &[&str]) -> anyhow::Result<()> {
+    pub fn prepass(&mut self, inputs: &[&str]) -> crate::Result<()> {
         if inputs.contains(&"-") {
             if self.plan.on_duplicate == OnDuplicate::KeepLast {
                 bail!("--on-duplicate keep-last needs file inputs (stdin can be read only once)");
@@ -295,7 +305,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
     }
 
     /// Feed input number `i` (inputs must be fed in the order given to `prepass`).
-    pub(crate) fn feed(&mut self, i: usize, path: &str) -> anyhow::Result<()> {
+    pub fn feed(&mut self, i: usize, path: &str) -> crate::Result<()> {
         self.input = i;
         self.src_db = 0;
         if i > 0 {
@@ -304,9 +314,9 @@ impl<'p, 'w> Rewrite<'p, 'w> {
         }
         match walk(path, Default::default(), self) {
             Err(e) if self.plan.keep_going && self.state.is_some() => {
-                match e.downcast::<rdbkit_parser::Error>() {
+                match e {
                     // A damaged structure: records cannot be found past it.
-                    Ok(pe) => {
+                    crate::Error::Damaged(pe) => {
                         self.skipped.push(Skipped {
                             input: i,
                             offset: pe.offset(),
@@ -319,18 +329,18 @@ impl<'p, 'w> Rewrite<'p, 'w> {
                         });
                         Ok(())
                     }
-                    Err(e) => Err(e),
+                    e => Err(e),
                 }
             }
             other => other.map(|_| ()),
         }
     }
 
-    fn convert(&mut self, rec: &Record<'_>) -> anyhow::Result<()> {
+    fn convert(&mut self, rec: &Record<'_>) -> crate::Result<()> {
         let (conv, w) = self
             .state
             .as_mut()
-            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+            .ok_or_else(|| crate::Error::Internal("no header".into()))?;
         let before = conv.report().stats.keys_out;
         conv.convert_record(rec, w)?;
         // One pass: count what was written, for the hints' real counts.
@@ -344,7 +354,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
         Ok(())
     }
 
-    fn emit_select(&mut self, db: u64, at: u64) -> anyhow::Result<()> {
+    fn emit_select(&mut self, db: u64, at: u64) -> crate::Result<()> {
         if self.out_db == Some(db) {
             return Ok(());
         }
@@ -359,7 +369,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
         let (conv, w) = self
             .state
             .as_mut()
-            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+            .ok_or_else(|| crate::Error::Internal("no header".into()))?;
         // RESIZEDB exists from RDB 7; below that it is simply not written.
         if conv.report().target.redis_level() >= 7 {
             match counts {
@@ -379,7 +389,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
     /// over their placeholders once the output is complete; and where the
     /// checksum trailer will be (the writer's position plus the EOF opcode),
     /// when the target has one.
-    pub(crate) fn patches(&self) -> (Vec<(u64, Vec<u8>)>, Option<u64>) {
+    pub fn patches(&self) -> (Vec<(u64, Vec<u8>)>, Option<u64>) {
         let mut out = Vec::new();
         let counts = |c: Option<(u64, u64)>| {
             let (k, e) = c.unwrap_or_default();
@@ -400,7 +410,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
         (out, trailer)
     }
 
-    fn keep_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> anyhow::Result<bool> {
+    fn keep_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> crate::Result<bool> {
         if !self.plan.selector.matches(e, rec.raw.len() as u64) {
             return Ok(false);
         }
@@ -438,8 +448,10 @@ impl<'p, 'w> Rewrite<'p, 'w> {
 
     /// Finish the output; returns the report, or the conversion's error
     /// (`ConvertError::Lossy` when a loss halted it).
-    pub(crate) fn finish(self) -> anyhow::Result<Report> {
-        let (conv, w) = self.state.ok_or_else(|| anyhow::anyhow!("empty input"))?;
+    pub fn finish(self) -> crate::Result<Report> {
+        let (conv, w) = self
+            .state
+            .ok_or_else(|| crate::Error::usage("empty input"))?;
         if self.earlier.is_empty() {
             let (_, report) = conv.finish(w)?;
             return Ok(report);
@@ -459,7 +471,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
 }
 
 impl Visitor for Rewrite<'_, '_> {
-    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, version: RdbVersion) -> crate::Result<()> {
         let mut opts = self.plan.convert.clone();
         if let Some((conv, w)) = self.state.take() {
             // A later input of a merge: a converter for its own version, the same writer.
@@ -475,17 +487,17 @@ impl Visitor for Rewrite<'_, '_> {
         let out = self
             .out
             .take()
-            .ok_or_else(|| anyhow::anyhow!("output already in use"))?;
+            .ok_or_else(|| crate::Error::Internal("output already in use".into()))?;
         let w = conv.writer(out)?;
         self.state = Some((conv, w));
         Ok(())
     }
 
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
         match &rec.kind {
             RecordKind::Entry(e) => {
                 if self.plan.keep_going
-                    && let Err(err) = crate::cmd::verify::check_value(&e.value)
+                    && let Err(err) = crate::check::check_value(&e.value)
                 {
                     // The record's framing is intact (the walk found its end), so
                     // the next record can still be read: skip just this key.
@@ -537,7 +549,7 @@ impl Visitor for Rewrite<'_, '_> {
                         let (conv, w) = self
                             .state
                             .as_mut()
-                            .ok_or_else(|| anyhow::anyhow!("no header"))?;
+                            .ok_or_else(|| crate::Error::Internal("no header".into()))?;
                         if conv.report().target.redis_level() >= 12
                             && !conv.report().target.is_valkey()
                         {
@@ -570,7 +582,7 @@ impl Visitor for Rewrite<'_, '_> {
 }
 
 /// One report for several inputs: losses and notes listed together, counts added.
-pub(crate) fn merge_reports(mut reports: Vec<Report>) -> Report {
+pub fn merge_reports(mut reports: Vec<Report>) -> Report {
     let mut out = reports.remove(0);
     for r in reports {
         out.losses.extend(r.losses);
@@ -588,4 +600,283 @@ pub(crate) fn merge_reports(mut reports: Vec<Report>) -> Report {
         a.dropped += b.dropped;
     }
     out
+}
+
+/// The report as JSON.
+pub fn report_json(r: &Report, extra: &[(&str, u64)]) -> Vec<u8> {
+    let mut o = Vec::new();
+    json::raw(&mut o, "{\"source\":");
+    json::str(&mut o, &r.source.to_string());
+    json::raw(&mut o, ",\"target\":");
+    json::str(&mut o, &r.target.to_string());
+    json::raw(&mut o, ",\"lossless\":");
+    json::raw(&mut o, if r.is_lossless() { "true" } else { "false" });
+    json::raw(&mut o, ",\"loss_counts\":{");
+    for (i, (k, n)) in r.loss_counts.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        json::str(&mut o, k.as_str());
+        o.push(b':');
+        json::int(&mut o, n);
+    }
+    json::raw(&mut o, "},\"losses\":[");
+    for (i, l) in r.losses.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        json::raw(&mut o, "{\"offset\":");
+        json::int(&mut o, l.offset);
+        json::raw(&mut o, ",\"db\":");
+        json::int(&mut o, l.db);
+        json::raw(&mut o, ",\"key\":");
+        match &l.key {
+            Some(k) => json::bytes(&mut o, k),
+            None => json::raw(&mut o, "null"),
+        }
+        json::raw(&mut o, ",\"kind\":");
+        json::str(&mut o, l.kind.as_str());
+        json::raw(&mut o, ",\"key_dropped\":");
+        json::raw(&mut o, if l.kind.drops_key() { "true" } else { "false" });
+        json::raw(&mut o, ",\"detail\":");
+        json::str(&mut o, &l.detail);
+        o.push(b'}');
+    }
+    json::raw(&mut o, "],\"notes\":[");
+    for (i, n) in r.notes.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        json::raw(&mut o, "{\"kind\":");
+        json::str(&mut o, n.kind.as_str());
+        json::raw(&mut o, ",\"detail\":");
+        json::str(&mut o, &n.detail);
+        json::raw(&mut o, ",\"count\":");
+        json::int(&mut o, n.count);
+        json::raw(&mut o, ",\"first_offset\":");
+        json::int(&mut o, n.first_offset);
+        o.push(b'}');
+    }
+    let s = &r.stats;
+    json::raw(
+        &mut o,
+        &format!(
+            "],\"stats\":{{\"records\":{},\"keys_in\":{},\"keys_out\":{},\"keys_filtered\":{},\"copied\":{},\"rewritten\":{},\"dropped\":{}",
+            s.records, s.keys_in, s.keys_out, s.keys_filtered, s.copied, s.rewritten, s.dropped
+        ),
+    );
+    for (k, v) in extra {
+        json::raw(&mut o, &format!(",\"{k}\":{v}"));
+    }
+    json::raw(&mut o, "}}\n");
+    o
+}
+
+/// [`report_json`] of a finished rewrite: the report, the duplicates left
+/// out and what salvage mode skipped.
+pub fn outcome_json(o: &Outcome) -> Vec<u8> {
+    let mut j = report_json(&o.report, &[("duplicates_dropped", o.duplicates_dropped)]);
+    // Append the salvage list before the closing brace.
+    j.truncate(j.len() - 2);
+    json::raw(&mut j, ",\"skipped\":[");
+    for (i, s) in o.skipped.iter().enumerate() {
+        if i > 0 {
+            j.push(b',');
+        }
+        json::raw(
+            &mut j,
+            &format!("{{\"input\":{},\"offset\":{},\"key\":", s.input, s.offset),
+        );
+        match &s.key {
+            Some(k) => json::bytes(&mut j, k),
+            None => json::raw(&mut j, "null"),
+        }
+        json::raw(&mut j, ",\"rest_of_input\":");
+        json::raw(&mut j, if s.rest_of_input { "true" } else { "false" });
+        json::raw(&mut j, ",\"error\":");
+        json::str(&mut j, &s.error);
+        j.push(b'}');
+    }
+    json::raw(&mut j, "]}\n");
+    j
+}
+
+/// What a finished rewrite did.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The conversion report: losses, notes, counts.
+    pub report: Report,
+    /// Keys left out by the duplicate policy.
+    pub duplicates_dropped: u64,
+    /// What salvage mode ([`Plan::keep_going`]) left out.
+    pub skipped: Vec<Skipped>,
+}
+
+/// How the output of a rewrite is finished.
+#[derive(Debug, Clone, Default)]
+pub struct Finish {
+    /// Pad the output with zero bytes after the checksum to a multiple of
+    /// this many bytes (Azure page blobs need 512; loaders stop at the
+    /// checksum).
+    pub pad: Option<u64>,
+    /// Write the report ([`outcome_json`]) to this file, before the output
+    /// is renamed: a report that cannot be written leaves no output.
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// Rewrite `inputs` (`-`: stdin, once) into `output` (`-`: stdout) under
+/// `plan`: a temp file verified while it is written, fsynced and renamed
+/// on success. A conversion refused for its losses is
+/// [`Error::Convert`](crate::Error::Convert)`(`[`ConvertError::Lossy`]`)`,
+/// and nothing is written but the report.
+///
+/// ```
+/// use rdbkit_engine::rewrite::{Finish, Plan, rewrite};
+/// use rdbkit_engine::select::{DbMap, DbMapping, Selection, Selector};
+/// use rdbkit_writer::{ConvertOptions, target_from_name};
+///
+/// # let dir = std::env::temp_dir().join(format!("rdbkit-doc-rewrite-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// let (input, output) = (dir.join("in.rdb"), dir.join("out.rdb"));
+/// // Keys "a" and "b" in an RDB 11 file: keep "a", for Redis 6.0.
+/// std::fs::write(&input, b"REDIS0011\xfe\x00\x00\x01a\x011\x00\x01b\x012\xff\x00\x00\x00\x00\x00\x00\x00\x00")?;
+/// let selection = Selection { glob: vec!["a".into()], ..Default::default() };
+/// let plan = Plan {
+///     selector: Selector::new(&selection)?,
+///     dbmap: DbMap::new(&DbMapping::default())?,
+///     on_duplicate: Default::default(),
+///     convert: ConvertOptions::new(target_from_name("azure-premium").unwrap()),
+///     same_version: false,
+///     keep_going: false,
+/// };
+/// let done = rewrite(&[input.to_str().unwrap()], output.to_str().unwrap(), &plan, &Finish::default())?;
+/// assert_eq!((done.report.stats.keys_in, done.report.stats.keys_out), (2, 1));
+/// assert!(std::fs::read(&output)?.starts_with(b"REDIS0009"));
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn rewrite(
+    inputs: &[&str],
+    output: &str,
+    plan: &Plan,
+    finish: &Finish,
+) -> crate::Result<Outcome> {
+    // The output is verified (every value decoded, checksum) on a second
+    // thread while it is written, instead of by a re-read afterwards.
+    let mut out = Output::create_verified(output, inputs)?;
+    // A file output gets its sizing hints filled in after the fact, so the
+    // inputs are read once (stdout cannot be patched: a pre-pass counts).
+    let one_pass = out.can_patch();
+    let patches;
+    let result = {
+        let mut rw = Rewrite::new(plan, out.writer(), inputs.len());
+        rw.one_pass = one_pass;
+        rw.prepass(inputs)?;
+        let mut r = Ok(());
+        for (i, path) in inputs.iter().enumerate() {
+            r = rw.feed(i, path);
+            if r.is_err() {
+                break;
+            }
+        }
+        let dups = rw.duplicates_dropped;
+        let skipped = std::mem::take(&mut rw.skipped);
+        patches = rw.patches();
+        r.and_then(|()| rw.finish()).map(|report| Outcome {
+            report,
+            duplicates_dropped: dups,
+            skipped,
+        })
+    };
+    if let (edits, Some(trailer)) = patches {
+        for (at, bytes) in edits {
+            out.patch(at, bytes, trailer);
+        }
+    }
+    match result {
+        Ok(outcome) => {
+            out.commit(
+                finish.pad,
+                |_| Ok(()),
+                || write_report(finish, &outcome_json(&outcome)),
+            )?;
+            Ok(outcome)
+        }
+        Err(e) => {
+            drop(out);
+            if let Some(report) = e.lossy_report() {
+                let o = Outcome {
+                    report: report.clone(),
+                    duplicates_dropped: 0,
+                    skipped: Vec::new(),
+                };
+                write_report(finish, &outcome_json(&o))?;
+            }
+            Err(e)
+        }
+    }
+}
+
+fn write_report(finish: &Finish, json: &[u8]) -> crate::Result<()> {
+    match &finish.report {
+        Some(p) => std::fs::write(p, json)
+            .with_context(|| format!("cannot write the report {}", p.display())),
+        None => Ok(()),
+    }
+}
+
+/// The even split of the 16384 slots into `n` ranges.
+pub fn shard_ranges(n: u16) -> Vec<(u16, u16)> {
+    let n = u32::from(n.max(1));
+    (0..n)
+        .map(|i| {
+            let a = (i * u32::from(crate::slot::SLOTS) / n) as u16;
+            let b = ((i + 1) * u32::from(crate::slot::SLOTS) / n - 1) as u16;
+            (a, b)
+        })
+        .collect()
+}
+
+/// Rewrite one input into several outputs in one walk, each under its own
+/// plan (`split`: a slot range each). Every output is verified and renamed
+/// only once all are written; the reports come back in the order given.
+pub fn split(input: &str, parts: &[(Plan, String)], finish: &Finish) -> crate::Result<Vec<Report>> {
+    let mut outputs: Vec<Output> = parts
+        .iter()
+        .map(|(_, f)| Output::create(f, &[input]))
+        .collect::<crate::Result<_>>()?;
+    let reports = {
+        let rewrites = parts
+            .iter()
+            .zip(outputs.iter_mut())
+            .map(|((p, _), o)| Rewrite::new(p, o.writer(), 1))
+            .collect();
+        let mut fan = Fanout { parts: rewrites };
+        walk(input, Default::default(), &mut fan)?;
+        fan.parts
+            .into_iter()
+            .map(Rewrite::finish)
+            .collect::<crate::Result<Vec<_>>>()?
+    };
+    for out in outputs {
+        out.commit(finish.pad, crate::verify::verify_path, || Ok(()))?;
+    }
+    Ok(reports)
+}
+
+/// Several rewrites fed by one walk.
+struct Fanout<'p, 'w> {
+    parts: Vec<Rewrite<'p, 'w>>,
+}
+
+impl Visitor for Fanout<'_, '_> {
+    fn header(&mut self, version: RdbVersion) -> crate::Result<()> {
+        self.parts.iter_mut().try_for_each(|p| p.header(version))
+    }
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
+        for p in &mut self.parts {
+            p.record(rec)?;
+        }
+        Ok(true)
+    }
 }

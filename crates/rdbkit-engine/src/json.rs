@@ -38,7 +38,7 @@ fn plain_prefix(b: &[u8]) -> usize {
 }
 
 /// Append `s` as a JSON string literal.
-pub(crate) fn str(out: &mut Vec<u8>, s: &str) {
+pub fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     escape_into(out, s.as_bytes());
     out.push(b'"');
@@ -88,7 +88,7 @@ fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// Append a byte string: JSON string if UTF-8, else a base64 object.
-pub(crate) fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
     // Fast path: printable ASCII with nothing to escape is copied as is.
     let n = plain_prefix(b);
     if n == b.len() {
@@ -111,7 +111,7 @@ pub(crate) fn bytes(out: &mut Vec<u8>, b: &[u8]) {
 
 /// Append a collection element as a JSON string (integers as their decimal
 /// text, without allocating).
-pub(crate) fn item(out: &mut Vec<u8>, it: &rdbkit_parser::Item<'_>) {
+pub fn item(out: &mut Vec<u8>, it: &rdbkit_parser::Item<'_>) {
     match it {
         rdbkit_parser::Item::Bytes(b) => bytes(out, b),
         rdbkit_parser::Item::Int(i) => {
@@ -123,7 +123,7 @@ pub(crate) fn item(out: &mut Vec<u8>, it: &rdbkit_parser::Item<'_>) {
 }
 
 /// Append `{"base64": "..."}`.
-pub(crate) fn base64(out: &mut Vec<u8>, b: &[u8]) {
+pub fn base64(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b"{\"base64\":\"");
     let mut buf = String::new();
     base64::engine::general_purpose::STANDARD.encode_string(b, &mut buf);
@@ -132,12 +132,12 @@ pub(crate) fn base64(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Append a plain (ASCII) string that needs no escaping.
-pub(crate) fn raw(out: &mut Vec<u8>, s: &str) {
+pub fn raw(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
 /// Integer types [`int`] takes.
-pub(crate) trait IntLike: Copy {
+pub trait IntLike: Copy {
     /// The value, widened.
     fn wide(self) -> i128;
 }
@@ -163,7 +163,7 @@ impl<T: IntLike> IntLike for &T {
 
 /// Decimal text of `v` in `buf`, without formatting machinery or allocation
 /// (this runs per element, in the exporters and the key hasher).
-pub(crate) fn itoa(v: i128, buf: &mut [u8; 40]) -> &[u8] {
+pub fn itoa(v: i128, buf: &mut [u8; 40]) -> &[u8] {
     let mut at = buf.len();
     let mut n = v.unsigned_abs();
     // 128-bit division is a library call: do the 64-bit part natively (every
@@ -190,7 +190,7 @@ pub(crate) fn itoa(v: i128, buf: &mut [u8; 40]) -> &[u8] {
 }
 
 /// Append an integer.
-pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
+pub fn int(out: &mut Vec<u8>, v: impl IntLike) {
     out.extend_from_slice(itoa(v.wide(), &mut [0u8; 40]));
 }
 
@@ -198,7 +198,7 @@ pub(crate) fn int(out: &mut Vec<u8>, v: impl IntLike) {
 /// Python's `repr` (`1.5`, `-3.0`, `1e+300`, `inf`), as the fixture JSON uses.
 /// A score as a JSON string (the text of [`score`]), without allocating
 /// for whole numbers, the common case.
-pub(crate) fn score_str(out: &mut Vec<u8>, v: f64) {
+pub fn score_str(out: &mut Vec<u8>, v: f64) {
     // Below 1e15 a whole number prints as its digits and ".0" (Rust switches
     // to an exponent at 1e16); -0.0 keeps its sign through the slow path.
     if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
@@ -211,7 +211,8 @@ pub(crate) fn score_str(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-pub(crate) fn score(v: f64) -> String {
+/// A score as JSON text: a number, or `"inf"`/`"-inf"`/`"nan"` as strings.
+pub fn score(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }

@@ -30,7 +30,7 @@ use rdbkit_parser::crc64::{Crc64, crc64_combine};
 use rdbkit_parser::mmap::Mmap;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, RecordKind};
 
-use crate::input::{RELEASE_EVERY, SharedProgress};
+use crate::source::{RELEASE_EVERY, SharedProgress};
 
 /// Records that must parse (and pass the caller's check) in a row from a
 /// guessed start.
@@ -453,7 +453,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("f.rdb");
         std::fs::write(&path, &f).unwrap();
-        let map = crate::input::open(path.to_str().unwrap()).unwrap();
+        let map = crate::source::open(path.to_str().unwrap()).unwrap();
         let progress = SharedProgress::new(f.len() as u64);
         let eof = f.len() - 9;
         // Runs cut at record starts and elsewhere; each run's records are

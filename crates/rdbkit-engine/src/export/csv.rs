@@ -18,18 +18,18 @@ use std::io::Write;
 
 use rdbkit_parser::Record;
 
-use crate::input::Visitor;
 use crate::memory::{Alloc, Sizer};
 use crate::select::Selector;
+use crate::source::Visitor;
 use crate::target::Target;
 
 /// The header line.
-pub(crate) const HEADER: &str =
+pub const HEADER: &str =
     "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n";
 
 /// Append `b` as rdbtools' `utf8` escape does: valid UTF-8 as is, each byte
 /// of an invalid sequence as the text `\xHH` (upper-case hex).
-pub(crate) fn rdbtools_text(out: &mut String, mut b: &[u8]) {
+pub fn rdbtools_text(out: &mut String, mut b: &[u8]) {
     loop {
         match std::str::from_utf8(b) {
             Ok(s) => {
@@ -51,7 +51,7 @@ pub(crate) fn rdbtools_text(out: &mut String, mut b: &[u8]) {
 }
 
 /// Python's `datetime.utcfromtimestamp(ms / 1000).isoformat()`.
-pub(crate) fn iso_utc(ms: i64) -> String {
+pub fn iso_utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let micros = ms.rem_euclid(1000) * 1000;
     let days = secs.div_euclid(86400);
@@ -92,7 +92,7 @@ fn field(out: &mut String, s: &str) {
 
 /// The memory-report exporter.
 #[derive(Debug)]
-pub(crate) struct CsvExporter<'a, W: Write + ?Sized> {
+pub struct CsvExporter<'a, W: Write + ?Sized> {
     out: &'a mut W,
     sizer: Sizer,
     line: String,
@@ -100,7 +100,7 @@ pub(crate) struct CsvExporter<'a, W: Write + ?Sized> {
 
 impl<'a, W: Write + ?Sized> CsvExporter<'a, W> {
     /// A report for `target` (`None`: the file's own release line) and `alloc`.
-    pub(crate) fn new(out: &'a mut W, sel: Selector, target: Option<Target>, alloc: Alloc) -> Self {
+    pub fn new(out: &'a mut W, sel: Selector, target: Option<Target>, alloc: Alloc) -> Self {
         CsvExporter {
             out,
             sizer: Sizer::new(sel, target, alloc),
@@ -110,13 +110,13 @@ impl<'a, W: Write + ?Sized> CsvExporter<'a, W> {
 }
 
 impl<W: Write + ?Sized> Visitor for CsvExporter<'_, W> {
-    fn header(&mut self, version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, version: rdbkit_parser::RdbVersion) -> crate::Result<()> {
         self.sizer.header(version);
         self.out.write_all(HEADER.as_bytes())?;
         Ok(())
     }
 
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
         let Some((e, m)) = self.sizer.measure(rec)? else {
             return Ok(true);
         };

@@ -2,7 +2,7 @@
 //! key's hash tag, modulo 16384, as the cluster specification defines.
 
 /// Number of hash slots.
-pub(crate) const SLOTS: u16 = 16384;
+pub const SLOTS: u16 = 16384;
 
 const fn table() -> [u16; 256] {
     let mut t = [0u16; 256];
@@ -27,7 +27,7 @@ const fn table() -> [u16; 256] {
 static TABLE: [u16; 256] = table();
 
 /// CRC16/XMODEM.
-pub(crate) fn crc16(data: &[u8]) -> u16 {
+pub fn crc16(data: &[u8]) -> u16 {
     data.iter().fold(0u16, |crc, &b| {
         (crc << 8) ^ TABLE[usize::from((crc >> 8) as u8 ^ b)]
     })
@@ -35,7 +35,7 @@ pub(crate) fn crc16(data: &[u8]) -> u16 {
 
 /// The part of the key that is hashed: the content of the first `{...}` if
 /// it is non-empty, else the whole key.
-pub(crate) fn hash_tag(key: &[u8]) -> &[u8] {
+pub fn hash_tag(key: &[u8]) -> &[u8] {
     if let Some(open) = key.iter().position(|&b| b == b'{')
         && let Some(len) = key[open + 1..].iter().position(|&b| b == b'}')
         && len > 0
@@ -46,23 +46,23 @@ pub(crate) fn hash_tag(key: &[u8]) -> &[u8] {
 }
 
 /// The cluster slot of `key`.
-pub(crate) fn key_slot(key: &[u8]) -> u16 {
+pub fn key_slot(key: &[u8]) -> u16 {
     crc16(hash_tag(key)) % SLOTS
 }
 
 /// Parse `A-B` or `A` into an inclusive slot range.
-pub(crate) fn parse_range(s: &str) -> anyhow::Result<(u16, u16)> {
+pub fn parse_range(s: &str) -> crate::Result<(u16, u16)> {
     let (a, b) = s.split_once('-').unwrap_or((s, s));
     let a: u16 = a
         .trim()
         .parse()
-        .map_err(|_| anyhow::anyhow!("bad slot range {s:?}: expected A-B"))?;
+        .map_err(|_| crate::Error::usage(format!("bad slot range {s:?}: expected A-B")))?;
     let b: u16 = b
         .trim()
         .parse()
-        .map_err(|_| anyhow::anyhow!("bad slot range {s:?}: expected A-B"))?;
+        .map_err(|_| crate::Error::usage(format!("bad slot range {s:?}: expected A-B")))?;
     if a > b || b >= SLOTS {
-        anyhow::bail!("bad slot range {s:?}: expected 0 <= A <= B <= 16383");
+        crate::error::bail!("bad slot range {s:?}: expected 0 <= A <= B <= 16383");
     }
     Ok((a, b))
 }

@@ -8,8 +8,8 @@
 //! written: every 1 MiB block goes first to a full streaming verifier
 //! (every value decoded, checksum checked) and from it to a third thread
 //! that writes it to the file, so the check costs no extra pass over the
-//! output. Memory stays bounded: at most [`TEE_DEPTH`] blocks wait for the
-//! verifier and [`WRITE_DEPTH`] for the writing thread.
+//! output. Memory stays bounded: at most 4 blocks of 1 MiB wait for the
+//! verifier and 4 for the writing thread.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -18,11 +18,12 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use anyhow::{Context, bail};
+use crate::ResultExt as _;
+use crate::error::bail;
 
 /// Where output goes.
 #[derive(Debug)]
-pub(crate) enum Output {
+pub enum Output {
     /// A temp file that becomes `dest` on [`Output::commit`].
     File {
         /// Final path.
@@ -47,7 +48,7 @@ pub(crate) enum Output {
 
 /// A writer that counts the bytes written through it.
 #[derive(Debug)]
-pub(crate) struct CountingWriter<W> {
+pub struct CountingWriter<W> {
     inner: W,
     count: u64,
 }
@@ -83,7 +84,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 impl Output {
     /// Like [`Output::create`], with the written bytes verified on a second
     /// thread as they are written; `commit` fails if that verification does.
-    pub(crate) fn create_verified(path: &str, inputs: &[&str]) -> anyhow::Result<Output> {
+    pub fn create_verified(path: &str, inputs: &[&str]) -> crate::Result<Output> {
         let mut out = Output::create(path, inputs)?;
         if let Output::File {
             file: Some(f),
@@ -132,7 +133,7 @@ impl Output {
                             crc: rdbkit_parser::crc64::Crc64::new(),
                             writer: Some(wtx),
                         };
-                        let verdict = crate::cmd::verify::verify_stream(&mut r, TEE_MAX_RECORD);
+                        let verdict = crate::verify::verify_stream(&mut r, TEE_MAX_RECORD);
                         // Bytes after the trailer (padding), or after a
                         // record too big to hold, are part of the file too.
                         // After a problem (or a failed write) the thread
@@ -149,7 +150,7 @@ impl Output {
                         let teed = verdict.map(|v| Teed {
                             len: r.len,
                             crc: r.crc.finish(),
-                            deferred: v == crate::cmd::verify::StreamVerdict::Deferred,
+                            deferred: v == crate::verify::StreamVerdict::Deferred,
                         });
                         (written, teed)
                     })?,
@@ -159,7 +160,7 @@ impl Output {
     }
 
     /// Prepare output to `path` (`-` = stdout), refusing to write over any of `inputs`.
-    pub(crate) fn create(path: &str, inputs: &[&str]) -> anyhow::Result<Output> {
+    pub fn create(path: &str, inputs: &[&str]) -> crate::Result<Output> {
         if path == "-" {
             return Ok(Output::Stdout(CountingWriter {
                 inner: io::stdout(),
@@ -178,7 +179,7 @@ impl Output {
         };
         let name = dest
             .file_name()
-            .ok_or_else(|| anyhow::anyhow!("output path {path} has no file name"))?
+            .ok_or_else(|| crate::Error::usage(format!("output path {path} has no file name")))?
             .to_string_lossy()
             .into_owned();
         let tmp = dir.join(format!(".{name}.rdbkit-{}.tmp", std::process::id()));
@@ -211,7 +212,7 @@ impl Output {
     }
 
     /// Whether [`Output::patch`] can be used: a file verified while written.
-    pub(crate) fn can_patch(&self) -> bool {
+    pub fn can_patch(&self) -> bool {
         matches!(self, Output::File { file: Some(f), .. } if f.inner.tee.is_some())
     }
 
@@ -222,7 +223,7 @@ impl Output {
     /// before the rename matches the file on disk against that, with the
     /// patched bytes swapped back, and computes the new trailer from the
     /// bytes as patched.
-    pub(crate) fn patch(&mut self, at: u64, bytes: Vec<u8>, trailer_at: u64) {
+    pub fn patch(&mut self, at: u64, bytes: Vec<u8>, trailer_at: u64) {
         if let Output::File {
             patches,
             trailer_at: t,
@@ -235,7 +236,7 @@ impl Output {
     }
 
     /// The writer to send the data to.
-    pub(crate) fn writer(&mut self) -> &mut dyn Write {
+    pub fn writer(&mut self) -> &mut dyn Write {
         match self {
             Output::File { file: Some(f), .. } => f,
             // `commit` consumes the output, so the file is always open here.
@@ -245,7 +246,7 @@ impl Output {
     }
 
     /// Bytes written so far.
-    pub(crate) fn written(&self) -> u64 {
+    pub fn written(&self) -> u64 {
         match self {
             Output::File { file, .. } => file.as_ref().map_or(0, |f| f.count),
             Output::Stdout(s) => s.count,
@@ -255,13 +256,15 @@ impl Output {
     /// Finish: pad with zero bytes to a multiple of `pad` (loaders stop at the
     /// checksum), flush, apply the patches, run `verify` on the complete temp
     /// file (or check it against what the verifier saw), fsync, then rename
-    /// it to the destination. On any error the temp file is removed
-    /// and the destination is untouched.
-    pub(crate) fn commit(
+    /// it to the destination; `before_rename` runs just before the rename
+    /// (a report written beside it: if that fails, nothing is renamed). On
+    /// any error the temp file is removed and the destination is untouched.
+    pub fn commit(
         mut self,
         pad: Option<u64>,
-        verify: impl FnOnce(&Path) -> anyhow::Result<()>,
-    ) -> anyhow::Result<()> {
+        verify: impl FnOnce(&Path) -> crate::Result<()>,
+        before_rename: impl FnOnce() -> crate::Result<()>,
+    ) -> crate::Result<()> {
         if let Some(p) = pad.filter(|&p| p > 1) {
             let n = self.written();
             let extra = (p - n % p) % p;
@@ -270,7 +273,7 @@ impl Output {
         match &mut self {
             Output::Stdout(s) => {
                 s.flush()?;
-                Ok(())
+                before_rename()
             }
             Output::File {
                 dest,
@@ -283,7 +286,7 @@ impl Output {
             } => {
                 let w = file
                     .take()
-                    .ok_or_else(|| anyhow::anyhow!("output already closed"))?;
+                    .ok_or_else(|| crate::Error::Internal("output already closed".into()))?;
                 let f = w
                     .inner
                     .finish()
@@ -294,9 +297,9 @@ impl Output {
                 let teed =
                     match verifier.take() {
                         Some(v) => {
-                            let (written, verdict) = v
-                                .join()
-                                .map_err(|_| anyhow::anyhow!("the verifier thread panicked"))?;
+                            let (written, verdict) = v.join().map_err(|_| {
+                                crate::Error::Internal("the verifier thread panicked".into())
+                            })?;
                             written.with_context(|| format!("cannot write {}", tmp.display()))?;
                             Some(verdict.context(
                                 "the written file failed verification; nothing was renamed",
@@ -333,7 +336,7 @@ impl Output {
                         }
                     }
                     if teed.deferred {
-                        crate::cmd::verify::verify_path(tmp)
+                        crate::verify::verify_path(tmp)
                             .context("the written file failed verification; nothing was renamed")?;
                     }
                 } else {
@@ -348,6 +351,7 @@ impl Output {
                 f.sync_all()
                     .with_context(|| format!("cannot sync {}", tmp.display()))?;
                 drop(f);
+                before_rename()?;
                 fs::rename(&*tmp, &*dest).with_context(|| {
                     format!("cannot rename {} to {}", tmp.display(), dest.display())
                 })?;
@@ -374,7 +378,7 @@ const TEE_MAX_RECORD: u64 = 16 << 20;
 /// What the verifier reading along saw: every byte sent to the file (count
 /// and CRC-64), and whether it left the checking to a re-read.
 #[derive(Debug)]
-pub(crate) struct Teed {
+pub struct Teed {
     len: u64,
     crc: u64,
     deferred: bool,
@@ -382,7 +386,7 @@ pub(crate) struct Teed {
 
 /// What the verifier thread ends with: whether the writing thread's writes
 /// to the file succeeded, and the verification's verdict.
-type TeeResult = (io::Result<()>, anyhow::Result<Teed>);
+type TeeResult = (io::Result<()>, crate::Result<Teed>);
 /// Blocks that may wait for the verifier before the writer blocks.
 const TEE_DEPTH: usize = 4;
 /// Blocks checked by the verifier that may wait for the writing thread.
@@ -392,7 +396,7 @@ const WRITE_DEPTH: usize = 4;
 /// or, when verifying while writing, to the verifier thread (which passes
 /// them on to the writing thread).
 #[derive(Debug)]
-pub(crate) struct TeeFile {
+pub struct TeeFile {
     file: File,
     buf: Vec<u8>,
     tee: Option<SyncSender<Vec<u8>>>,
@@ -586,7 +590,7 @@ fn reread_matches(
     crc: u64,
     edits: &[(u64, Vec<u8>, Vec<u8>)],
     trailer_at: Option<u64>,
-) -> anyhow::Result<Option<u64>> {
+) -> crate::Result<Option<u64>> {
     let mut f = File::open(path)?;
     let mut sent = rdbkit_parser::crc64::Crc64::new();
     let mut now = rdbkit_parser::crc64::Crc64::new();
@@ -659,7 +663,7 @@ fn write_at(mut f: &File, buf: &[u8], at: u64) -> io::Result<()> {
 
 /// Test hook (`RDBKIT_TEST_CORRUPT_TEMP=<offset>`): flip a byte of the temp
 /// file between writing and verification, to prove the check runs.
-fn corrupt_for_test(tmp: &Path, hook: &str) -> anyhow::Result<()> {
+fn corrupt_for_test(tmp: &Path, hook: &str) -> crate::Result<()> {
     let mut data = fs::read(tmp)?;
     if data.is_empty() {
         return Ok(());

@@ -55,8 +55,9 @@ use rdbkit_parser::{
 use crate::target::Target;
 
 /// The allocator whose size classes round every allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub(crate) enum Alloc {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Alloc {
     /// jemalloc as Redis and Valkey bundle it (`--with-lg-quantum=3`: 8-byte steps up to 64).
     #[default]
     Jemalloc,
@@ -68,7 +69,7 @@ pub(crate) enum Alloc {
 
 impl Alloc {
     /// The usable size of an allocation of `n` bytes.
-    pub(crate) fn size(self, n: u64) -> u64 {
+    pub fn size(self, n: u64) -> u64 {
         match self {
             Alloc::Jemalloc => jemalloc_class(n, 8),
             Alloc::Jemalloc16 => jemalloc_class(n, 16),
@@ -112,24 +113,24 @@ enum Gen {
 
 /// One key's line of the memory report.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct KeyMemory {
+pub struct KeyMemory {
     /// rdbtools' type name: string, list, set, sortedset, hash, stream, module.
-    pub(crate) type_name: &'static str,
+    pub type_name: &'static str,
     /// The encoding the loading server would choose (`OBJECT ENCODING`).
-    pub(crate) encoding: &'static str,
+    pub encoding: &'static str,
     /// Estimated bytes (`MEMORY USAGE`).
-    pub(crate) bytes: u64,
+    pub bytes: u64,
     /// Elements (string: its length in bytes; stream: its entries).
-    pub(crate) elements: u64,
+    pub elements: u64,
     /// Length of the largest element (hash: field or value; zset: member).
-    pub(crate) largest: u64,
+    pub largest: u64,
 }
 
 /// The memory estimate of each selected key of a walk: the model is made
 /// at the header, for the given target or the file's own release line.
 /// (What the memory report of `analyze` and `export --format csv` share.)
 #[derive(Debug)]
-pub(crate) struct Sizer {
+pub struct Sizer {
     sel: crate::select::Selector,
     target: Option<Target>,
     alloc: Alloc,
@@ -139,7 +140,7 @@ pub(crate) struct Sizer {
 impl Sizer {
     /// Keys chosen by `sel`, estimated for `target` (`None`: the file's own
     /// line) with `alloc`.
-    pub(crate) fn new(sel: crate::select::Selector, target: Option<Target>, alloc: Alloc) -> Sizer {
+    pub fn new(sel: crate::select::Selector, target: Option<Target>, alloc: Alloc) -> Sizer {
         Sizer {
             sel,
             target,
@@ -149,16 +150,16 @@ impl Sizer {
     }
 
     /// The walk's header: the model to use.
-    pub(crate) fn header(&mut self, version: rdbkit_parser::RdbVersion) {
+    pub fn header(&mut self, version: rdbkit_parser::RdbVersion) {
         let t = self.target.unwrap_or_else(|| Target::for_rdb(version));
         self.model = Some(Model::new(t, self.alloc));
     }
 
     /// The record's key and its estimate, if it is a selected key.
-    pub(crate) fn measure<'r, 'd>(
+    pub fn measure<'r, 'd>(
         &self,
         rec: &'r rdbkit_parser::Record<'d>,
-    ) -> anyhow::Result<Option<(&'r Entry<'d>, KeyMemory)>> {
+    ) -> crate::Result<Option<(&'r Entry<'d>, KeyMemory)>> {
         let rdbkit_parser::RecordKind::Entry(e) = &rec.kind else {
             return Ok(None);
         };
@@ -166,10 +167,13 @@ impl Sizer {
             return Ok(None);
         }
         let Some(model) = &self.model else {
-            anyhow::bail!("record before the header");
+            crate::error::bail!("record before the header");
         };
         let m = model.key(e).map_err(|err| {
-            anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+            crate::Error::usage(format!(
+                "key {}: {err:#}",
+                rdbkit_parser::DisplayBytes(&e.key)
+            ))
         })?;
         Ok(Some((e, m)))
     }
@@ -177,7 +181,7 @@ impl Sizer {
 
 /// The memory model for one target and allocator.
 #[derive(Debug, Clone)]
-pub(crate) struct Model {
+pub struct Model {
     line: Gen,
     alloc: Alloc,
     /// Field TTLs stay on the fields (7.4+, Valkey 9+).
@@ -266,7 +270,7 @@ fn next_pow2(n: u64) -> u64 {
 
 impl Model {
     /// The model for `target`'s internals and `alloc`'s size classes.
-    pub(crate) fn new(target: Target, alloc: Alloc) -> Model {
+    pub fn new(target: Target, alloc: Alloc) -> Model {
         let v = target.version();
         let line = if target.is_valkey() || v >= (8, 0) {
             Gen::R80
@@ -381,7 +385,7 @@ impl Model {
     }
 
     /// Estimate one key.
-    pub(crate) fn key(&self, e: &Entry<'_>) -> anyhow::Result<KeyMemory> {
+    pub fn key(&self, e: &Entry<'_>) -> crate::Result<KeyMemory> {
         let value = e.value.decode()?;
         let key_len = e.key.len() as u64;
         let expire = e.expire_ms.is_some();
@@ -544,7 +548,7 @@ impl Model {
         &self,
         l: &rdbkit_parser::List<'_>,
         s: &mut Scan,
-    ) -> anyhow::Result<(&'static str, u64)> {
+    ) -> crate::Result<(&'static str, u64)> {
         let node_hdr = if self.line == Gen::R62 { 32 } else { 40 };
         let mut nodes_cost = 0u64;
         let mut nodes = 0u64;
@@ -617,7 +621,7 @@ impl Model {
         &self,
         node: &ListNode<'_>,
         s: &mut Scan,
-    ) -> anyhow::Result<(u64, u64, u64, bool)> {
+    ) -> crate::Result<(u64, u64, u64, bool)> {
         let data = node.data();
         let (mut zl, mut lp, mut n, mut prev) = (0u64, 0u64, 0u64, 0u64);
         let mut add = |it: Item<'_>, s: &mut Scan| {
@@ -654,7 +658,7 @@ impl Model {
         &self,
         st: &rdbkit_parser::Stream<'_>,
         s: &mut Scan,
-    ) -> anyhow::Result<(&'static str, u64)> {
+    ) -> crate::Result<(&'static str, u64)> {
         // streamRadixTreeMemoryUsage: 16 per element + (4 + 8·30) per node;
         // we assume one node per element plus the root.
         let rax = |elements: u64| 16 * elements + 244 * (elements + 1);

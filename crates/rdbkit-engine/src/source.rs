@@ -5,30 +5,30 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use anyhow::Context;
+use crate::ResultExt as _;
 use rdbkit_parser::mmap::Mmap;
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, StreamingReader};
 
 /// How far the cursor moves between two releases of the pages behind it.
-pub(crate) const RELEASE_EVERY: usize = 16 << 20;
+pub const RELEASE_EVERY: usize = 16 << 20;
 /// How far behind the cursor the released range ends.
 const RELEASE_LAG: usize = 1 << 20;
 
 /// Receives the records of a file in order.
-pub(crate) trait Visitor {
+pub trait Visitor {
     /// Called once with the file's version, before any record.
-    fn header(&mut self, _version: RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, _version: RdbVersion) -> crate::Result<()> {
         Ok(())
     }
     /// Called for each record; return `Ok(false)` to stop early.
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool>;
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool>;
 }
 
 /// Whether walks may show a progress line (on stderr, only when it is a terminal).
 static PROGRESS: AtomicBool = AtomicBool::new(true);
 
 /// Turn the progress line off (`--quiet`).
-pub(crate) fn set_quiet(quiet: bool) {
+pub fn set_quiet(quiet: bool) {
     PROGRESS.store(!quiet, Ordering::Relaxed);
 }
 
@@ -123,7 +123,8 @@ fn draw(text: &str) {
 
 /// A progress line (bytes, rate, ETA) for a walk whose bytes are done by
 /// several threads at once; each adds what it did now and then.
-pub(crate) struct SharedProgress {
+#[derive(Debug)]
+pub struct SharedProgress {
     on: bool,
     total: u64,
     start: Instant,
@@ -133,7 +134,8 @@ pub(crate) struct SharedProgress {
 }
 
 impl SharedProgress {
-    pub(crate) fn new(total: u64) -> SharedProgress {
+    /// A progress line for `total` bytes (drawn only on a terminal).
+    pub fn new(total: u64) -> SharedProgress {
         let now = Instant::now();
         SharedProgress {
             on: PROGRESS.load(Ordering::Relaxed) && io::stderr().is_terminal(),
@@ -146,7 +148,7 @@ impl SharedProgress {
     }
 
     /// `bytes` more were walked.
-    pub(crate) fn add(&self, bytes: u64) {
+    pub fn add(&self, bytes: u64) {
         let done = self.done.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if !self.on {
             return;
@@ -164,7 +166,7 @@ impl SharedProgress {
     }
 
     /// Clear the line, if one was drawn.
-    pub(crate) fn done(&self) {
+    pub fn done(&self) {
         if self.shown.load(Ordering::Relaxed) {
             draw("\r\x1b[2K");
         }
@@ -173,22 +175,22 @@ impl SharedProgress {
 
 /// How a walk ended.
 #[derive(Debug)]
-pub(crate) struct WalkEnd {
+pub struct WalkEnd {
     /// Total bytes of the input that were consumed.
-    pub(crate) bytes: u64,
+    pub bytes: u64,
     /// Bytes after the checksum (file inputs only).
-    pub(crate) trailing: Option<u64>,
+    pub trailing: Option<u64>,
 }
 
 /// Receives the records of a memory-mapped file with the map's lifetime, so
 /// that they can outlive the call (be batched and handed to other threads).
-pub(crate) trait MapVisitor<'d> {
+pub trait MapVisitor<'d> {
     /// Called once with the file's version, before any record.
-    fn header(&mut self, _version: RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, _version: RdbVersion) -> crate::Result<()> {
         Ok(())
     }
     /// Called for each record; return `Ok(false)` to stop early.
-    fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool>;
+    fn record(&mut self, rec: Record<'d>) -> crate::Result<bool>;
     /// The lowest file offset still in use by records handed out earlier:
     /// the walk releases no page at or after it.
     fn in_use_from(&self) -> u64 {
@@ -200,22 +202,18 @@ pub(crate) trait MapVisitor<'d> {
 struct ByRef<'v>(&'v mut dyn Visitor);
 
 impl<'d> MapVisitor<'d> for ByRef<'_> {
-    fn header(&mut self, version: RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, version: RdbVersion) -> crate::Result<()> {
         self.0.header(version)
     }
-    fn record(&mut self, rec: Record<'d>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: Record<'d>) -> crate::Result<bool> {
         self.0.record(&rec)
     }
 }
 
 /// Walk `path` (`-` = stdin). Parse errors come back as
-/// `rdbkit_parser::Error` inside the `anyhow::Error` so that callers can tell
+/// `rdbkit_parser::Error` inside the `crate::Error` so that callers can tell
 /// a damaged file from an I/O problem.
-pub(crate) fn walk(
-    path: &str,
-    options: ReaderOptions,
-    v: &mut dyn Visitor,
-) -> anyhow::Result<WalkEnd> {
+pub fn walk(path: &str, options: ReaderOptions, v: &mut dyn Visitor) -> crate::Result<WalkEnd> {
     if path == "-" {
         let stdin = io::stdin();
         return walk_reader(stdin.lock(), options, v);
@@ -225,19 +223,19 @@ pub(crate) fn walk(
 }
 
 /// Memory-map a file input.
-pub(crate) fn open(path: &str) -> anyhow::Result<Mmap> {
+pub fn open(path: &str) -> crate::Result<Mmap> {
     rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
 }
 
 /// Walk a memory-mapped file.
-pub(crate) fn walk_map<'d>(
+pub fn walk_map<'d>(
     map: &'d Mmap,
     options: ReaderOptions,
     // Generic, not `dyn`: the visitor's `record` is then inlined into the
     // loop and reads the record where the reader built it (a 184-byte copy
     // per record otherwise, 6 % of a parallel verify).
     v: &mut impl MapVisitor<'d>,
-) -> anyhow::Result<WalkEnd> {
+) -> crate::Result<WalkEnd> {
     let mut r = RdbReader::with_options(map, options)?;
     v.header(r.version())?;
     let mut p = Progress::new(Some(map.len() as u64));
@@ -263,7 +261,7 @@ pub(crate) fn walk_map<'d>(
                 released = rdbkit_parser::mmap::release_behind(map, released, at);
             }
         }
-        anyhow::Ok(())
+        Ok::<(), crate::Error>(())
     })();
     p.done();
     result?;
@@ -274,11 +272,11 @@ pub(crate) fn walk_map<'d>(
 }
 
 /// Walk a stream (memory bounded by the largest record).
-pub(crate) fn walk_reader(
+pub fn walk_reader(
     src: impl io::Read,
     options: ReaderOptions,
     v: &mut dyn Visitor,
-) -> anyhow::Result<WalkEnd> {
+) -> crate::Result<WalkEnd> {
     let mut r = StreamingReader::with_options(src, options)?;
     v.header(r.version())?;
     let mut p = Progress::new(None);
@@ -292,7 +290,7 @@ pub(crate) fn walk_reader(
                 break;
             }
         }
-        anyhow::Ok(())
+        Ok::<(), crate::Error>(())
     })();
     p.done();
     result?;

@@ -1,58 +1,60 @@
 //! Key selection shared by the commands that take selection flags.
 
-use anyhow::Context;
+use crate::ResultExt as _;
 use rdbkit_parser::{Entry, ValueKind};
 
 /// Selection flags.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub(crate) struct SelectArgs {
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct Selection {
     /// Only keys in this database (repeatable).
-    #[arg(long = "db", value_name = "N")]
-    pub(crate) db: Vec<u64>,
+    #[cfg_attr(feature = "clap", arg(long = "db", value_name = "N"))]
+    pub db: Vec<u64>,
     /// Only keys matching this Redis-style glob (`*`, `?`, `[a-z]`, `\` escapes; repeatable).
-    #[arg(long = "match", value_name = "GLOB")]
-    pub(crate) glob: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "match", value_name = "GLOB"))]
+    pub glob: Vec<String>,
     /// Only keys matching this regular expression (repeatable).
-    #[arg(long = "regex", value_name = "RE")]
-    pub(crate) regex: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "regex", value_name = "RE"))]
+    pub regex: Vec<String>,
     /// Only keys of this type: string, list, set, zset, hash, stream, module (repeatable).
-    #[arg(long = "type", value_name = "TYPE")]
-    pub(crate) types: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "type", value_name = "TYPE"))]
+    pub types: Vec<String>,
     /// Leave out keys matching this glob (repeatable).
-    #[arg(long = "exclude-match", value_name = "GLOB")]
-    pub(crate) exclude_glob: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "exclude-match", value_name = "GLOB"))]
+    pub exclude_glob: Vec<String>,
     /// Leave out keys matching this regular expression (repeatable).
-    #[arg(long = "exclude-regex", value_name = "RE")]
-    pub(crate) exclude_regex: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "exclude-regex", value_name = "RE"))]
+    pub exclude_regex: Vec<String>,
     /// Leave out keys of this type (repeatable).
-    #[arg(long = "exclude-type", value_name = "TYPE")]
-    pub(crate) exclude_types: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "exclude-type", value_name = "TYPE"))]
+    pub exclude_types: Vec<String>,
     /// Keys whose expiry is already past: keep them (a loading master drops them) or drop them.
-    #[arg(long, value_enum, default_value = "keep")]
-    pub(crate) expired: ExpiredPolicy,
+    #[cfg_attr(feature = "clap", arg(long, value_enum, default_value = "keep"))]
+    pub expired: ExpiredPolicy,
     /// Only keys with at least this many seconds to live (keys without expiry count as infinite).
-    #[arg(long, value_name = "SECS")]
-    pub(crate) ttl_min: Option<u64>,
+    #[cfg_attr(feature = "clap", arg(long, value_name = "SECS"))]
+    pub ttl_min: Option<u64>,
     /// Only keys that expire within this many seconds (keys without expiry never match).
-    #[arg(long, value_name = "SECS")]
-    pub(crate) ttl_max: Option<u64>,
+    #[cfg_attr(feature = "clap", arg(long, value_name = "SECS"))]
+    pub ttl_max: Option<u64>,
     /// Only keys whose serialized record is at least this many bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) min_size: Option<u64>,
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BYTES"))]
+    pub min_size: Option<u64>,
     /// Only keys whose serialized record is at most this many bytes.
-    #[arg(long, value_name = "BYTES")]
-    pub(crate) max_size: Option<u64>,
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BYTES"))]
+    pub max_size: Option<u64>,
     /// Only keys in these cluster hash slots, `A-B` or `A` (repeatable; `{hash tags}` honoured).
-    #[arg(long = "slot", value_name = "RANGE")]
-    pub(crate) slots: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "slot", value_name = "RANGE"))]
+    pub slots: Vec<String>,
     /// Only the keys listed in this file, one per line (a trailing `\r` is ignored).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) keys_from: Option<std::path::PathBuf>,
+    #[cfg_attr(feature = "clap", arg(long, value_name = "FILE"))]
+    pub keys_from: Option<std::path::PathBuf>,
 }
 
 /// What to do with keys whose expiry is already past.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum ExpiredPolicy {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ExpiredPolicy {
     /// Keep them.
     #[default]
     Keep,
@@ -62,7 +64,7 @@ pub(crate) enum ExpiredPolicy {
 
 /// A compiled selection.
 #[derive(Debug)]
-pub(crate) struct Selector {
+pub struct Selector {
     dbs: Vec<u64>,
     globs: Vec<Vec<u8>>,
     regexes: Vec<regex::bytes::Regex>,
@@ -80,22 +82,24 @@ pub(crate) struct Selector {
     now_ms: i64,
 }
 
-fn regexes(list: &[String]) -> anyhow::Result<Vec<regex::bytes::Regex>> {
+fn regexes(list: &[String]) -> crate::Result<Vec<regex::bytes::Regex>> {
     list.iter()
         .map(|r| {
-            regex::bytes::Regex::new(r).with_context(|| format!("bad regular expression {r:?}"))
+            regex::bytes::Regex::new(r)
+                .map_err(|e| crate::Error::usage(format!("bad regular expression {r:?}: {e}")))
         })
         .collect()
 }
 
 /// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-pub(crate) fn parse_type(s: &str) -> anyhow::Result<ValueKind> {
+/// A type name as the selection flags take it (`zset`, ...).
+pub fn parse_type(s: &str) -> crate::Result<ValueKind> {
     Ok(match s {
         "string" => ValueKind::String,
         "list" => ValueKind::List,
@@ -104,18 +108,19 @@ pub(crate) fn parse_type(s: &str) -> anyhow::Result<ValueKind> {
         "hash" => ValueKind::Hash,
         "stream" => ValueKind::Stream,
         "module" => ValueKind::Module,
-        _ => anyhow::bail!(
+        _ => crate::error::bail!(
             "unknown type {s:?}: expected string, list, set, zset, hash, stream or module"
         ),
     })
 }
 
 impl Selector {
-    pub(crate) fn new(a: &SelectArgs) -> anyhow::Result<Selector> {
+    /// Compile a selection (patterns, types, slot ranges, the keys file).
+    pub fn new(a: &Selection) -> crate::Result<Selector> {
         let types = |list: &[String]| {
             list.iter()
                 .map(|t| parse_type(t))
-                .collect::<anyhow::Result<Vec<_>>>()
+                .collect::<crate::Result<Vec<_>>>()
         };
         let keys = match &a.keys_from {
             None => None,
@@ -152,14 +157,14 @@ impl Selector {
                 .slots
                 .iter()
                 .map(|s| crate::slot::parse_range(s))
-                .collect::<anyhow::Result<_>>()?,
+                .collect::<crate::Result<_>>()?,
             keys,
             now_ms: now_ms(),
         })
     }
 
     /// Whether every key is selected (no selection flag given).
-    pub(crate) fn is_all(&self) -> bool {
+    pub fn is_all(&self) -> bool {
         self.dbs.is_empty()
             && self.globs.is_empty()
             && self.regexes.is_empty()
@@ -178,7 +183,7 @@ impl Selector {
 
     /// Whether the entry is selected; `size` is its serialized record length.
     /// Type checks use the type id only (no decoding).
-    pub(crate) fn matches(&self, e: &Entry<'_>, size: u64) -> bool {
+    pub fn matches(&self, e: &Entry<'_>, size: u64) -> bool {
         let kind = e.value.kind();
         let has = |list: &[ValueKind]| kind.is_some_and(|k| list.contains(&k));
         let ttl_ms = e.expire_ms.map(|t| t.saturating_sub(self.now_ms));
@@ -207,35 +212,42 @@ impl Selector {
 }
 
 /// Database remapping flags (`--map-db`, `--flatten-db`).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub(crate) struct DbMapArgs {
+#[derive(Debug, Clone, Default)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+pub struct DbMapping {
     /// Move keys of database FROM to database TO (repeatable).
-    #[arg(long = "map-db", value_name = "FROM=TO")]
-    pub(crate) map_db: Vec<String>,
+    #[cfg_attr(feature = "clap", arg(long = "map-db", value_name = "FROM=TO"))]
+    pub map_db: Vec<String>,
     /// Put every key into database 0 (for cluster targets).
-    #[arg(long)]
-    pub(crate) flatten_db: bool,
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub flatten_db: bool,
 }
 
 /// A compiled database mapping.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct DbMap {
+pub struct DbMap {
     pairs: Vec<(u64, u64)>,
     flatten: bool,
 }
 
 impl DbMap {
-    pub(crate) fn new(a: &DbMapArgs) -> anyhow::Result<DbMap> {
+    /// Compile a database mapping.
+    pub fn new(a: &DbMapping) -> crate::Result<DbMap> {
         let pairs = a
             .map_db
             .iter()
             .map(|s| {
-                let (f, t) = s
-                    .split_once('=')
-                    .ok_or_else(|| anyhow::anyhow!("bad --map-db {s:?}: expected FROM=TO"))?;
-                Ok((f.trim().parse()?, t.trim().parse()?))
+                let (f, t) = s.split_once('=').ok_or_else(|| {
+                    crate::Error::usage(format!("bad --map-db {s:?}: expected FROM=TO"))
+                })?;
+                let num = |n: &str| {
+                    n.trim()
+                        .parse::<u64>()
+                        .map_err(|e| crate::Error::usage(e.to_string()))
+                };
+                Ok((num(f)?, num(t)?))
             })
-            .collect::<anyhow::Result<_>>()
+            .collect::<crate::Result<_>>()
             .context("bad --map-db")?;
         Ok(DbMap {
             pairs,
@@ -244,12 +256,12 @@ impl DbMap {
     }
 
     /// Whether the mapping changes anything.
-    pub(crate) fn is_identity(&self) -> bool {
+    pub fn is_identity(&self) -> bool {
         !self.flatten && self.pairs.iter().all(|(f, t)| f == t)
     }
 
     /// The database a key of `db` goes to.
-    pub(crate) fn map(&self, db: u64) -> u64 {
+    pub fn map(&self, db: u64) -> u64 {
         if self.flatten {
             return 0;
         }
@@ -263,7 +275,7 @@ impl DbMap {
 /// Redis's glob semantics (`stringmatchlen`): `*`, `?`, `[...]` with ranges
 /// and `^` negation, `\` escapes. Binary safe; iterative with backtracking to
 /// the last `*` so that hostile patterns stay linear-ish.
-pub(crate) fn glob_match(pat: &[u8], s: &[u8]) -> bool {
+pub fn glob_match(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while i < s.len() {

@@ -31,12 +31,12 @@ use rdbkit_parser::{DisplayBytes, Entry, Function, Item, Record, RecordKind, Str
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions};
 use rdbkit_writer::{ConvertOptions, Converter, LossPolicy};
 
-use crate::input::Visitor;
 use crate::select::Selector;
+use crate::source::Visitor;
 use crate::target::Target;
 
 /// Most elements (list items, members, field/value pairs, PEL IDs) per command.
-pub(crate) const BATCH: usize = 1000;
+pub const BATCH: usize = 1000;
 
 /// Most argument bytes per batched command, so that huge elements do not
 /// build commands near the server's 1 GB query-buffer limit.
@@ -101,7 +101,7 @@ struct Stats {
 }
 
 /// The RESP exporter: a [`Visitor`] writing commands to `out`.
-pub(crate) struct RespExporter<'a> {
+pub struct RespExporter<'a> {
     out: &'a mut dyn Write,
     sel: Selector,
     /// Set from `--target`, else from the file's header.
@@ -125,7 +125,7 @@ impl std::fmt::Debug for RespExporter<'_> {
 impl<'a> RespExporter<'a> {
     /// An exporter for `target` (`None`: the release line that writes the
     /// file's version, known at the header).
-    pub(crate) fn new(out: &'a mut dyn Write, sel: Selector, target: Option<Target>) -> Self {
+    pub fn new(out: &'a mut dyn Write, sel: Selector, target: Option<Target>) -> Self {
         RespExporter {
             out,
             sel,
@@ -139,7 +139,7 @@ impl<'a> RespExporter<'a> {
 
     /// Emit RESTORE commands with DUMP payloads for RDB `version` (`None`:
     /// the file's own version).
-    pub(crate) fn restore_mode(&mut self, version: Option<RdbVersion>) {
+    pub fn restore_mode(&mut self, version: Option<RdbVersion>) {
         self.restore = Some((version, None));
     }
 
@@ -147,9 +147,9 @@ impl<'a> RespExporter<'a> {
     /// through the conversion rules into a one-key file for the target
     /// version; its type byte and body, the version (u16 LE) and the CRC-64
     /// of both (u64 LE) make the DUMP payload (`createDumpPayload`).
-    fn restore_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> anyhow::Result<()> {
+    fn restore_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> crate::Result<()> {
         let Some((Some(version), Some(conv))) = self.restore.as_mut() else {
-            anyhow::bail!("restore mode without a header");
+            crate::error::bail!("restore mode without a header");
         };
         let version = *version;
         let mut w = conv.writer(Vec::new())?;
@@ -207,7 +207,7 @@ impl<'a> RespExporter<'a> {
         self.send()
     }
 
-    fn send(&mut self) -> anyhow::Result<()> {
+    fn send(&mut self) -> crate::Result<()> {
         self.cmd.write_to(self.out)?;
         self.stats.commands += 1;
         Ok(())
@@ -221,7 +221,7 @@ impl<'a> RespExporter<'a> {
 
     /// Send the command if it has reached a batch limit; `elems` counts the
     /// elements added since [`Self::start_key`].
-    fn maybe_flush(&mut self, name: &str, key: &[u8], elems: &mut usize) -> anyhow::Result<()> {
+    fn maybe_flush(&mut self, name: &str, key: &[u8], elems: &mut usize) -> crate::Result<()> {
         *elems += 1;
         if *elems >= BATCH || self.cmd.args.len() >= BATCH_BYTES {
             self.send()?;
@@ -232,14 +232,14 @@ impl<'a> RespExporter<'a> {
     }
 
     /// Send the last partial batch, if it holds anything.
-    fn finish_batch(&mut self, elems: usize) -> anyhow::Result<()> {
+    fn finish_batch(&mut self, elems: usize) -> crate::Result<()> {
         if elems > 0 {
             self.send()?;
         }
         Ok(())
     }
 
-    fn function(&mut self, f: &Function<'_>) -> anyhow::Result<()> {
+    fn function(&mut self, f: &Function<'_>) -> crate::Result<()> {
         if !self.target().has_functions() {
             self.stats.functions_skipped += 1;
             return Ok(());
@@ -252,7 +252,7 @@ impl<'a> RespExporter<'a> {
         self.send()
     }
 
-    fn entry(&mut self, e: &Entry<'_>) -> anyhow::Result<()> {
+    fn entry(&mut self, e: &Entry<'_>) -> crate::Result<()> {
         let value = e.value.decode()?;
         if matches!(value, Value::Module(_)) {
             self.stats.modules_skipped += 1;
@@ -346,7 +346,7 @@ impl<'a> RespExporter<'a> {
 
     /// `HPEXPIREAT key ms FIELDS n f…`, one command per distinct expiry time
     /// (fields of a hash usually share a few times).
-    fn field_ttls(&mut self, key: &[u8], mut ttls: Vec<(i64, Vec<u8>)>) -> anyhow::Result<()> {
+    fn field_ttls(&mut self, key: &[u8], mut ttls: Vec<(i64, Vec<u8>)>) -> crate::Result<()> {
         if ttls.is_empty() {
             return Ok(());
         }
@@ -370,7 +370,7 @@ impl<'a> RespExporter<'a> {
         Ok(())
     }
 
-    fn stream(&mut self, key: &[u8], s: &rdbkit_parser::Stream<'_>) -> anyhow::Result<()> {
+    fn stream(&mut self, key: &[u8], s: &rdbkit_parser::Stream<'_>) -> crate::Result<()> {
         // PEL IDs whose entries are gone from the stream ("ghosts").
         let mut ghosts: BTreeSet<StreamId> = s
             .groups
@@ -470,7 +470,7 @@ impl<'a> RespExporter<'a> {
             while i < g.pending.len() {
                 let p = &g.pending[i];
                 let Some(c) = owner(p.id) else {
-                    anyhow::bail!(
+                    crate::error::bail!(
                         "stream {}: group {} has pending entry {} owned by no consumer",
                         DisplayBytes(key),
                         DisplayBytes(&g.name),
@@ -539,7 +539,7 @@ impl<'a> RespExporter<'a> {
         self.cmd.arg(key);
     }
 
-    fn ghost_xadd(&mut self, key: &[u8], id: StreamId) -> anyhow::Result<()> {
+    fn ghost_xadd(&mut self, key: &[u8], id: StreamId) -> crate::Result<()> {
         self.start_key("XADD", key);
         self.cmd.arg_display(id);
         self.cmd.arg(b"");
@@ -553,51 +553,54 @@ impl<'a> RespExporter<'a> {
             .unwrap_or(Target::for_rdb(rdbkit_parser::RdbVersion(12)))
     }
 
-    /// Print what could not be exported (stderr).
-    pub(crate) fn finish(&self) {
+    /// What could not be exported, once the walk is over.
+    pub fn finish(&self) -> super::ExportSummary {
         let s = &self.stats;
         let t = self.target();
+        let mut sum = super::ExportSummary::default();
+        let w = &mut sum.warnings;
         if let Some((_, Some(conv))) = &self.restore {
             let r = conv.report();
             if !r.is_lossless() {
-                eprint!("{r}");
+                sum.report = Some(r.clone());
             }
             if s.restore_dropped > 0 {
-                eprintln!(
-                    "rdbkit: warning: {} key(s) not exported: the target version cannot hold them",
+                w.push(format!(
+                    "{} key(s) not exported: the target version cannot hold them",
                     s.restore_dropped
-                );
+                ));
             }
         }
         if s.modules_skipped > 0 {
-            eprintln!(
-                "rdbkit: warning: {} module value(s) skipped: no command recreates an opaque module value",
+            w.push(format!(
+                "{} module value(s) skipped: no command recreates an opaque module value",
                 s.modules_skipped
-            );
+            ));
         }
         if s.streams_skipped > 0 {
-            eprintln!(
-                "rdbkit: warning: {} stream(s) skipped: {t} has no streams",
+            w.push(format!(
+                "{} stream(s) skipped: {t} has no streams",
                 s.streams_skipped
-            );
+            ));
         }
         if s.functions_skipped > 0 {
-            eprintln!(
-                "rdbkit: warning: {} function librar(y/ies) skipped: {t} has no FUNCTION command",
+            w.push(format!(
+                "{} function librar(y/ies) skipped: {t} has no FUNCTION command",
                 s.functions_skipped
-            );
+            ));
         }
         if s.field_ttls_dropped > 0 {
-            eprintln!(
-                "rdbkit: warning: {} hash field TTL(s) dropped: {t} has no HPEXPIREAT (Redis 7.4+, Valkey 9.0+); the fields are kept without TTL",
+            w.push(format!(
+                "{} hash field TTL(s) dropped: {t} has no HPEXPIREAT (Redis 7.4+, Valkey 9.0+); the fields are kept without TTL",
                 s.field_ttls_dropped
-            );
+            ));
         }
+        sum
     }
 }
 
 impl Visitor for RespExporter<'_> {
-    fn header(&mut self, version: rdbkit_parser::RdbVersion) -> anyhow::Result<()> {
+    fn header(&mut self, version: rdbkit_parser::RdbVersion) -> crate::Result<()> {
         self.target.get_or_insert(Target::for_rdb(version));
         if let Some((target, conv)) = self.restore.as_mut() {
             let t = *target.get_or_insert(version);
@@ -608,18 +611,24 @@ impl Visitor for RespExporter<'_> {
         Ok(())
     }
 
-    fn record(&mut self, rec: &Record<'_>) -> anyhow::Result<bool> {
+    fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
         match &rec.kind {
             RecordKind::Entry(e)
                 if self.sel.matches(e, rec.raw.len() as u64) && self.restore.is_some() =>
             {
                 self.restore_entry(rec, e).map_err(|err| {
-                    anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+                    crate::Error::usage(format!(
+                        "key {}: {err:#}",
+                        rdbkit_parser::DisplayBytes(&e.key)
+                    ))
                 })?;
             }
             RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
                 self.entry(e).map_err(|err| {
-                    anyhow::anyhow!("key {}: {err:#}", rdbkit_parser::DisplayBytes(&e.key))
+                    crate::Error::usage(format!(
+                        "key {}: {err:#}",
+                        rdbkit_parser::DisplayBytes(&e.key)
+                    ))
                 })?;
             }
             RecordKind::Function(f) => self.function(f)?,
