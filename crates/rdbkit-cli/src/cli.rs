@@ -9,6 +9,10 @@ use crate::cmd;
 #[derive(Debug, Parser)]
 #[command(name = "rdbkit", version, about, propagate_version = true)]
 pub(crate) struct Cli {
+    /// No progress line, summary or report on stderr (warnings and errors
+    /// still are).
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -45,6 +49,17 @@ impl Command {
             self,
             Command::Convert(_) | Command::Filter(_) | Command::Split(_) | Command::Merge(_)
         )
+    }
+
+    /// Whether the command prints to stdout (rows, reports, a snapshot to
+    /// `-o -`).
+    pub(crate) fn prints_to_stdout(&self) -> bool {
+        match self {
+            Command::Convert(a) | Command::Filter(a) => a.output == "-",
+            Command::Merge(a) => a.output == "-",
+            Command::Split(_) => false,
+            _ => true,
+        }
     }
 }
 

@@ -20,14 +20,14 @@ fn analyze_totals_and_tops() {
     let v = analyze(&[&f, "--top", "3"]);
     let keys = crate::export_fixtures_expected_count("redis-8.2.3");
     assert_eq!(v["total"]["keys"].as_u64().unwrap(), keys);
-    let per_db: u64 = v["by_db"]
+    let per_db: u64 = v["dbs"]
         .as_object()
         .unwrap()
         .values()
         .map(|d| d["keys"].as_u64().unwrap())
         .sum();
     assert_eq!(per_db, keys);
-    let per_type: u64 = v["by_type"]
+    let per_type: u64 = v["types"]
         .as_object()
         .unwrap()
         .values()
@@ -42,7 +42,7 @@ fn analyze_totals_and_tops() {
     assert_eq!(v["prefixes"][0][0]["prefix"], "str:");
     // Four keys in the file are past their expiry; ten have a far-future one.
     assert_eq!(v["ttl"]["expired"], 4);
-    assert_eq!(v["ttl"][">= 1 year"], 10);
+    assert_eq!(v["ttl"]["ge_1y"], 10);
     let enc: u64 = v["encodings"]
         .as_object()
         .unwrap()
@@ -59,7 +59,7 @@ fn analyze_bounded_prefixes_selection_and_stdin() {
     assert_eq!(v["prefixes"][0].as_array().unwrap().len(), 1);
     assert!(v["untracked_prefix_keys"].as_u64().unwrap() > 0);
     let v = analyze(&[&f, "--type", "hash", "--delimiter", ":"]);
-    assert_eq!(v["by_type"].as_object().unwrap().len(), 1);
+    assert_eq!(v["types"].as_object().unwrap().len(), 1);
     let data = std::fs::read(&f).unwrap();
     let a = run(&["analyze", "--json", &f]);
     let b = run_stdin(&["analyze", "--json", "-"], &data);

@@ -87,6 +87,9 @@ fn export_resp(name: &str, target: &str) -> Vec<u8> {
         "resp",
         "--target",
         target,
+        // What the target cannot take is compared by the tests themselves.
+        "--on-loss",
+        "warn",
         &fixture_rdb(name),
     ]);
     assert!(
@@ -186,19 +189,52 @@ fn resp_through_real_redis_cli_pipe() {
     }
 }
 
-/// What the target cannot hold is left out with a warning, not sent.
+/// What the target cannot hold is refused as `convert` refuses a loss
+/// (nothing written, every loss listed, exit 2); with `--on-loss warn` it is
+/// left out with the same list, not sent.
 #[test]
 fn resp_respects_target_capabilities() {
     let f = fixture_rdb("redis-8.2.3");
     let out = run(&["export", "--format", "resp", "--target", "redis-6.2", &f]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "nothing is written when refused");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("losses: "), "{err}");
+    assert!(err.contains("field-ttls"), "{err}");
+    assert!(err.contains("function library"), "{err}");
+    assert!(err.contains("--on-loss warn"), "{err}");
+    // The per-key list names the keys, as convert's report does.
+    let converted = run(&["verify", "--target", "redis-6.2", &f]);
+    let conv = String::from_utf8_lossy(&converted.stdout);
+    for line in err
+        .lines()
+        .filter(|l| l.contains("field-ttls") && l.starts_with("  "))
+    {
+        let key = line.split('"').nth(1).unwrap();
+        assert!(
+            conv.contains(key),
+            "{key} is a field-ttls loss of convert too"
+        );
+    }
+    let out = run(&[
+        "export",
+        "--format",
+        "resp",
+        "--target",
+        "redis-6.2",
+        "--on-loss",
+        "warn",
+        &f,
+    ]);
     assert!(out.status.success());
     let names = parse_commands(&out.stdout);
     for absent in ["HPEXPIREAT", "FUNCTION"] {
         assert!(!names.iter().any(|n| n == absent), "{absent}");
     }
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("hash field TTL(s) dropped"), "{err}");
-    assert!(err.contains("function librar"), "{err}");
+    assert!(err.contains("hash field TTLs dropped"), "{err}");
+    assert!(err.contains("1 function library skipped"), "{err}");
+    assert!(err.contains("field-ttls"), "{err}");
     let out = run(&["export", "--format", "resp", "--target", "redis-8.2", &f]);
     let names = parse_commands(&out.stdout);
     assert!(names.iter().any(|n| n == "HPEXPIREAT"));
@@ -242,6 +278,8 @@ fn restore_payloads_rebuild_fixtures() {
                 "--restore",
                 "--target",
                 kind.name(),
+                "--on-loss",
+                "warn",
                 &fixture_rdb(&name),
             ]);
             assert!(

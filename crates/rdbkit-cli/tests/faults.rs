@@ -282,7 +282,7 @@ fn keep_going_salvages_damaged_inputs() {
     let input = dir.join("damaged.rdb");
     std::fs::write(&input, &bad).unwrap();
     let out = dir.join("out.rdb");
-    // Without --keep-going: refused, nothing written.
+    // Without --keep-going: refused (a damaged input), nothing written.
     let o = run(&[
         "filter",
         input.to_str().unwrap(),
@@ -292,7 +292,7 @@ fn keep_going_salvages_damaged_inputs() {
     ]);
     assert_eq!(
         o.status.code(),
-        Some(2),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -312,7 +312,7 @@ fn keep_going_salvages_damaged_inputs() {
     ]);
     assert_eq!(
         o.status.code(),
-        Some(1),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
@@ -350,7 +350,7 @@ fn keep_going_salvages_damaged_inputs() {
     ]);
     assert_eq!(
         o.status.code(),
-        Some(1),
+        Some(3),
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );

@@ -65,7 +65,7 @@ fn rdbkit_verdict(path: &Path) -> Result<(bool, String), String> {
     );
     match out.status.code() {
         Some(0) => Ok((true, text)),
-        Some(1) => Ok((false, text)),
+        Some(3) => Ok((false, text)),
         _ => Err(format!("verify exited {}: {text}", out.status)),
     }
 }

@@ -29,7 +29,7 @@ fn verify_reports_damage_with_offset_and_key() {
     std::fs::write(&bad, &data).unwrap();
     let out = run(&["verify", bad.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains("checksum mismatch") && text.contains("offset"),
         "{text}"
@@ -41,7 +41,7 @@ fn verify_reports_damage_with_offset_and_key() {
     std::fs::write(&bad, &data[..cut]).unwrap();
     let out = run(&["verify", bad.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains("byte offset") && text.contains("(key \""),
         "{text}"
@@ -50,12 +50,12 @@ fn verify_reports_damage_with_offset_and_key() {
 
     // Stdin works the same way.
     let out = run_stdin(&["verify", "-"], &data[..cut]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
 
     // Not an RDB file at all, and a missing file (usage/I/O error: exit 2).
     std::fs::write(&bad, b"hello world, not a dump").unwrap();
     let out = run(&["verify", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("not an RDB file"));
     let out = run(&["verify", dir.join("missing.rdb").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
@@ -70,7 +70,7 @@ fn verify_rejects_duplicate_keys() {
     f.extend_from_slice(&crc.to_le_bytes());
     let out = run_stdin(&["verify", "-"], &f);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
     assert!(
         text.contains("duplicate key") && text.contains("\"a\""),
         "{text}"
@@ -114,7 +114,7 @@ fn verify_rejects_duplicate_members_and_empty_collections() {
     ] {
         let out = run_stdin(&["verify", "-"], &file(body));
         let text = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(out.status.code(), Some(1), "{text}");
+        assert_eq!(out.status.code(), Some(3), "{text}");
         assert!(text.contains(want) && text.contains("(key \""), "{text}");
     }
 }
@@ -135,7 +135,7 @@ fn parallel_verify_of_a_file_says_what_the_sequential_walk_says() {
     // same messages, whatever the damage and wherever it is.
     let dir = tmpdir("verify-par");
     let cases: [(Option<&[u8]>, &str); 5] = [
-        (None, "OK: 30002 records, 30000 keys"),
+        (None, "OK: 30001 records + the end record, 30000 keys"),
         (
             Some(b"\x04\x02hh\x02\x01f\x011\x01f\x012"),
             "duplicate member",
@@ -160,7 +160,7 @@ fn parallel_verify_of_a_file_says_what_the_sequential_walk_says() {
         assert!(text.contains(want), "{want}: {text}");
         assert_eq!(by_file.status.code(), by_stdin.status.code(), "{text}");
         if bad.is_some() {
-            assert_eq!(by_file.status.code(), Some(1), "{text}");
+            assert_eq!(by_file.status.code(), Some(3), "{text}");
         }
         // The duplicate key is named at its second occurrence by both.
         assert_eq!(
@@ -274,11 +274,14 @@ fn verify_of_a_file_split_over_threads_says_what_the_sequential_walk_says() {
     let dir = tmpdir("verify-split");
     let n = 1_700_000;
     let cases: [(Option<&[u8]>, &str); 3] = [
-        (None, "OK: 1700003 records, 1700000 keys, checksum OK"),
+        (
+            None,
+            "OK: 1700002 records + the end record, 1700000 keys, checksum OK",
+        ),
         // db 0's name in db 5: no duplicate.
         (
             Some(b"\x04\x02k7\x01\x01f\x011"),
-            "OK: 1700004 records, 1700001 keys",
+            "OK: 1700003 records + the end record, 1700001 keys",
         ),
         // db 5's own: a duplicate, named at its second occurrence.
         (Some(b"\x04\x08k1000001\x01\x01f\x011"), "duplicate key"),
@@ -292,7 +295,11 @@ fn verify_of_a_file_split_over_threads_says_what_the_sequential_walk_says() {
         let text = String::from_utf8_lossy(&by_file.stdout);
         assert!(text.contains(want), "{want}: {text}");
         let damaged = want.contains("duplicate");
-        assert_eq!(by_file.status.code(), Some(i32::from(damaged)), "{text}");
+        assert_eq!(
+            by_file.status.code(),
+            Some(if damaged { 3 } else { 0 }),
+            "{text}"
+        );
         if damaged {
             // Named as the one-thread walk of stdin names it.
             let by_stdin = run_stdin(&["verify", "-"], &data);

@@ -129,15 +129,17 @@ impl TopN {
 }
 
 /// TTL histogram buckets (upper bounds in ms; the last is open).
-const TTL_BUCKETS: &[(&str, i64)] = &[
-    ("expired", 0),
-    ("< 1 minute", 60_000),
-    ("< 1 hour", 3_600_000),
-    ("< 1 day", 86_400_000),
-    ("< 1 week", 7 * 86_400_000),
-    ("< 30 days", 30 * 86_400_000),
-    ("< 1 year", 365 * 86_400_000),
-    (">= 1 year", i64::MAX),
+/// TTL histogram buckets: text, stable JSON key, upper bound in ms (the
+/// last is open).
+const TTL_BUCKETS: &[(&str, &str, i64)] = &[
+    ("expired", "expired", 0),
+    ("< 1 minute", "lt_1m", 60_000),
+    ("< 1 hour", "lt_1h", 3_600_000),
+    ("< 1 day", "lt_1d", 86_400_000),
+    ("< 1 week", "lt_7d", 7 * 86_400_000),
+    ("< 30 days", "lt_30d", 30 * 86_400_000),
+    ("< 1 year", "lt_1y", 365 * 86_400_000),
+    (">= 1 year", "ge_1y", i64::MAX),
 ];
 
 /// The result of [`analyze`]: totals, top keys, prefixes, TTLs.
@@ -195,9 +197,18 @@ impl Visitor for Analysis {
     }
 
     fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
-        let Some((e, m)) = self.sizer.measure(rec)? else {
+        let Some((e, mut m)) = self.sizer.measure(rec)? else {
             return Ok(true);
         };
+        // One vocabulary with `info`, `keys` and `--type`: the type names of
+        // Redis's TYPE command, and a string is one element (the memory
+        // report's CSV keeps rdbtools' "sortedset" and string lengths).
+        if m.type_name == "sortedset" {
+            m.type_name = "zset";
+        }
+        if m.type_name == "string" {
+            m.elements = 1;
+        }
         self.total.add(m.bytes, m.elements);
         self.by_type
             .entry(m.type_name)
@@ -215,7 +226,7 @@ impl Visitor for Analysis {
                 } else {
                     TTL_BUCKETS
                         .iter()
-                        .position(|(_, max)| left < *max)
+                        .position(|(_, _, max)| left < *max)
                         .unwrap_or(TTL_BUCKETS.len() - 1)
                 };
                 self.ttl[i] += 1;
@@ -375,12 +386,15 @@ fn write_text(
         let ex = a.expires_by_db.get(db).copied().unwrap_or(0);
         writeln!(out, "  {db:<4} {:>10} {ex:>10} {:>14}", t.keys, t.bytes)?;
     }
-    writeln!(out, "\nencodings:")?;
+    writeln!(
+        out,
+        "\nencodings (in memory on the target, estimated; `info` shows those stored in the file):"
+    )?;
     for ((ty, enc), n) in &a.encodings {
         writeln!(out, "  {:<22} {n:>10}", format!("{ty}/{enc}"))?;
     }
     writeln!(out, "\nTTL:\n  {:<12} {:>10}", "no expiry", a.no_ttl)?;
-    for ((name, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
+    for ((name, _, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
         writeln!(out, "  {name:<12} {n:>10}")?;
     }
     for (title, top, unit) in [
@@ -444,7 +458,7 @@ fn write_json(
     let mut o = Vec::new();
     json::raw(&mut o, "{\"total\":");
     totals_json(&mut o, &a.total);
-    json::raw(&mut o, ",\"by_type\":{");
+    json::raw(&mut o, ",\"types\":{");
     for (i, (ty, t)) in a.by_type.iter().enumerate() {
         if i > 0 {
             o.push(b',');
@@ -453,7 +467,7 @@ fn write_json(
         o.push(b':');
         totals_json(&mut o, t);
     }
-    json::raw(&mut o, "},\"by_db\":{");
+    json::raw(&mut o, "},\"dbs\":{");
     for (i, (db, t)) in a.by_db.iter().enumerate() {
         if i > 0 {
             o.push(b',');
@@ -475,9 +489,9 @@ fn write_json(
         o.push(b':');
         json::int(&mut o, n);
     }
-    json::raw(&mut o, "},\"ttl\":{\"no expiry\":");
+    json::raw(&mut o, "},\"ttl\":{\"none\":");
     json::int(&mut o, a.no_ttl);
-    for ((name, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
+    for ((_, name, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
         o.push(b',');
         json::str(&mut o, name);
         o.push(b':');

@@ -81,6 +81,31 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Check, before any work, that a file can be created at `path` (`-` is
+/// stdout): not a directory, in a folder that exists. The message names the
+/// path as given, not a temp file.
+pub fn check_destination(path: &Path) -> crate::Result<()> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let shown = path.display();
+    if path.is_dir() {
+        crate::error::bail!("cannot write {shown}: it is a directory (give a file name)");
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => crate::error::bail!("cannot write {shown}: {} is not a directory", dir.display()),
+        Err(e) => Err(crate::Error::from(e).context(format!(
+            "cannot write {shown}: its folder {} is not there",
+            dir.display()
+        ))),
+    }
+}
+
 impl Output {
     /// Like [`Output::create`], with the written bytes verified on a second
     /// thread as they are written; `commit` fails if that verification does.
@@ -168,6 +193,7 @@ impl Output {
             }));
         }
         let dest = PathBuf::from(path);
+        check_destination(&dest)?;
         for input in inputs.iter().filter(|i| **i != "-") {
             if same_file(Path::new(input), &dest) {
                 bail!("refusing to write the output over the input {input}");
@@ -260,11 +286,24 @@ impl Output {
     /// (a report written beside it: if that fails, nothing is renamed). On
     /// any error the temp file is removed and the destination is untouched.
     pub fn commit(
-        mut self,
+        self,
         pad: Option<u64>,
         verify: impl FnOnce(&Path) -> crate::Result<()>,
         before_rename: impl FnOnce() -> crate::Result<()>,
     ) -> crate::Result<()> {
+        let checked = self.into_checked(pad, verify)?;
+        before_rename()?;
+        checked.rename()
+    }
+
+    /// [`Output::commit`] up to the rename: padded, flushed, verified and
+    /// fsynced. Several outputs (a split) are all checked before any of
+    /// them is renamed.
+    pub fn into_checked(
+        mut self,
+        pad: Option<u64>,
+        verify: impl FnOnce(&Path) -> crate::Result<()>,
+    ) -> crate::Result<Checked> {
         if let Some(p) = pad.filter(|&p| p > 1) {
             let n = self.written();
             let extra = (p - n % p) % p;
@@ -273,16 +312,14 @@ impl Output {
         match &mut self {
             Output::Stdout(s) => {
                 s.flush()?;
-                before_rename()
             }
             Output::File {
-                dest,
                 tmp,
                 file,
                 verifier,
-                renamed,
                 patches,
                 trailer_at,
+                ..
             } => {
                 let w = file
                     .take()
@@ -351,20 +388,36 @@ impl Output {
                 f.sync_all()
                     .with_context(|| format!("cannot sync {}", tmp.display()))?;
                 drop(f);
-                before_rename()?;
-                fs::rename(&*tmp, &*dest).with_context(|| {
-                    format!("cannot rename {} to {}", tmp.display(), dest.display())
-                })?;
-                *renamed = true;
-                // Make the rename itself durable.
-                if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty())
-                    && let Ok(d) = File::open(dir)
-                {
-                    let _ = d.sync_all();
-                }
-                Ok(())
             }
         }
+        Ok(Checked(self))
+    }
+}
+
+/// An output written, verified and synced, not yet under its final name.
+/// Dropped without [`Checked::rename`], it leaves nothing behind.
+#[derive(Debug)]
+pub struct Checked(Output);
+
+impl Checked {
+    /// Rename the temp file to the destination (stdout: nothing to do).
+    pub fn rename(mut self) -> crate::Result<()> {
+        if let Output::File {
+            dest, tmp, renamed, ..
+        } = &mut self.0
+        {
+            fs::rename(&*tmp, &*dest).with_context(|| {
+                format!("cannot rename {} to {}", tmp.display(), dest.display())
+            })?;
+            *renamed = true;
+            // Make the rename itself durable.
+            if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty())
+                && let Ok(d) = File::open(dir)
+            {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
     }
 }
 

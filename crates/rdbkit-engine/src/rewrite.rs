@@ -627,8 +627,13 @@ pub fn report_json(r: &Report, extra: &[(&str, u64)]) -> Vec<u8> {
         }
         json::raw(&mut o, "{\"offset\":");
         json::int(&mut o, l.offset);
+        // A loss of no key (a function library, module AUX data) is in no
+        // database.
         json::raw(&mut o, ",\"db\":");
-        json::int(&mut o, l.db);
+        match &l.key {
+            Some(_) => json::int(&mut o, l.db),
+            None => json::raw(&mut o, "null"),
+        }
         json::raw(&mut o, ",\"key\":");
         match &l.key {
             Some(k) => json::bytes(&mut o, k),
@@ -761,6 +766,9 @@ pub fn rewrite(
     plan: &Plan,
     finish: &Finish,
 ) -> crate::Result<Outcome> {
+    if let Some(p) = &finish.report {
+        crate::output::check_destination(p)?;
+    }
     // The output is verified (every value decoded, checksum) on a second
     // thread while it is written, instead of by a re-read afterwards.
     let mut out = Output::create_verified(output, inputs)?;
@@ -837,43 +845,160 @@ pub fn shard_ranges(n: u16) -> Vec<(u16, u16)> {
         .collect()
 }
 
+/// What a split wrote.
+#[derive(Debug)]
+pub struct SplitOutcome {
+    /// One report per output, in the order given.
+    pub reports: Vec<Report>,
+    /// Keys of the input per database (what the outputs' selections chose
+    /// from).
+    pub keys_by_db: std::collections::BTreeMap<u64, u64>,
+}
+
+/// One report for the outputs of a split: the keys counted once (every
+/// output sees every key), the keys written added up, and a loss of no key
+/// (a function library, module AUX data) listed once though every output
+/// met it.
+pub fn merge_split_reports(reports: &[Report]) -> Option<Report> {
+    let first = reports.first()?;
+    let mut out = first.clone();
+    out.losses.clear();
+    out.loss_counts.clear();
+    out.notes.clear();
+    let mut seen = HashSet::new();
+    for r in reports {
+        for l in &r.losses {
+            if l.key.is_none() && !seen.insert((l.kind, l.detail.clone())) {
+                continue;
+            }
+            out.losses.push(l.clone());
+            *out.loss_counts.entry(l.kind).or_insert(0) += 1;
+        }
+        for n in &r.notes {
+            if !out
+                .notes
+                .iter()
+                .any(|m| m.kind == n.kind && m.detail == n.detail)
+            {
+                out.notes.push(n.clone());
+            }
+        }
+    }
+    // Losses past the report's cap are only counted: keep those counts.
+    for r in reports {
+        for (k, n) in &r.loss_counts {
+            let listed = r.losses.iter().filter(|l| l.kind == *k).count() as u64;
+            *out.loss_counts.entry(*k).or_insert(0) += n.saturating_sub(listed);
+        }
+    }
+    let s = &mut out.stats;
+    s.keys_out = reports.iter().map(|r| r.stats.keys_out).sum();
+    s.keys_filtered = s.keys_in.saturating_sub(s.keys_out);
+    s.copied = reports.iter().map(|r| r.stats.copied).sum();
+    s.rewritten = reports.iter().map(|r| r.stats.rewritten).sum();
+    s.dropped = reports.iter().map(|r| r.stats.dropped).sum();
+    Some(out)
+}
+
 /// Rewrite one input into several outputs in one walk, each under its own
 /// plan (`split`: a slot range each). Every output is verified and renamed
-/// only once all are written; the reports come back in the order given.
-pub fn split(input: &str, parts: &[(Plan, String)], finish: &Finish) -> crate::Result<Vec<Report>> {
+/// only once all are written (and the report, [`merge_split_reports`] of
+/// them, with [`Finish::report`]); the reports come back in the order given.
+/// A loss refused by the plans' policy refuses the whole split: nothing is
+/// written, and the error carries the merged report.
+pub fn split(
+    input: &str,
+    parts: &[(Plan, String)],
+    finish: &Finish,
+) -> crate::Result<SplitOutcome> {
+    if let Some(p) = &finish.report {
+        crate::output::check_destination(p)?;
+    }
     let mut outputs: Vec<Output> = parts
         .iter()
         .map(|(_, f)| Output::create(f, &[input]))
         .collect::<crate::Result<_>>()?;
-    let reports = {
+    let mut keys_by_db = std::collections::BTreeMap::new();
+    let results = {
         let rewrites = parts
             .iter()
             .zip(outputs.iter_mut())
             .map(|((p, _), o)| Rewrite::new(p, o.writer(), 1))
             .collect();
-        let mut fan = Fanout { parts: rewrites };
+        let mut fan = Fanout {
+            parts: rewrites,
+            keys_by_db: &mut keys_by_db,
+        };
         walk(input, Default::default(), &mut fan)?;
         fan.parts
             .into_iter()
             .map(Rewrite::finish)
-            .collect::<crate::Result<Vec<_>>>()?
+            .collect::<Vec<_>>()
     };
-    for out in outputs {
-        out.commit(finish.pad, crate::verify::verify_path, || Ok(()))?;
+    let mut reports = Vec::with_capacity(results.len());
+    let mut refused = false;
+    for r in results {
+        match r {
+            Ok(report) => reports.push(report),
+            Err(e) => match e.lossy_report() {
+                Some(report) => {
+                    refused = true;
+                    reports.push(report.clone());
+                }
+                None => return Err(e),
+            },
+        }
     }
-    Ok(reports)
+    let merged = merge_split_reports(&reports);
+    if refused {
+        drop(outputs);
+        if let (Some(m), Some(p)) = (&merged, &finish.report) {
+            write_split_report(p, m)?;
+        }
+        let report = merged.ok_or_else(|| crate::Error::Internal("no output".into()))?;
+        return Err(ConvertError::Lossy(Box::new(report)).into());
+    }
+    // Every output is checked before any is renamed.
+    let mut verified = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        verified.push(out.into_checked(finish.pad, crate::verify::verify_path)?);
+    }
+    if let (Some(m), Some(p)) = (&merged, &finish.report) {
+        write_split_report(p, m)?;
+    }
+    for v in verified {
+        v.rename()?;
+    }
+    Ok(SplitOutcome {
+        reports,
+        keys_by_db,
+    })
+}
+
+fn write_split_report(path: &std::path::Path, report: &Report) -> crate::Result<()> {
+    let o = Outcome {
+        report: report.clone(),
+        duplicates_dropped: 0,
+        skipped: Vec::new(),
+    };
+    std::fs::write(path, outcome_json(&o))
+        .with_context(|| format!("cannot write the report {}", path.display()))
 }
 
 /// Several rewrites fed by one walk.
-struct Fanout<'p, 'w> {
+struct Fanout<'p, 'w, 'c> {
     parts: Vec<Rewrite<'p, 'w>>,
+    keys_by_db: &'c mut std::collections::BTreeMap<u64, u64>,
 }
 
-impl Visitor for Fanout<'_, '_> {
+impl Visitor for Fanout<'_, '_, '_> {
     fn header(&mut self, version: RdbVersion) -> crate::Result<()> {
         self.parts.iter_mut().try_for_each(|p| p.header(version))
     }
     fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
+        if let RecordKind::Entry(e) = &rec.kind {
+            *self.keys_by_db.entry(e.db).or_insert(0) += 1;
+        }
         for p in &mut self.parts {
             p.record(rec)?;
         }

@@ -46,7 +46,8 @@ pub struct Selection {
     /// Only keys in these cluster hash slots, `A-B` or `A` (repeatable; `{hash tags}` honoured).
     #[cfg_attr(feature = "clap", arg(long = "slot", value_name = "RANGE"))]
     pub slots: Vec<String>,
-    /// Only the keys listed in this file, one per line (a trailing `\r` is ignored).
+    /// Only the keys listed in this file, one per line (a trailing `\r` is
+    /// ignored), raw or in the quoted form `rdbkit keys` prints.
     #[cfg_attr(feature = "clap", arg(long, value_name = "FILE"))]
     pub keys_from: Option<std::path::PathBuf>,
 }
@@ -63,7 +64,7 @@ pub enum ExpiredPolicy {
 }
 
 /// A compiled selection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Selector {
     dbs: Vec<u64>,
     globs: Vec<Vec<u8>>,
@@ -91,6 +92,51 @@ fn regexes(list: &[String]) -> crate::Result<Vec<regex::bytes::Regex>> {
         .collect()
 }
 
+/// A key as a keys file (`--keys-from`) line gives it: in the quoted form
+/// `rdbkit keys` prints (`"..."` with `\"`, `\\`, `\n`, `\r`, `\t` and
+/// `\xNN` escapes), or else raw. A raw key that begins and ends with `"`
+/// must be given quoted.
+///
+/// ```
+/// use rdbkit_engine::select::keys_file_key;
+///
+/// assert_eq!(keys_file_key(b"user:1"), b"user:1");
+/// assert_eq!(keys_file_key(br#""key:bin:\x00\xff\xfe""#), b"key:bin:\x00\xff\xfe");
+/// assert_eq!(keys_file_key(br#""say \"hi\"""#), b"say \"hi\"");
+/// ```
+pub fn keys_file_key(line: &[u8]) -> Vec<u8> {
+    unquote(line).unwrap_or_else(|| line.to_vec())
+}
+
+/// The bytes of a quoted key, or `None` when `s` is not one.
+fn unquote(s: &[u8]) -> Option<Vec<u8>> {
+    let inner = s.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+    let mut out = Vec::with_capacity(inner.len());
+    let mut i = inner.iter().copied();
+    while let Some(b) = i.next() {
+        if b == b'"' {
+            return None;
+        }
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        out.push(match i.next()? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'x' => {
+                let hex = [i.next()?, i.next()?];
+                u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -104,7 +150,8 @@ pub fn parse_type(s: &str) -> crate::Result<ValueKind> {
         "string" => ValueKind::String,
         "list" => ValueKind::List,
         "set" => ValueKind::Set,
-        "zset" => ValueKind::ZSet,
+        // rdbtools' CSV and memory reports call it "sortedset".
+        "zset" | "sortedset" => ValueKind::ZSet,
         "hash" => ValueKind::Hash,
         "stream" => ValueKind::Stream,
         "module" => ValueKind::Module,
@@ -131,7 +178,7 @@ impl Selector {
                     text.split(|&b| b == b'\n')
                         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
                         .filter(|l| !l.is_empty())
-                        .map(<[u8]>::to_vec)
+                        .map(keys_file_key)
                         .collect(),
                 )
             }

@@ -224,6 +224,10 @@ pub fn walk(path: &str, options: ReaderOptions, v: &mut dyn Visitor) -> crate::R
 
 /// Memory-map a file input.
 pub fn open(path: &str) -> crate::Result<Mmap> {
+    // Mapping a directory fails with "No such device"; say what it is.
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        crate::error::bail!("cannot open {path}: it is a directory, not a snapshot file");
+    }
     rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
 }
 

@@ -276,10 +276,10 @@ impl Report {
         (self.losses.len() as u64) < self.losses_total()
     }
 
-    /// "3 stream, 1 function" style summary ("nothing" when lossless).
+    /// "3 stream, 1 function" style summary ("none" when lossless).
     pub fn loss_summary(&self) -> String {
         if self.loss_counts.is_empty() {
-            return "nothing".into();
+            return "none".into();
         }
         self.loss_counts
             .iter()
@@ -298,19 +298,38 @@ impl Report {
     }
 }
 
+/// `n` and the noun in the number it takes.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        let s = &self.stats;
+        write!(
             f,
-            "{} -> {}: {} key(s) in, {} out; {} record(s) copied, {} rewritten, {} dropped",
+            "{} -> {}: {} in, {} out",
             self.source,
             self.target,
-            self.stats.keys_in,
-            self.stats.keys_out,
-            self.stats.copied,
-            self.stats.rewritten,
-            self.stats.dropped
+            count(s.keys_in, "key", "keys"),
+            s.keys_out
         )?;
+        // Keys the selection left out are not losses: they are named as
+        // what they are, apart from what the conversion dropped.
+        if s.keys_filtered > 0 {
+            write!(f, " ({} not selected)", s.keys_filtered)?;
+        }
+        write!(
+            f,
+            "; {} copied, {} rewritten",
+            count(s.copied, "record", "records"),
+            s.rewritten
+        )?;
+        let by_conversion = s.dropped.saturating_sub(s.keys_filtered);
+        if by_conversion > 0 {
+            write!(f, ", {by_conversion} dropped by the conversion")?;
+        }
+        writeln!(f)?;
         writeln!(f, "losses: {}", self.loss_summary())?;
         for l in &self.losses {
             writeln!(f, "  {l}")?;

@@ -200,15 +200,19 @@ pub fn assess_downgrade(s: &Stream<'_>, to: u8) -> Result<StreamDowngrade> {
         if let Some(added) = s.entries_added
             && added != recon.entries_added
         {
+            // The target's streams have no such counter: a later loader of
+            // 7.0+ would count it again from the entries.
             what.push(format!(
-                "entries-added {added} (becomes {})",
+                "entries-added {added} (the target's streams have none; a 7.0+ loader would count {})",
                 recon.entries_added
             ));
         }
         if let Some(md) = s.max_deleted_id
             && md != recon.max_deleted_id
         {
-            what.push(format!("max-deleted-entry-id {md} (becomes 0-0)"));
+            what.push(format!(
+                "max-deleted-entry-id {md} (the target's streams have none)"
+            ));
         }
         for g in &s.groups {
             // An unknown counter that the loader replaces by an estimate is a
@@ -218,7 +222,7 @@ pub fn assess_downgrade(s: &Stream<'_>, to: u8) -> Result<StreamDowngrade> {
                 let show =
                     |v: Option<u64>| v.map_or_else(|| "unknown".to_string(), |e| e.to_string());
                 what.push(format!(
-                    "group {} entries-read {} (becomes {})",
+                    "group {} entries-read {} (the target's streams have none; a 7.0+ loader would estimate {})",
                     rdbkit_parser::DisplayBytes(&g.name),
                     show(g.entries_read),
                     show(est)

@@ -6,6 +6,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::bail;
+
+use crate::exit;
 use rdbkit_engine::rewrite::{Finish, OnDuplicate, Plan};
 use rdbkit_engine::select::{DbMap, DbMapping, Selection, Selector};
 use rdbkit_parser::RdbVersion;
@@ -51,15 +53,16 @@ pub(crate) struct ConvOpts {
     /// Exact RDB version to write instead of a `--target` name.
     #[arg(long, value_name = "N", conflicts_with = "target")]
     pub(crate) rdb_version: Option<u32>,
-    /// What to do when data would be lost.
-    #[arg(long, value_enum, default_value = "error")]
-    pub(crate) on_loss: OnLoss,
-    /// How hashes with field TTLs are written for targets without field TTLs.
-    #[arg(long, value_enum, default_value = "strip")]
-    pub(crate) field_ttl: FieldTtl,
-    /// Module values and module AUX data.
-    #[arg(long, value_enum, default_value = "keep")]
-    pub(crate) modules: Modules,
+    /// What to do when data would be lost [default: error].
+    #[arg(long, value_enum)]
+    pub(crate) on_loss: Option<OnLoss>,
+    /// How hashes with field TTLs are written for targets without field
+    /// TTLs [default: strip].
+    #[arg(long, value_enum)]
+    pub(crate) field_ttl: Option<FieldTtl>,
+    /// Module values and module AUX data [default: keep].
+    #[arg(long, value_enum)]
+    pub(crate) modules: Option<Modules>,
     /// Do not LZF-compress long strings that are re-encoded, nor the
     /// ziplists/intsets written for compressed listpacks.
     #[arg(long)]
@@ -100,17 +103,17 @@ impl ConvOpts {
             .or(fallback)
             .ok_or_else(|| anyhow::anyhow!("give --target T or --rdb-version N"))?;
         let mut o = ConvertOptions::new(t);
-        o.on_loss = match self.on_loss {
+        o.on_loss = match self.on_loss.unwrap_or_default() {
             OnLoss::Error => LossPolicy::Error,
             OnLoss::Warn => LossPolicy::Warn,
         };
-        o.field_ttl = match self.field_ttl {
+        o.field_ttl = match self.field_ttl.unwrap_or_default() {
             FieldTtl::Strip => FieldTtlPolicy::Strip,
             FieldTtl::KeyTtlMin => FieldTtlPolicy::KeyTtlMin,
             FieldTtl::KeyTtlMax => FieldTtlPolicy::KeyTtlMax,
             FieldTtl::DropKey => FieldTtlPolicy::DropKey,
         };
-        o.modules = match self.modules {
+        o.modules = match self.modules.unwrap_or_default() {
             Modules::Keep => ModulePolicy::Keep,
             Modules::Drop => ModulePolicy::Drop,
         };
@@ -138,7 +141,8 @@ pub(crate) struct Args {
 pub(crate) struct RewriteArgs {
     /// Target: a release (`redis-6.2`, `valkey-8.1`, ...) or service
     /// (`azure-premium`, `azure-managed-redis`, `elasticache-valkey-8`).
-    /// Optional for filter, split and merge (default: the input's version).
+    /// Without it (or --rdb-version) the output keeps the input's version;
+    /// convert needs one.
     #[arg(long, value_name = "T")]
     pub(crate) target: Option<String>,
     #[command(flatten)]
@@ -193,14 +197,27 @@ pub(crate) struct OutOpts {
     /// When two kept keys collide (after --map-db/--flatten-db or across inputs).
     #[arg(long, value_enum, default_value = "error")]
     pub(crate) on_duplicate: OnDuplicate,
-    /// No summary or progress on stderr.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
     /// Salvage a damaged input: skip keys whose value does not decode and
     /// stop at a damaged structure, still writing a valid output of
-    /// everything before it; what was skipped is reported (exit 1).
+    /// everything before it; what was skipped is reported (exit 3).
     #[arg(long)]
     pub(crate) keep_going: bool,
+    /// Write the snapshot to stdout (`-o -`) even when stdout is a terminal.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+impl OutOpts {
+    /// Refuse to write a binary snapshot to a terminal (as `gzip` does),
+    /// before any work.
+    pub(crate) fn check_stdout(&self, output: &str) -> anyhow::Result<()> {
+        if output == "-" && !self.force && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            usage!(
+                "refusing to write a binary snapshot to the terminal: redirect stdout, give -o FILE, or add --force"
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Rewrite `inputs` into `output` under `plan` (the engine's
@@ -211,7 +228,9 @@ pub(crate) fn rewrite(
     output: &str,
     plan: &Plan,
     out_opts: &OutOpts,
+    quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    out_opts.check_stdout(output)?;
     let finish = Finish {
         pad: out_opts.pad,
         report: out_opts.report.clone(),
@@ -220,8 +239,8 @@ pub(crate) fn rewrite(
         Ok(done) => {
             let report = &done.report;
             for s in &done.skipped {
-                eprintln!(
-                    "rdbkit: warning: skipped {} (input {}): {}",
+                warn!(
+                    "skipped {} (input {}): {}",
                     if s.rest_of_input {
                         "the rest of the input"
                     } else {
@@ -231,41 +250,63 @@ pub(crate) fn rewrite(
                     s.error
                 );
             }
-            if !out_opts.quiet {
-                eprint!("{report}");
+            if !quiet {
+                say!("{report}");
                 if done.duplicates_dropped > 0 {
-                    eprintln!("duplicate keys left out: {}", done.duplicates_dropped);
+                    say!("duplicate keys left out: {}\n", done.duplicates_dropped);
                 }
                 if !report.is_lossless() {
-                    eprintln!("rdbkit: wrote {output} with the losses above (--on-loss warn)");
+                    say!("rdbkit: wrote {output} with the losses above (--on-loss warn)\n");
                 }
             }
+            warn_if_nothing_selected(plan, report);
             if !done.skipped.is_empty() {
-                eprintln!(
-                    "rdbkit: wrote {output} from a damaged input: {} skip(s) listed above",
-                    done.skipped.len()
+                warn!(
+                    "wrote {output} from a damaged input: {} listed above",
+                    plural(done.skipped.len() as u64, "skip", "skips")
                 );
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(exit::DAMAGED));
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => match e.lossy_report() {
             Some(report) => {
-                eprint!("{report}");
-                eprintln!(
-                    "rdbkit: error: converting to {} would lose data ({}); nothing was written. Use --on-loss warn to convert anyway.",
-                    report.target,
-                    report.loss_summary()
-                );
-                Ok(ExitCode::from(2))
+                refused(report);
+                Ok(ExitCode::from(exit::USAGE))
             }
             None => Err(e.into()),
         },
     }
 }
 
+/// The report and the refusal of a conversion that would lose data.
+pub(crate) fn refused(report: &rdbkit_writer::Report) {
+    say!("{report}");
+    say!(
+        "rdbkit: error: converting to {} would lose data ({}); nothing was written. Use --on-loss warn to convert anyway.\n",
+        report.target,
+        report.loss_summary()
+    );
+}
+
+/// A selection that kept no key still writes a valid (empty) snapshot;
+/// say so, since it is rarely what was meant.
+pub(crate) fn warn_if_nothing_selected(plan: &Plan, report: &rdbkit_writer::Report) {
+    if !plan.selector.is_all() && report.stats.keys_out == 0 && report.stats.keys_in > 0 {
+        warn!(
+            "the selection matched none of the {} (the output has no keys; function libraries and AUX fields are kept, selection flags pick keys only)",
+            plural(report.stats.keys_in, "key", "keys")
+        );
+    }
+}
+
+/// `n` and the noun in the number it takes.
+pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Run `rdbkit convert`.
-pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = args.rw.plan(&args.rw.select, None, false)?;
-    rewrite(&[&args.input], &args.output, &plan, &args.rw.out)
+    rewrite(&[&args.input], &args.output, &plan, &args.rw.out, quiet)
 }

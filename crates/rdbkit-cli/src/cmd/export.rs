@@ -5,8 +5,13 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use rdbkit_engine::export::{ExportOptions, Format, export};
+use rdbkit_engine::memory::Alloc;
 use rdbkit_engine::select::{Selection, Selector};
 use rdbkit_engine::target::Target;
+use rdbkit_writer::LossPolicy;
+
+use crate::cmd::convert::OnLoss;
+use crate::exit;
 
 /// Arguments of `rdbkit export`.
 #[derive(Debug, clap::Args)]
@@ -16,26 +21,72 @@ pub(crate) struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub(crate) format: Format,
-    /// The server that will receive the output (`redis-6.2`, `valkey-9.1`,
-    /// `azure-premium`, ...): decides which commands `resp` may use and which
-    /// encodings the memory estimate assumes. Default: the release line that
-    /// writes the file's RDB version.
+    /// `resp` and `csv`: the server that will receive the output
+    /// (`redis-6.2`, `valkey-9.1`, `azure-premium`, ...): which commands
+    /// `resp` may use, which encodings the memory estimate assumes.
+    /// Default: the release line that writes the file's RDB version.
     #[arg(long, value_name = "T")]
     pub(crate) target: Option<String>,
-    /// The allocator whose size classes the memory estimate (`csv`) rounds to.
-    #[arg(long, value_enum, default_value = "jemalloc")]
-    pub(crate) allocator: rdbkit_engine::memory::Alloc,
-    /// With `--format resp`: one `RESTORE key ttl payload REPLACE ABSTTL` per
-    /// key, the payload a DUMP of the value encoded for the target's RDB
-    /// version (converted with the same rules as `convert --on-loss warn`).
+    /// `csv`: the allocator whose size classes the memory estimate rounds
+    /// to [default: jemalloc].
+    #[arg(long, value_enum)]
+    pub(crate) allocator: Option<Alloc>,
+    /// `resp`: one `RESTORE key ttl payload REPLACE ABSTTL` per key, the
+    /// payload a DUMP of the value encoded for the target's RDB version
+    /// (converted with the rules of `convert`).
     #[arg(long)]
     pub(crate) restore: bool,
+    /// `resp`: what to do when the target cannot take everything (field
+    /// TTLs, streams, function libraries, module values): `error` writes
+    /// nothing and lists what would be left out [default: error].
+    #[arg(long, value_enum)]
+    pub(crate) on_loss: Option<OnLoss>,
     #[command(flatten)]
     pub(crate) select: Selection,
 }
 
+impl Args {
+    /// Options that do nothing for the chosen format are refused, before
+    /// anything is read.
+    fn check(&self) -> anyhow::Result<()> {
+        let f = self.format;
+        let name = match f {
+            Format::Jsonl => "jsonl",
+            Format::Json => "json",
+            Format::Resp => "resp",
+            Format::Csv => "csv",
+            Format::RdbtoolsJson => "rdbtools-json",
+        };
+        let given = [
+            (
+                "--target",
+                self.target.is_some(),
+                [Format::Resp, Format::Csv],
+            ),
+            (
+                "--allocator",
+                self.allocator.is_some(),
+                [Format::Csv, Format::Csv],
+            ),
+            ("--restore", self.restore, [Format::Resp, Format::Resp]),
+            (
+                "--on-loss",
+                self.on_loss.is_some(),
+                [Format::Resp, Format::Resp],
+            ),
+        ];
+        for (flag, set, applies) in given {
+            if set && !applies.contains(&f) {
+                usage!("{flag} does nothing with --format {name}");
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Run `rdbkit export`.
-pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+    args.check()?;
     let target = args.target.as_deref().map(Target::parse).transpose()?;
     let restore = match (&args.restore, &args.target) {
         (false, _) => None,
@@ -46,16 +97,58 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     };
     let options = ExportOptions {
         target,
-        alloc: args.allocator,
+        alloc: args.allocator.unwrap_or_default(),
         restore,
+        on_loss: match args.on_loss.unwrap_or_default() {
+            OnLoss::Error => LossPolicy::Error,
+            OnLoss::Warn => LossPolicy::Warn,
+        },
     };
     let sel = Selector::new(&args.select)?;
-    let summary = export(&args.file, sel, args.format, &options, out)?;
-    if let Some(r) = &summary.report {
-        eprint!("{r}");
+    let summary = match export(&args.file, sel, args.format, &options, out) {
+        Ok(s) => s,
+        Err(e) => match e.lossy_report() {
+            Some(report) => {
+                out.flush()?;
+                say_losses(report);
+                let written = if args.file == "-" {
+                    "the output above is incomplete (stdin can be read only once)"
+                } else {
+                    "nothing was written"
+                };
+                say!(
+                    "rdbkit: error: the export for {} would leave out data ({}); {written}. Use --on-loss warn to export anyway.\n",
+                    args.target
+                        .as_deref()
+                        .unwrap_or("the file's own release line"),
+                    report.loss_summary()
+                );
+                return Ok(ExitCode::from(exit::USAGE));
+            }
+            None => return Err(e.into()),
+        },
+    };
+    if let Some(r) = &summary.report
+        && !quiet
+    {
+        say_losses(r);
     }
     for w in &summary.warnings {
-        eprintln!("rdbkit: warning: {w}");
+        warn!("{w}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The losses of a report, one per line, as `convert` lists them.
+fn say_losses(r: &rdbkit_writer::Report) {
+    say!("losses: {}\n", r.loss_summary());
+    for l in &r.losses {
+        say!("  {l}\n");
+    }
+    if r.losses_truncated() {
+        say!(
+            "  ... ({} more)\n",
+            r.losses_total() - r.losses.len() as u64
+        );
+    }
 }

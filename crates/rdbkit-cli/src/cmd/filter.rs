@@ -11,7 +11,7 @@ use crate::cmd::convert::rewrite;
 pub(crate) type Args = crate::cmd::convert::Args;
 
 /// Run `rdbkit filter`.
-pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = args.rw.plan(&args.rw.select, None, true)?;
-    rewrite(&[&args.input], &args.output, &plan, &args.rw.out)
+    rewrite(&[&args.input], &args.output, &plan, &args.rw.out, quiet)
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use rdbkit_parser::{Checksum, DisplayBytes, RdbVersion};
 
+use rdbkit_engine::export::csv::iso8601_ms;
 use rdbkit_engine::json;
 
 /// Arguments of `rdbkit info`.
@@ -142,9 +143,19 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
     )?;
     writeln!(out, "aux fields:")?;
     for (k, v) in &info.aux {
+        // ctime is the save time in Unix seconds: shown in UTC too.
+        let when = match (
+            &k[..],
+            std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok()),
+        ) {
+            (b"ctime", Some(secs)) => format!(" ({})", iso8601_ms(secs.saturating_mul(1000))),
+            _ => String::new(),
+        };
         writeln!(
             out,
-            "  {:<16} {}",
+            "  {:<16} {}{when}",
             String::from_utf8_lossy(k),
             DisplayBytes(v)
         )?;
@@ -164,7 +175,11 @@ pub(crate) fn run(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> 
             .join(", ")
     };
     writeln!(out, "types:      {}", line(&info.types))?;
-    writeln!(out, "encodings:  {}", line(&info.encodings))?;
+    writeln!(
+        out,
+        "encodings:  {} (as stored in the file)",
+        line(&info.encodings)
+    )?;
     writeln!(
         out,
         "functions:  {}",

@@ -36,7 +36,7 @@ fn header_version(path: &str) -> anyhow::Result<Option<RdbVersion>> {
 }
 
 /// Run `rdbkit merge`.
-pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
         bail!("at most one input can be stdin");
     }
@@ -61,5 +61,5 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
     };
     let plan = args.rw.plan(&args.rw.select, fallback, false)?;
     let inputs: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
-    rewrite(&inputs, &args.output, &plan, &args.rw.out)
+    rewrite(&inputs, &args.output, &plan, &args.rw.out, quiet)
 }

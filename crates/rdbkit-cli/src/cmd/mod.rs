@@ -18,17 +18,18 @@ pub(crate) mod split;
 pub(crate) mod verify;
 
 /// Run a parsed command, writing data to `out`.
-pub(crate) fn run(cmd: Command, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+/// `quiet`: no summary or report on stderr.
+pub(crate) fn run(cmd: Command, quiet: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Info(a) => info::run(&a, out),
         Command::Verify(a) => verify::run(&a, out),
         Command::Keys(a) => keys::run(&a, out),
-        Command::Export(a) => export::run(&a, out),
+        Command::Export(a) => export::run(&a, quiet, out),
         Command::Diff(a) => diff::run(&a, out),
-        Command::Convert(a) => convert::run(&a, out),
-        Command::Filter(a) => filter::run(&a, out),
-        Command::Split(a) => split::run(&a, out),
-        Command::Merge(a) => merge::run(&a, out),
+        Command::Convert(a) => convert::run(&a, quiet, out),
+        Command::Filter(a) => filter::run(&a, quiet, out),
+        Command::Split(a) => split::run(&a, quiet, out),
+        Command::Merge(a) => merge::run(&a, quiet, out),
         Command::Analyze(a) => analyze::run(&a, out),
     }
 }

@@ -8,11 +8,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-
-use crate::cmd::convert::RewriteArgs;
-use rdbkit_engine::rewrite::{Finish, Plan, shard_ranges};
+use anyhow::Context;
+use rdbkit_engine::rewrite::{Finish, merge_split_reports, shard_ranges};
 use rdbkit_engine::slot::{SLOTS, parse_range};
+
+use crate::cmd::convert::{RewriteArgs, plural, refused};
+use crate::exit;
 
 /// Arguments of `rdbkit split`.
 #[derive(Debug, clap::Args)]
@@ -36,18 +37,21 @@ pub(crate) struct Args {
 }
 
 /// Run `rdbkit split`.
-pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
-    rdbkit_engine::source::set_quiet(args.rw.out.quiet);
+pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if !args.rw.select.slots.is_empty() {
-        bail!("--slot cannot be combined with split (the outputs' ranges select the slots)");
+        usage!("--slot cannot be combined with split (the outputs' ranges select the slots)");
     }
+    let mut made_dir = None;
     let targets: Vec<((u16, u16), String)> = match (args.shards, &args.out_dir) {
         (Some(n), Some(dir)) => {
             if n == 0 || n > SLOTS {
-                bail!("--shards must be between 1 and 16384");
+                usage!("--shards must be between 1 and 16384");
             }
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            if !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                made_dir = Some(dir.clone());
+            }
             shard_ranges(n)
                 .into_iter()
                 .enumerate()
@@ -72,46 +76,100 @@ pub(crate) fn run(args: &Args, _out: &mut dyn Write) -> anyhow::Result<ExitCode>
             })
             .collect::<anyhow::Result<_>>()?,
     };
+    let result = split(args, &targets, quiet);
+    // A split that wrote nothing leaves no folder it made.
+    if let Some(dir) = made_dir
+        && !matches!(result, Ok(c) if c == ExitCode::SUCCESS)
+    {
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
+fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::Result<ExitCode> {
     if targets.is_empty() {
-        bail!("give --slots A-B=FILE (repeatable) or --shards N --out-dir DIR");
+        usage!("give --slots A-B=FILE (repeatable) or --shards N --out-dir DIR");
     }
     let mut sorted: Vec<_> = targets.iter().map(|(r, _)| *r).collect();
     sorted.sort();
     if sorted.windows(2).any(|w| w[1].0 <= w[0].1) {
-        bail!("the slot ranges overlap: every key must go to exactly one file");
+        usage!("the slot ranges overlap: every key must go to exactly one file");
     }
-    let _same_version = args.rw.target.is_none() && args.rw.conv.rdb_version.is_none();
-    let mut plans = Vec::new();
-    for ((a, b), _) in &targets {
+    // Cluster nodes keep only db 0.
+    let only_db0 = !args.all_dbs && !args.rw.dbmap.flatten_db && args.rw.select.db.is_empty();
+    let mut parts = Vec::new();
+    for ((a, b), file) in targets {
         let mut sel = args.rw.select.clone();
         sel.slots = vec![format!("{a}-{b}")];
-        if !args.all_dbs && !args.rw.dbmap.flatten_db && sel.db.is_empty() {
+        if only_db0 {
             sel.db = vec![0];
         }
-        plans.push(args.rw.plan(&sel, None, true)?);
+        parts.push((args.rw.plan(&sel, None, true)?, file.clone()));
     }
-    let parts: Vec<(Plan, String)> = plans
-        .into_iter()
-        .zip(targets.iter().map(|(_, f)| f.clone()))
-        .collect();
     let finish = Finish {
         pad: args.rw.out.pad,
-        report: None,
+        report: args.rw.out.report.clone(),
     };
-    let reports = rdbkit_engine::rewrite::split(&args.input, &parts, &finish)?;
-    let mut total = 0;
-    for (((a, b), file), report) in targets.iter().zip(&reports) {
-        total += report.stats.keys_out;
-        if !args.rw.out.quiet {
-            eprintln!("slots {a}-{b}: {} keys -> {file}", report.stats.keys_out);
+    let done = match rdbkit_engine::rewrite::split(&args.input, &parts, &finish) {
+        Ok(done) => done,
+        Err(e) => match e.lossy_report() {
+            Some(report) => {
+                refused(report);
+                return Ok(ExitCode::from(exit::USAGE));
+            }
+            None => return Err(e.into()),
+        },
+    };
+    let merged = merge_split_reports(&done.reports);
+    if let Some(report) = &merged
+        && !quiet
+    {
+        say!("{report}");
+        if !report.is_lossless() {
+            say!("rdbkit: wrote the outputs with the losses above (--on-loss warn)\n");
         }
     }
-    if !args.rw.out.quiet {
-        let keys_in = reports.first().map_or(0, |r| r.stats.keys_in);
-        eprintln!(
-            "{total} of {keys_in} keys written to {} files",
-            reports.len()
+    let mut total = 0;
+    for (((a, b), file), report) in targets.iter().zip(&done.reports) {
+        total += report.stats.keys_out;
+        if !quiet {
+            say!(
+                "slots {a}-{b}: {} -> {file}\n",
+                plural(report.stats.keys_out, "key", "keys")
+            );
+        }
+    }
+    let keys_in: u64 = done.keys_by_db.values().sum();
+    if !quiet {
+        say!(
+            "{total} of {} written to {}\n",
+            plural(keys_in, "key", "keys"),
+            plural(done.reports.len() as u64, "file", "files")
         );
+    }
+    if only_db0 {
+        let others: Vec<String> = done
+            .keys_by_db
+            .iter()
+            .filter(|(db, _)| **db != 0)
+            .map(|(db, n)| format!("db {db}: {n}"))
+            .collect();
+        if !others.is_empty() {
+            let left: u64 = done
+                .keys_by_db
+                .iter()
+                .filter(|(db, _)| **db != 0)
+                .map(|(_, n)| n)
+                .sum();
+            warn!(
+                "left out {} outside database 0 ({}): cluster nodes keep only db 0; --flatten-db moves them into db 0, --all-dbs keeps their databases",
+                plural(left, "key", "keys"),
+                others.join(", ")
+            );
+        }
+    }
+    if let (Some(report), Some((plan, _))) = (&merged, parts.first()) {
+        crate::cmd::convert::warn_if_nothing_selected(plan, report);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -10,9 +10,12 @@
 //! `encoding` is the one that server would choose on load (`OBJECT
 //! ENCODING`), which may differ from the file's; `type` uses rdbtools' names
 //! (`sortedset`); `expiry` is UTC in Python's `isoformat` (microseconds only
-//! when not zero), empty without expiry. Keys are written as rdbtools writes
-//! them (UTF-8, invalid bytes as `\xHH`), quoted as RFC 4180 asks when they
-//! hold a comma, quote or line break (rdbtools does not quote).
+//! when not zero), empty without expiry. Keys are text that reads back to
+//! exactly one key ([`csv_key_text`]): UTF-8 as is, and `\xHH` for a byte
+//! of invalid UTF-8 or a control byte, `\\` for a backslash (rdbtools
+//! writes control bytes and backslashes raw, so that `\xFF` there may be a
+//! key's own text); quoted as RFC 4180 asks when they hold a comma or quote
+//! (rdbtools does not quote).
 
 use std::io::Write;
 
@@ -50,6 +53,43 @@ pub fn rdbtools_text(out: &mut String, mut b: &[u8]) {
     }
 }
 
+/// Append a key for the CSV report: [`rdbtools_text`] with every backslash
+/// and control byte escaped too, so that each `\` starts an escape (`\\`
+/// or `\xHH`) and the text reads back to one key.
+///
+/// ```
+/// let mut s = String::new();
+/// rdbkit_engine::export::csv::csv_key_text(&mut s, b"a\\xFF\x00\xff\xc3\xa9");
+/// assert_eq!(s, r"a\\xFF\x00\xFFé");
+/// ```
+pub fn csv_key_text(out: &mut String, mut b: &[u8]) {
+    loop {
+        let (good, bad) = match std::str::from_utf8(b) {
+            Ok(s) => (s, 0),
+            Err(e) => (
+                // Valid by construction.
+                std::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or_default(),
+                e.error_len().unwrap_or(b.len() - e.valid_up_to()),
+            ),
+        };
+        for c in good.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_ascii_control() => out.push_str(&format!("\\x{:02X}", c as u8)),
+                c => out.push(c),
+            }
+        }
+        let rest = &b[good.len()..];
+        for byte in &rest[..bad] {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+        if bad == 0 {
+            return;
+        }
+        b = &rest[bad..];
+    }
+}
+
 /// Python's `datetime.utcfromtimestamp(ms / 1000).isoformat()`.
 pub fn iso_utc(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
@@ -77,6 +117,21 @@ pub fn iso_utc(ms: i64) -> String {
         s.push_str(&format!(".{micros:06}"));
     }
     s
+}
+
+/// A Unix time in milliseconds as ISO 8601 in UTC for people:
+/// `2026-12-02T07:41:00.250Z` (milliseconds only when not zero).
+///
+/// ```
+/// assert_eq!(rdbkit_engine::export::csv::iso8601_ms(1_795_236_163_000), "2026-11-21T04:42:43Z");
+/// assert_eq!(rdbkit_engine::export::csv::iso8601_ms(250), "1970-01-01T00:00:00.250Z");
+/// ```
+pub fn iso8601_ms(ms: i64) -> String {
+    let whole = iso_utc(ms.div_euclid(1000) * 1000);
+    match ms.rem_euclid(1000) {
+        0 => format!("{whole}Z"),
+        frac => format!("{whole}.{frac:03}Z"),
+    }
 }
 
 /// Append a CSV field, quoted only when it must be.
@@ -127,7 +182,7 @@ impl<W: Write + ?Sized> Visitor for CsvExporter<'_, W> {
         l.push_str(m.type_name);
         l.push(',');
         let mut key = String::new();
-        rdbtools_text(&mut key, &e.key);
+        csv_key_text(&mut key, &e.key);
         field(l, &key);
         l.push_str(&format!(
             ",{},{},{},{},",

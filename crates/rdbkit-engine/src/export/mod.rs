@@ -386,6 +386,13 @@ pub struct ExportOptions {
     /// its payload encoded for this RDB version (`Some(None)`: the file's
     /// own), converted with the rules of `convert --on-loss warn`.
     pub restore: Option<Option<rdbkit_parser::RdbVersion>>,
+    /// `resp` only: with [`LossPolicy::Error`](rdbkit_writer::LossPolicy),
+    /// an export that would leave something out (a field TTL, a stream, a
+    /// function library, a module value the target cannot take) writes
+    /// nothing: a first pass over the file (decoding only what can be lost)
+    /// finds it, and the error carries the report. From stdin, which is read
+    /// once, the export runs and the error comes after it.
+    pub on_loss: rdbkit_writer::LossPolicy,
 }
 
 /// What an export could not carry over, for the user to read.
@@ -425,12 +432,29 @@ pub fn export(
 ) -> crate::Result<ExportSummary> {
     let target = options.target;
     if format == Format::Resp {
+        let refuse = options.on_loss == rdbkit_writer::LossPolicy::Error;
+        if refuse && path != "-" {
+            let mut sink = std::io::sink();
+            let mut dry = resp::RespExporter::dry_run(&mut sink, sel.clone(), target);
+            if let Some(version) = options.restore {
+                dry.restore_mode(version);
+            }
+            walk(path, Default::default(), &mut dry)?;
+            if let Some(report) = dry.report() {
+                return Err(rdbkit_writer::ConvertError::Lossy(Box::new(report)).into());
+            }
+        }
         let mut v = resp::RespExporter::new(out, sel, target);
         if let Some(version) = options.restore {
             v.restore_mode(version);
         }
         walk(path, Default::default(), &mut v)?;
-        return Ok(v.finish());
+        if refuse && let Some(report) = v.report() {
+            return Err(rdbkit_writer::ConvertError::Lossy(Box::new(report)).into());
+        }
+        let mut summary = v.finish();
+        summary.report = v.report();
+        return Ok(summary);
     }
     if format == Format::RdbtoolsJson {
         let mut v = rdbtools::RdbtoolsExporter::new(out, sel);

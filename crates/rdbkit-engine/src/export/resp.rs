@@ -27,9 +27,12 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
+use rdbkit_parser::ValueKind;
 use rdbkit_parser::{DisplayBytes, Entry, Function, Item, Record, RecordKind, StreamId, Value};
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions};
-use rdbkit_writer::{ConvertOptions, Converter, LossPolicy};
+use rdbkit_writer::{ConvertOptions, Converter, Loss, LossKind, LossPolicy};
+
+use crate::ResultExt as _;
 
 use crate::select::Selector;
 use crate::source::Visitor;
@@ -112,6 +115,38 @@ pub struct RespExporter<'a> {
     /// `--restore`: the RDB version of the payloads (`None` until the header
     /// when no target was given) and the converter that encodes them.
     restore: Option<(Option<RdbVersion>, Option<Converter>)>,
+    /// Only look for what the target cannot take; write nothing.
+    dry: bool,
+    /// What the export leaves out, key by key (the conversion report's
+    /// vocabulary).
+    losses: Losses,
+}
+
+/// The losses of an export, as a conversion [`Report`](rdbkit_writer::Report)
+/// lists them.
+#[derive(Debug, Default)]
+struct Losses {
+    version: Option<RdbVersion>,
+    listed: Vec<Loss>,
+    counts: std::collections::BTreeMap<LossKind, u64>,
+}
+
+/// Losses listed one by one; past this they are only counted.
+const LISTED_LOSSES: usize = 1000;
+
+impl Losses {
+    fn add(&mut self, offset: u64, db: u64, key: Option<&[u8]>, kind: LossKind, detail: String) {
+        *self.counts.entry(kind).or_insert(0) += 1;
+        if self.listed.len() < LISTED_LOSSES {
+            self.listed.push(Loss {
+                offset,
+                db,
+                key: key.map(<[u8]>::to_vec),
+                kind,
+                detail,
+            });
+        }
+    }
 }
 
 impl std::fmt::Debug for RespExporter<'_> {
@@ -134,7 +169,119 @@ impl<'a> RespExporter<'a> {
             cmd: CmdBuf::default(),
             stats: Stats::default(),
             restore: None,
+            dry: false,
+            losses: Losses::default(),
         }
+    }
+
+    /// An exporter that writes nothing and only finds what the export
+    /// would leave out (read [`RespExporter::report`] after the walk): it
+    /// decodes only the values that can lose something on the target.
+    pub fn dry_run(sink: &'a mut dyn Write, sel: Selector, target: Option<Target>) -> Self {
+        let mut e = RespExporter::new(sink, sel, target);
+        e.dry = true;
+        e
+    }
+
+    /// What the export left out (or, dry, would leave out), as a
+    /// conversion report: `None` when nothing. With `--restore`, the
+    /// payloads' conversion report is merged in.
+    pub fn report(&self) -> Option<rdbkit_writer::Report> {
+        let conv = match &self.restore {
+            Some((_, Some(conv))) if !conv.report().is_lossless() => Some(conv.report()),
+            _ => None,
+        };
+        if self.losses.counts.is_empty() && conv.is_none() {
+            return None;
+        }
+        let version = self.losses.version.unwrap_or(RdbVersion(0));
+        let mut r = match conv {
+            Some(c) => c.clone(),
+            None => rdbkit_writer::Report {
+                source: version,
+                target: version,
+                losses: Vec::new(),
+                loss_counts: Default::default(),
+                notes: Vec::new(),
+                stats: Default::default(),
+            },
+        };
+        r.losses.extend(self.losses.listed.iter().cloned());
+        for (k, n) in &self.losses.counts {
+            *r.loss_counts.entry(*k).or_insert(0) += n;
+        }
+        Some(r)
+    }
+
+    /// In a dry run: a key the target cannot take whole or in part.
+    fn dry_entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> crate::Result<()> {
+        use rdbkit_parser::format::{
+            RDB_TYPE_HASH, RDB_TYPE_HASH_LISTPACK, RDB_TYPE_HASH_ZIPLIST, RDB_TYPE_HASH_ZIPMAP,
+        };
+        let t = self.target();
+        match e.value.kind() {
+            Some(ValueKind::Module) => self.lose_module(rec, e),
+            Some(ValueKind::Stream) if !t.has_streams() => self.lose_stream(rec, e),
+            // Only the hash encodings that hold field TTLs are decoded.
+            Some(ValueKind::Hash)
+                if !t.has_hash_field_ttl()
+                    && ![
+                        RDB_TYPE_HASH,
+                        RDB_TYPE_HASH_ZIPMAP,
+                        RDB_TYPE_HASH_ZIPLIST,
+                        RDB_TYPE_HASH_LISTPACK,
+                    ]
+                    .contains(&e.value.ty()) =>
+            {
+                if let Value::Hash(h) = e.value.decode()? {
+                    let mut n = 0u64;
+                    for f in h.iter()? {
+                        n += u64::from(f?.expire_ms.is_some());
+                    }
+                    if n > 0 {
+                        self.lose_field_ttls(rec.offset, e, n);
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn lose_module(&mut self, rec: &Record<'_>, e: &Entry<'_>) {
+        self.stats.modules_skipped += 1;
+        self.losses.add(
+            rec.offset,
+            e.db,
+            Some(&e.key),
+            LossKind::ModuleValue,
+            "module value: no command recreates an opaque module value (--restore carries it)"
+                .into(),
+        );
+    }
+
+    fn lose_stream(&mut self, rec: &Record<'_>, e: &Entry<'_>) {
+        self.stats.streams_skipped += 1;
+        let t = self.target();
+        self.losses.add(
+            rec.offset,
+            e.db,
+            Some(&e.key),
+            LossKind::Stream,
+            format!("stream: {t} has no streams"),
+        );
+    }
+
+    fn lose_field_ttls(&mut self, offset: u64, e: &Entry<'_>, n: u64) {
+        self.stats.field_ttls_dropped += n;
+        let t = self.target();
+        self.losses.add(
+            offset,
+            e.db,
+            Some(&e.key),
+            LossKind::FieldTtls,
+            format!("{n} field TTL(s): {t} has no HPEXPIREAT; the fields are kept without TTL"),
+        );
     }
 
     /// Emit RESTORE commands with DUMP payloads for RDB `version` (`None`:
@@ -239,9 +386,23 @@ impl<'a> RespExporter<'a> {
         Ok(())
     }
 
-    fn function(&mut self, f: &Function<'_>) -> crate::Result<()> {
+    fn function(&mut self, rec: &Record<'_>, f: &Function<'_>) -> crate::Result<()> {
         if !self.target().has_functions() {
             self.stats.functions_skipped += 1;
+            let t = self.target();
+            self.losses.add(
+                rec.offset,
+                0,
+                None,
+                LossKind::Function,
+                format!(
+                    "function library {}: {t} has no FUNCTION command",
+                    f.library_name().unwrap_or("?")
+                ),
+            );
+            return Ok(());
+        }
+        if self.dry {
             return Ok(());
         }
         self.cmd.start("FUNCTION");
@@ -252,14 +413,14 @@ impl<'a> RespExporter<'a> {
         self.send()
     }
 
-    fn entry(&mut self, e: &Entry<'_>) -> crate::Result<()> {
+    fn entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> crate::Result<()> {
         let value = e.value.decode()?;
         if matches!(value, Value::Module(_)) {
-            self.stats.modules_skipped += 1;
+            self.lose_module(rec, e);
             return Ok(());
         }
         if matches!(value, Value::Stream(_)) && !self.target().has_streams() {
-            self.stats.streams_skipped += 1;
+            self.lose_stream(rec, e);
             return Ok(());
         }
         if self.db != Some(e.db) {
@@ -330,7 +491,11 @@ impl<'a> RespExporter<'a> {
                     self.maybe_flush(name, key, &mut n)?;
                 }
                 self.finish_batch(n)?;
-                self.field_ttls(key, ttls)?;
+                if !ttls.is_empty() && !self.target().has_hash_field_ttl() {
+                    self.lose_field_ttls(rec.offset, e, ttls.len() as u64);
+                } else {
+                    self.field_ttls(key, ttls)?;
+                }
             }
             Value::Stream(s) => self.stream(key, s)?,
             Value::Module(_) => unreachable!("skipped above"),
@@ -348,10 +513,6 @@ impl<'a> RespExporter<'a> {
     /// (fields of a hash usually share a few times).
     fn field_ttls(&mut self, key: &[u8], mut ttls: Vec<(i64, Vec<u8>)>) -> crate::Result<()> {
         if ttls.is_empty() {
-            return Ok(());
-        }
-        if !self.target().has_hash_field_ttl() {
-            self.stats.field_ttls_dropped += ttls.len() as u64;
             return Ok(());
         }
         ttls.sort();
@@ -566,33 +727,37 @@ impl<'a> RespExporter<'a> {
             }
             if s.restore_dropped > 0 {
                 w.push(format!(
-                    "{} key(s) not exported: the target version cannot hold them",
-                    s.restore_dropped
+                    "{} not exported: the target version cannot hold them",
+                    count(s.restore_dropped, "key", "keys")
                 ));
             }
         }
         if s.modules_skipped > 0 {
             w.push(format!(
-                "{} module value(s) skipped: no command recreates an opaque module value",
-                s.modules_skipped
+                "{} skipped: no command recreates an opaque module value",
+                count(s.modules_skipped, "module value", "module values")
             ));
         }
         if s.streams_skipped > 0 {
             w.push(format!(
-                "{} stream(s) skipped: {t} has no streams",
-                s.streams_skipped
+                "{} skipped: {t} has no streams",
+                count(s.streams_skipped, "stream", "streams")
             ));
         }
         if s.functions_skipped > 0 {
             w.push(format!(
-                "{} function librar(y/ies) skipped: {t} has no FUNCTION command",
-                s.functions_skipped
+                "{} skipped: {t} has no FUNCTION command",
+                count(
+                    s.functions_skipped,
+                    "function library",
+                    "function libraries"
+                )
             ));
         }
         if s.field_ttls_dropped > 0 {
             w.push(format!(
-                "{} hash field TTL(s) dropped: {t} has no HPEXPIREAT (Redis 7.4+, Valkey 9.0+); the fields are kept without TTL",
-                s.field_ttls_dropped
+                "{} dropped: {t} has no HPEXPIREAT (Redis 7.4+, Valkey 9.0+); the fields are kept without TTL",
+                count(s.field_ttls_dropped, "hash field TTL", "hash field TTLs")
             ));
         }
         sum
@@ -602,6 +767,7 @@ impl<'a> RespExporter<'a> {
 impl Visitor for RespExporter<'_> {
     fn header(&mut self, version: rdbkit_parser::RdbVersion) -> crate::Result<()> {
         self.target.get_or_insert(Target::for_rdb(version));
+        self.losses.version = Some(version);
         if let Some((target, conv)) = self.restore.as_mut() {
             let t = *target.get_or_insert(version);
             let mut o = ConvertOptions::new(t);
@@ -616,26 +782,27 @@ impl Visitor for RespExporter<'_> {
             RecordKind::Entry(e)
                 if self.sel.matches(e, rec.raw.len() as u64) && self.restore.is_some() =>
             {
-                self.restore_entry(rec, e).map_err(|err| {
-                    crate::Error::usage(format!(
-                        "key {}: {err:#}",
-                        rdbkit_parser::DisplayBytes(&e.key)
-                    ))
-                })?;
+                self.restore_entry(rec, e)
+                    .with_context(|| format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))?;
             }
             RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
-                self.entry(e).map_err(|err| {
-                    crate::Error::usage(format!(
-                        "key {}: {err:#}",
-                        rdbkit_parser::DisplayBytes(&e.key)
-                    ))
-                })?;
+                let r = if self.dry {
+                    self.dry_entry(rec, e)
+                } else {
+                    self.entry(rec, e)
+                };
+                r.with_context(|| format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))?;
             }
-            RecordKind::Function(f) => self.function(f)?,
+            RecordKind::Function(f) => self.function(rec, f)?,
             _ => {}
         }
         Ok(true)
     }
+}
+
+/// `n` and the noun in the number it takes.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
