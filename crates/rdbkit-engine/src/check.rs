@@ -18,7 +18,10 @@
 //! # Ok::<(), rdbkit_parser::Error>(())
 //! ```
 
-use rdbkit_parser::{Error, Item, RawValue, RdbType, Value};
+use rdbkit_parser::format::{
+    RDB_TYPE_HASH, RDB_TYPE_SET, RDB_TYPE_SET_INTSET, RDB_TYPE_ZSET, RDB_TYPE_ZSET_2,
+};
+use rdbkit_parser::{Error, Item, RawValue, Value};
 
 use crate::keyhash::HashSet64;
 pub use crate::keyhash::IdHasher;
@@ -128,10 +131,10 @@ fn members(value: &Value<'_>, f: impl FnMut(&Item<'_>) -> bool) -> Result<Option
 /// The member count of a value whose encoding stores it up front (plain
 /// sets, sorted sets and hashes); 0 when it would take a walk.
 fn stored_len(v: &RawValue<'_>, value: &Value<'_>) -> usize {
-    let n = match (v.ty().0, value) {
-        (2, Value::Set(s)) => s.len().unwrap_or(0),
-        (3 | 5, Value::ZSet(z)) => z.len().unwrap_or(0),
-        (4, Value::Hash(h)) => h.len().unwrap_or(0),
+    let n = match (v.ty(), value) {
+        (RDB_TYPE_SET, Value::Set(s)) => s.len().unwrap_or(0),
+        (RDB_TYPE_ZSET | RDB_TYPE_ZSET_2, Value::ZSet(z)) => z.len().unwrap_or(0),
+        (RDB_TYPE_HASH, Value::Hash(h)) => h.len().unwrap_or(0),
         _ => 0,
     };
     usize::try_from(n).unwrap_or(0)
@@ -209,7 +212,7 @@ pub fn check_value_with<H: MemberHash>(
         Value::List(l) => l.iter()?.try_for_each_checked(|_| true)?.unwrap_or(0),
         // An intset's iterator checks that every element is greater than the
         // one before it: its members are unique.
-        Value::Set(s) if v.ty() == RdbType(11) => {
+        Value::Set(s) if v.ty() == RDB_TYPE_SET_INTSET => {
             s.iter()?.try_for_each_checked(|_| true)?.unwrap_or(0)
         }
         Value::Set(_) | Value::ZSet(_) | Value::Hash(_) => {

@@ -122,9 +122,14 @@ impl RdbType {
     /// the magic).
     pub fn name_in(&self, version: RdbVersion) -> Option<&'static str> {
         if version.is_valkey() {
-            match self.0 {
-                22 => return Some("hash-2"),
-                23..=28 => return None,
+            match *self {
+                RDB_TYPE_VALKEY_HASH_2 => return Some("hash-2"),
+                RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+                | RDB_TYPE_HASH_METADATA
+                | RDB_TYPE_HASH_LISTPACK_EX
+                | RDB_TYPE_STREAM_LISTPACKS_4
+                | RDB_TYPE_STREAM_LISTPACKS_5
+                | RDB_TYPE_ARRAY => return None,
                 _ => {}
             }
         }
@@ -134,16 +139,36 @@ impl RdbType {
     /// The logical data type this id stores, in a file of the given version.
     pub fn kind_in(&self, version: RdbVersion) -> Option<ValueKind> {
         let valkey = version.is_valkey();
-        Some(match self.0 {
-            0 => ValueKind::String,
-            1 | 10 | 14 | 18 => ValueKind::List,
-            2 | 11 | 20 => ValueKind::Set,
-            3 | 5 | 12 | 17 => ValueKind::ZSet,
-            4 | 9 | 13 | 16 | 22 => ValueKind::Hash,
-            23..=25 if !valkey => ValueKind::Hash,
-            15 | 19 | 21 => ValueKind::Stream,
-            26 | 27 if !valkey => ValueKind::Stream,
-            6 | 7 => ValueKind::Module,
+        Some(match *self {
+            RDB_TYPE_STRING => ValueKind::String,
+            RDB_TYPE_LIST
+            | RDB_TYPE_LIST_ZIPLIST
+            | RDB_TYPE_LIST_QUICKLIST
+            | RDB_TYPE_LIST_QUICKLIST_2 => ValueKind::List,
+            RDB_TYPE_SET | RDB_TYPE_SET_INTSET | RDB_TYPE_SET_LISTPACK => ValueKind::Set,
+            RDB_TYPE_ZSET | RDB_TYPE_ZSET_2 | RDB_TYPE_ZSET_ZIPLIST | RDB_TYPE_ZSET_LISTPACK => {
+                ValueKind::ZSet
+            }
+            // 22 is a hash in both namespaces (Valkey's RDB_TYPE_VALKEY_HASH_2).
+            RDB_TYPE_HASH
+            | RDB_TYPE_HASH_ZIPMAP
+            | RDB_TYPE_HASH_ZIPLIST
+            | RDB_TYPE_HASH_LISTPACK
+            | RDB_TYPE_HASH_METADATA_PRE_GA => ValueKind::Hash,
+            RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+            | RDB_TYPE_HASH_METADATA
+            | RDB_TYPE_HASH_LISTPACK_EX
+                if !valkey =>
+            {
+                ValueKind::Hash
+            }
+            RDB_TYPE_STREAM_LISTPACKS
+            | RDB_TYPE_STREAM_LISTPACKS_2
+            | RDB_TYPE_STREAM_LISTPACKS_3 => ValueKind::Stream,
+            RDB_TYPE_STREAM_LISTPACKS_4 | RDB_TYPE_STREAM_LISTPACKS_5 if !valkey => {
+                ValueKind::Stream
+            }
+            RDB_TYPE_MODULE_PRE_GA | RDB_TYPE_MODULE_2 => ValueKind::Module,
             _ => return None,
         })
     }

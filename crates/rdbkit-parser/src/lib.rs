@@ -34,42 +34,50 @@
 )]
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
+mod body;
 pub mod crc64;
 pub mod double;
+mod elements;
 mod error;
 pub mod format;
+mod hash;
 mod input;
 pub mod intset;
 mod item;
 mod limits;
+mod list;
 pub mod listpack;
 pub mod lzf;
 #[cfg(feature = "mmap")]
 pub mod mmap;
 pub mod module;
 mod record;
+mod set;
 pub mod stream;
 mod streaming;
 mod string;
 mod value;
 pub mod ziplist;
 pub mod zipmap;
+mod zset;
 
+pub use elements::{Elements, ListNode, NodeContainer};
 pub use error::{DisplayBytes, Error, ErrorKind, Result};
 pub use format::{RdbType, RdbVersion, ValueKind};
+pub use hash::{HASH_FIELD_EXPIRE_MAX, Hash, HashEntries, HashField};
 pub use item::{Item, parse_canonical_i64};
 pub use limits::Limits;
+pub use list::List;
 pub use module::{KeyMeta, ModuleAux, ModuleId, ModuleItem, ModuleValue};
 pub use record::{
     Checksum, Entry, Function, HEADER_LEN, RdbReader, ReaderOptions, Record, RecordKind,
     parse_header,
 };
+pub use set::Set;
 pub use stream::{
     Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamIdmp, StreamNode,
 };
 pub use streaming::StreamingReader;
 pub use string::RawString;
-pub use value::{
-    Elements, HASH_FIELD_EXPIRE_MAX, Hash, HashEntries, HashField, List, ListNode, NodeContainer,
-    RawValue, Set, Value, ZSet, ZSetEntries,
-};
+pub use value::{RawValue, Value};
+pub use zset::{ZSet, ZSetEntries};

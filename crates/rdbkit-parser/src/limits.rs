@@ -1,4 +1,7 @@
-//! Caps on what untrusted lengths and counts may make the parser do.
+//! Caps on what untrusted lengths and counts may make the parser do, and the
+//! context that carries them to every reader of a value body.
+
+use crate::format::RdbVersion;
 
 /// Caps on sizes and counts claimed by the input.
 ///
@@ -39,4 +42,13 @@ impl Limits {
             max_record_len: 16 << 20,
         }
     }
+}
+
+/// What the readers need to know besides the bytes. It lives here, not
+/// with the values, so that the stream and module readers (which the value
+/// decoder calls) do not import from the module that imports them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ctx {
+    pub(crate) version: RdbVersion,
+    pub(crate) limits: Limits,
 }

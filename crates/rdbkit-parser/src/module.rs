@@ -10,8 +10,8 @@ use std::fmt;
 use crate::error::{ErrorKind, Result};
 use crate::format::*;
 use crate::input::Input;
+use crate::limits::Ctx;
 use crate::string::RawString;
-use crate::value::Ctx;
 
 const MODULE_CHARSET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -6,9 +6,9 @@ use crate::crc64::Crc64;
 use crate::error::{DisplayBytes, Error, ErrorKind, Result};
 use crate::format::*;
 use crate::input::Input;
-use crate::limits::Limits;
+use crate::limits::{Ctx, Limits};
 use crate::module::{self, KeyMeta, ModuleAux};
-use crate::value::{self, Ctx, RawValue};
+use crate::value::{self, RawValue};
 
 /// Length of the header (`REDIS0011`, `VALKEY080`).
 pub const HEADER_LEN: usize = 9;

@@ -8,12 +8,13 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::body::Blob;
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::RdbType;
+use crate::format::*;
 use crate::input::Input;
 use crate::item::Item;
+use crate::limits::Ctx;
 use crate::listpack::{Listpack, ListpackEntries};
-use crate::value::{Blob, Ctx};
 
 /// A stream entry ID.
 #[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -250,11 +251,11 @@ pub(crate) fn read_stream<'data>(
 ) -> Result<Stream<'data>> {
     let limits = &ctx.limits;
     let max = limits.max_elements;
-    let v = match ty.0 {
-        15 => 1,
-        19 => 2,
-        21 => 3,
-        26 => 4,
+    let v = match ty {
+        RDB_TYPE_STREAM_LISTPACKS => 1,
+        RDB_TYPE_STREAM_LISTPACKS_2 => 2,
+        RDB_TYPE_STREAM_LISTPACKS_3 => 3,
+        RDB_TYPE_STREAM_LISTPACKS_4 => 4,
         _ => 5,
     };
     let n_nodes = input.count("stream node count", 2, max)?;

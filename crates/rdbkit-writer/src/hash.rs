@@ -12,9 +12,8 @@ use rdbkit_parser::format::{RDB_TYPE_HASH_METADATA, RDB_TYPE_VALKEY_HASH_2};
 use rdbkit_parser::{HASH_FIELD_EXPIRE_MAX, HashField, RdbType, RdbVersion};
 
 use crate::error::{Result, WriteError};
-use crate::length::write_len;
+use crate::length::{write_counted, write_len};
 use crate::string::{StringOptions, write_item};
-use crate::value::write_counted;
 
 /// What a hash's fields hold, from one pass over them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! The RDB length encoding (`rdbSaveLen`): 6, 14, 32 or 64 bits, shortest form.
+//! The RDB length encoding (`rdbSaveLen`): 6, 14, 32 or 64 bits, shortest form,
+//! and the counted runs of elements that start with one.
 
 use std::io::Write;
 
@@ -60,6 +61,46 @@ pub fn len_size(n: u64) -> usize {
         _ if n <= u64::from(u32::MAX) => 5,
         _ => 9,
     }
+}
+
+/// Write `n` elements from `iter`, checking that there are exactly `n`.
+pub(crate) fn write_counted<W, T, I>(
+    w: &mut W,
+    n: u64,
+    iter: I,
+    what: &'static str,
+    target: RdbVersion,
+    mut each: impl FnMut(&mut W, T) -> Result<()>,
+) -> Result<()>
+where
+    W: Write + ?Sized,
+    I: IntoIterator<Item = Result<T>>,
+{
+    if n == 0 {
+        return Err(WriteError::invalid(
+            what,
+            "empty collections must not be written (loaders skip or mishandle them)",
+        ));
+    }
+    write_len(w, n, target)?;
+    let mut seen = 0u64;
+    for r in iter {
+        seen += 1;
+        if seen > n {
+            return Err(WriteError::invalid(
+                what,
+                format!("more elements than the {n} announced"),
+            ));
+        }
+        each(w, r?)?;
+    }
+    if seen != n {
+        return Err(WriteError::invalid(
+            what,
+            format!("{seen} elements, {n} announced"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

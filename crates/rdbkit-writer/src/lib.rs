@@ -66,6 +66,7 @@ pub mod hash;
 pub mod intset;
 pub mod length;
 mod report;
+mod rules;
 mod scan;
 pub mod stream;
 pub mod string;

@@ -23,9 +23,9 @@ use rdbkit_parser::listpack::{Listpack, ListpackEntries};
 use rdbkit_parser::ziplist::{Ziplist, ZiplistEntries};
 use rdbkit_parser::{Item, RawValue, RdbType, RdbVersion};
 
-use crate::convert::type_known;
 use crate::intset::{SET_MAX_INTSET_ENTRIES, encode_intset};
 use crate::length::encode_len;
+use crate::rules::type_known;
 use crate::string::write_blob_string;
 use crate::ziplist::{IntForms, ZiplistEncoder};
 

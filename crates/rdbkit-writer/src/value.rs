@@ -17,49 +17,9 @@ use rdbkit_parser::{HashField, Item, ModuleValue, RdbType, RdbVersion, Value};
 
 use crate::error::{Result, WriteError};
 use crate::hash::{self, HashSummary};
-use crate::length::write_len;
+use crate::length::{write_counted, write_len};
 use crate::stream;
 use crate::string::{StringOptions, write_binary_double, write_item, write_string_double};
-
-/// Write `n` elements from `iter`, checking that there are exactly `n`.
-pub(crate) fn write_counted<W, T, I>(
-    w: &mut W,
-    n: u64,
-    iter: I,
-    what: &'static str,
-    target: RdbVersion,
-    mut each: impl FnMut(&mut W, T) -> Result<()>,
-) -> Result<()>
-where
-    W: Write + ?Sized,
-    I: IntoIterator<Item = Result<T>>,
-{
-    if n == 0 {
-        return Err(WriteError::invalid(
-            what,
-            "empty collections must not be written (loaders skip or mishandle them)",
-        ));
-    }
-    write_len(w, n, target)?;
-    let mut seen = 0u64;
-    for r in iter {
-        seen += 1;
-        if seen > n {
-            return Err(WriteError::invalid(
-                what,
-                format!("more elements than the {n} announced"),
-            ));
-        }
-        each(w, r?)?;
-    }
-    if seen != n {
-        return Err(WriteError::invalid(
-            what,
-            format!("{seen} elements, {n} announced"),
-        ));
-    }
-    Ok(())
-}
 
 /// Write the body of a LIST (1) or SET (2): `LEN n` and n strings.
 pub fn write_elements_body<'a, W, I>(w: &mut W, n: u64, items: I, opts: StringOptions) -> Result<()>

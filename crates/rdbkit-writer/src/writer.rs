@@ -8,11 +8,11 @@ use rdbkit_parser::{
     Item, KeyMeta, ModuleAux, RawValue, RdbType, RdbVersion, Record, RecordKind, Value,
 };
 
-use crate::convert as rules;
 use crate::crc::Crc64Writer;
 use crate::error::{Result, WriteError};
 use crate::hash;
 use crate::length::write_len;
+use crate::rules;
 use crate::string::{StringOptions, write_raw_string, write_string};
 use crate::value::{self, Planned, write_hash_body, write_zset_body, zset_type};
 
