@@ -2,6 +2,7 @@
 
 mod analyze;
 mod common;
+mod consistency;
 mod convert_servers;
 mod diff;
 mod export_csv;

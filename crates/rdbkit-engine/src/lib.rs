@@ -53,3 +53,8 @@ pub mod target;
 pub mod verify;
 
 pub use error::{Error, Result, ResultExt};
+
+/// The README's examples (its "Library" section), run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;

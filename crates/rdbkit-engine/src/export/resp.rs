@@ -280,7 +280,10 @@ impl<'a> RespExporter<'a> {
             e.db,
             Some(&e.key),
             LossKind::FieldTtls,
-            format!("{n} field TTL(s): {t} has no HPEXPIREAT; the fields are kept without TTL"),
+            format!(
+                "{}: {t} has no HPEXPIREAT; the fields are kept without TTL",
+                count(n, "field TTL", "field TTLs")
+            ),
         );
     }
 
