@@ -29,9 +29,9 @@ pub(crate) enum Command {
     /// Export keys as JSON (lines, one document, or redis-rdb-tools' shape), Redis commands (RESP) or a memory report (CSV).
     Export(cmd::export::Args),
     /// Rewrite a snapshot for another server version (e.g. Redis 8 -> Azure Cache for Redis 6), with a loss report.
-    Convert(cmd::convert::Args),
+    Convert(crate::flags::Args),
     /// Keep only the selected keys (byte-for-byte copies), optionally converting too.
-    Filter(cmd::filter::Args),
+    Filter(crate::flags::Args),
     /// Split a snapshot into several by cluster hash slot (ranges or N even shards).
     Split(cmd::split::Args),
     /// Merge several snapshots into one, with db remapping and a duplicate-key policy.

@@ -34,6 +34,8 @@ macro_rules! usage {
 mod cli;
 mod cmd;
 mod exit;
+mod flags;
+mod report;
 
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {

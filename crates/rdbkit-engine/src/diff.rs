@@ -1154,6 +1154,264 @@ fn stream_members(x: &Stream<'_>, y: &Stream<'_>, acc: &mut Acc) -> crate::Resul
     Ok(())
 }
 
+fn json_opt(o: &mut Vec<u8>, v: Option<impl crate::json::IntLike>) {
+    match v {
+        Some(v) => crate::json::int(o, v),
+        None => crate::json::raw(o, "null"),
+    }
+}
+
+fn json_id(o: &mut Vec<u8>, id: Option<StreamId>) {
+    match id {
+        Some(id) => crate::json::str(o, &id.to_string()),
+        None => crate::json::raw(o, "null"),
+    }
+}
+
+fn json_shape(o: &mut Vec<u8>, s: &Shape) {
+    crate::json::raw(o, "{\"len\":");
+    crate::json::int(o, s.len);
+    crate::json::raw(o, ",\"field_ttls\":");
+    crate::json::int(o, s.field_ttls);
+    crate::json::raw(o, "}");
+}
+
+fn json_member(o: &mut Vec<u8>, m: &Member) {
+    crate::json::raw(o, "{\"at\":");
+    match &m.at {
+        At::Member(n) | At::Field(n) | At::Group(n) => {
+            let at = match m.at {
+                At::Member(_) => "member",
+                At::Field(_) => "field",
+                _ => "group",
+            };
+            crate::json::str(o, at);
+            crate::json::raw(o, ",\"name\":");
+            crate::json::bytes(o, n);
+        }
+        At::Index(i) => {
+            crate::json::raw(o, "\"index\",\"index\":");
+            crate::json::int(o, *i);
+        }
+        At::Byte(b) => {
+            crate::json::raw(o, "\"byte\",\"offset\":");
+            crate::json::int(o, *b);
+        }
+        At::Entry(id) => {
+            crate::json::raw(o, "\"entry\",\"id\":");
+            json_id(o, Some(*id));
+        }
+        At::LastId => crate::json::raw(o, "\"last_id\""),
+    }
+    crate::json::raw(o, ",\"change\":");
+    match &m.change {
+        Change::OnlyA => crate::json::raw(o, "\"only_a\""),
+        Change::OnlyB => crate::json::raw(o, "\"only_b\""),
+        Change::Differs => crate::json::raw(o, "\"differs\""),
+        Change::Value { a, b } => {
+            crate::json::raw(o, "\"value\",\"a\":");
+            crate::json::bytes(o, &a.head);
+            crate::json::raw(o, ",\"a_len\":");
+            crate::json::int(o, a.len);
+            crate::json::raw(o, ",\"b\":");
+            crate::json::bytes(o, &b.head);
+            crate::json::raw(o, ",\"b_len\":");
+            crate::json::int(o, b.len);
+        }
+        Change::Score { a, b } => {
+            crate::json::raw(o, "\"score\",\"a\":");
+            crate::json::score_str(o, *a);
+            crate::json::raw(o, ",\"b\":");
+            crate::json::score_str(o, *b);
+        }
+        Change::Ttl { a, b } => {
+            crate::json::raw(o, "\"ttl\",\"a\":");
+            json_opt(o, *a);
+            crate::json::raw(o, ",\"b\":");
+            json_opt(o, *b);
+        }
+        Change::Id { a, b } => {
+            crate::json::raw(o, "\"id\",\"a\":");
+            json_id(o, Some(*a));
+            crate::json::raw(o, ",\"b\":");
+            json_id(o, Some(*b));
+        }
+    }
+    crate::json::raw(o, "}");
+}
+
+fn json_key(o: &mut Vec<u8>, kind: &str, db: u64, key: &[u8]) {
+    crate::json::raw(o, "{\"kind\":");
+    crate::json::str(o, kind);
+    crate::json::raw(o, ",\"db\":");
+    crate::json::int(o, db);
+    crate::json::raw(o, ",\"key\":");
+    crate::json::bytes(o, key);
+}
+
+/// One difference as a JSON object (the schema is in the module doc).
+/// One difference as a JSON object, appended to `o`: the `diff --json`
+/// format.
+///
+/// The document is, `{"differences": [...], "summary": {...}}`
+/// (differences first, so that they stream out as they are found). A key,
+/// member, field, group or value is a JSON string when it is UTF-8 and
+/// `{"base64": "..."}` otherwise; an absent expiry, TTL or counter is
+/// `null`; times are Unix ms; stream IDs are `"ms-seq"` strings; scores are
+/// strings (`"1.5"`, `"inf"`).
+///
+/// - `summary`: `equal` (bool), `same`, `only_a`, `only_b`, `differ` (keys),
+///   `functions_same`, `functions_only_a`, `functions_only_b`,
+///   `functions_differ`.
+/// - each difference has `kind`; key differences also `db` and `key`:
+///   - `only_a`, `only_b`: nothing more.
+///   - `type`: `a`, `b` (type names).
+///   - `value`: `type`; `a`, `b` (`{"len": N, "field_ttls": N}`: elements,
+///     hash fields with a TTL); `members` (`null` when the value was not
+///     read again: stdin, past the first 1000, a module value), else a
+///     list of `{"at", ..., "change", ...}`; `more_members` (how many more
+///     differ). `at` is `member`/`field`/`group` with `name`, `index` with
+///     `index`, `byte` with `offset`, `entry` with `id`, or `last_id`.
+///     `change` is `only_a`, `only_b`, `differs`, `value` with `a`, `b`
+///     (the first 64 bytes) and `a_len`, `b_len`; `score` with `a`, `b`;
+///     `ttl` with `a`, `b`; `id` with `a`, `b`.
+///   - `stream_meta`: `changes`, a list of `{"field": "entries_added" |
+///     "max_deleted_id", "a", "b"}` and `{"field": "entries_read",
+///     "group", "a", "b"}`.
+///   - `ttl`: `a`, `b` (expiries).
+///   - `function_only_a`, `function_only_b`: `library`.
+///   - `function`: `library`, `a_len`, `b_len` (source bytes).
+pub fn difference_json(o: &mut Vec<u8>, d: &Difference) {
+    match d {
+        Difference::OnlyA { db, key } => json_key(o, "only_a", *db, key),
+        Difference::OnlyB { db, key } => json_key(o, "only_b", *db, key),
+        Difference::Type { db, key, a, b } => {
+            json_key(o, "type", *db, key);
+            crate::json::raw(o, ",\"a\":");
+            crate::json::str(o, a);
+            crate::json::raw(o, ",\"b\":");
+            crate::json::str(o, b);
+        }
+        Difference::Value {
+            db,
+            key,
+            kind,
+            a,
+            b,
+            members,
+        } => {
+            json_key(o, "value", *db, key);
+            crate::json::raw(o, ",\"type\":");
+            crate::json::str(o, kind);
+            crate::json::raw(o, ",\"a\":");
+            json_shape(o, a);
+            crate::json::raw(o, ",\"b\":");
+            json_shape(o, b);
+            crate::json::raw(o, ",\"members\":");
+            match members {
+                Some(m) => {
+                    crate::json::raw(o, "[");
+                    for (i, x) in m.first.iter().enumerate() {
+                        if i > 0 {
+                            crate::json::raw(o, ",");
+                        }
+                        json_member(o, x);
+                    }
+                    crate::json::raw(o, "]");
+                }
+                None => crate::json::raw(o, "null"),
+            }
+            crate::json::raw(o, ",\"more_members\":");
+            crate::json::int(o, members.as_ref().map_or(0, |m| m.more));
+        }
+        Difference::StreamMeta { db, key, changes } => {
+            json_key(o, "stream_meta", *db, key);
+            crate::json::raw(o, ",\"changes\":[");
+            for (i, c) in changes.iter().enumerate() {
+                if i > 0 {
+                    crate::json::raw(o, ",");
+                }
+                match c {
+                    MetaChange::EntriesAdded { a, b } => {
+                        crate::json::raw(o, "{\"field\":\"entries_added\",\"a\":");
+                        json_opt(o, *a);
+                        crate::json::raw(o, ",\"b\":");
+                        json_opt(o, *b);
+                    }
+                    MetaChange::MaxDeletedId { a, b } => {
+                        crate::json::raw(o, "{\"field\":\"max_deleted_id\",\"a\":");
+                        json_id(o, *a);
+                        crate::json::raw(o, ",\"b\":");
+                        json_id(o, *b);
+                    }
+                    MetaChange::EntriesRead { group, a, b } => {
+                        crate::json::raw(o, "{\"field\":\"entries_read\",\"group\":");
+                        crate::json::bytes(o, group);
+                        crate::json::raw(o, ",\"a\":");
+                        json_opt(o, *a);
+                        crate::json::raw(o, ",\"b\":");
+                        json_opt(o, *b);
+                    }
+                }
+                crate::json::raw(o, "}");
+            }
+            crate::json::raw(o, "]");
+        }
+        Difference::Ttl { db, key, a, b } => {
+            json_key(o, "ttl", *db, key);
+            crate::json::raw(o, ",\"a\":");
+            json_opt(o, *a);
+            crate::json::raw(o, ",\"b\":");
+            json_opt(o, *b);
+        }
+        Difference::FunctionOnlyA { library } | Difference::FunctionOnlyB { library } => {
+            let kind = match d {
+                Difference::FunctionOnlyA { .. } => "function_only_a",
+                _ => "function_only_b",
+            };
+            crate::json::raw(o, "{\"kind\":");
+            crate::json::str(o, kind);
+            crate::json::raw(o, ",\"library\":");
+            crate::json::str(o, library);
+        }
+        Difference::Function {
+            library,
+            a_len,
+            b_len,
+        } => {
+            crate::json::raw(o, "{\"kind\":\"function\",\"library\":");
+            crate::json::str(o, library);
+            crate::json::raw(o, ",\"a_len\":");
+            crate::json::int(o, *a_len);
+            crate::json::raw(o, ",\"b_len\":");
+            crate::json::int(o, *b_len);
+        }
+    }
+    crate::json::raw(o, "}");
+}
+
+/// The `"summary":{...}` member of the `diff --json` document.
+pub fn summary_json(o: &mut Vec<u8>, s: &Summary) {
+    crate::json::raw(o, "\"summary\":{\"equal\":");
+    crate::json::raw(o, if s.is_equal() { "true" } else { "false" });
+    for (name, v) in [
+        ("same", s.same),
+        ("only_a", s.only_a),
+        ("only_b", s.only_b),
+        ("differ", s.differ),
+        ("functions_same", s.functions_same),
+        ("functions_only_a", s.functions_only_a),
+        ("functions_only_b", s.functions_only_b),
+        ("functions_differ", s.functions_differ),
+    ] {
+        crate::json::raw(o, ",\"");
+        crate::json::raw(o, name);
+        crate::json::raw(o, "\":");
+        crate::json::int(o, v);
+    }
+    crate::json::raw(o, "}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@ use rdbkit_engine::select::{Selection, Selector};
 use rdbkit_engine::target::Target;
 use rdbkit_writer::LossPolicy;
 
-use crate::cmd::convert::OnLoss;
 use crate::exit;
+use crate::flags::OnLoss;
 
 /// Arguments of `rdbkit export`.
 #[derive(Debug, clap::Args)]

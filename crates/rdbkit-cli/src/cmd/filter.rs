@@ -5,10 +5,8 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cmd::convert::rewrite;
-
-/// Arguments of `rdbkit filter`: those of convert, the target optional.
-pub(crate) type Args = crate::cmd::convert::Args;
+use crate::flags::Args;
+use crate::report::rewrite;
 
 /// Run `rdbkit filter`.
 pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {

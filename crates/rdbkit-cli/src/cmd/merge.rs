@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use rdbkit_parser::RdbVersion;
 
-use crate::cmd::convert::{RewriteArgs, rewrite};
+use crate::flags::RewriteArgs;
+use crate::report::rewrite;
 
 /// Arguments of `rdbkit merge`.
 #[derive(Debug, clap::Args)]

@@ -12,8 +12,9 @@ use anyhow::Context;
 use rdbkit_engine::rewrite::{Finish, merge_split_reports, shard_ranges};
 use rdbkit_engine::slot::{SLOTS, parse_range};
 
-use crate::cmd::convert::{RewriteArgs, plural, refused};
 use crate::exit;
+use crate::flags::RewriteArgs;
+use crate::report::{plural, refused};
 
 /// Arguments of `rdbkit split`.
 #[derive(Debug, clap::Args)]
@@ -169,7 +170,7 @@ fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::
         }
     }
     if let (Some(report), Some((plan, _))) = (&merged, parts.first()) {
-        crate::cmd::convert::warn_if_nothing_selected(plan, report);
+        crate::report::warn_if_nothing_selected(plan, report);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,7 +21,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "T")]
     pub(crate) target: Option<String>,
     #[command(flatten)]
-    pub(crate) conv: crate::cmd::convert::ConvOpts,
+    pub(crate) conv: crate::flags::ConvOpts,
 }
 
 /// `verify --target T`: a dry run of the conversion.
