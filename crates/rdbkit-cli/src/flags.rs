@@ -200,9 +200,29 @@ pub(crate) struct OutOpts {
     /// Write the snapshot to stdout (`-o -`) even when stdout is a terminal.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Write gzip (as Redis Cloud and Azure Managed Redis take `.rdb.gz`);
+    /// implied by an output name ending in `.gz`.
+    #[arg(long)]
+    pub(crate) gzip: bool,
 }
 
 impl OutOpts {
+    /// How the engine finishes the output `output`: padding, report, gzip
+    /// (asked for, or by the name).
+    pub(crate) fn finish(&self, output: &str) -> anyhow::Result<rdbkit_engine::rewrite::Finish> {
+        let gzip = self.gzip || output.ends_with(".gz");
+        if gzip && self.pad.is_some() {
+            usage!(
+                "--pad pads the snapshot itself (a page blob of a plain .rdb); it does not apply to a gzip output"
+            );
+        }
+        Ok(rdbkit_engine::rewrite::Finish {
+            pad: self.pad,
+            report: self.report.clone(),
+            gzip,
+        })
+    }
+
     /// Refuse to write a binary snapshot to a terminal (as `gzip` does),
     /// before any work.
     pub(crate) fn check_stdout(&self, output: &str) -> anyhow::Result<()> {

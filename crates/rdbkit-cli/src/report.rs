@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use rdbkit_engine::rewrite::{Finish, Plan};
+use rdbkit_engine::rewrite::Plan;
 
 use crate::exit;
 use crate::flags::OutOpts;
@@ -19,10 +19,7 @@ pub(crate) fn rewrite(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     out_opts.check_stdout(output)?;
-    let finish = Finish {
-        pad: out_opts.pad,
-        report: out_opts.report.clone(),
-    };
+    let finish = out_opts.finish(output)?;
     match rdbkit_engine::rewrite::rewrite(inputs, output, plan, &finish) {
         Ok(done) => {
             let report = &done.report;

@@ -170,10 +170,7 @@ impl Sizer {
             crate::error::bail!("record before the header");
         };
         let m = model.key(e).map_err(|err| {
-            crate::Error::usage(format!(
-                "key {}: {err:#}",
-                rdbkit_parser::DisplayBytes(&e.key)
-            ))
+            crate::Error::from(err).context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
         })?;
         Ok(Some((e, m)))
     }

@@ -41,9 +41,35 @@ pub enum Output {
         patches: Vec<(u64, Vec<u8>)>,
         /// Where the checksum trailer of a patched file is.
         trailer_at: Option<u64>,
+        /// Compress the verified file with gzip before the rename.
+        gzip: bool,
     },
     /// Standard output.
-    Stdout(CountingWriter<io::Stdout>),
+    Stdout(CountingWriter<StdoutSink>),
+}
+
+/// Standard output, as it is or through gzip.
+#[derive(Debug)]
+pub enum StdoutSink {
+    /// The bytes as they are.
+    Plain(io::Stdout),
+    /// Compressed as they go.
+    Gzip(flate2::write::GzEncoder<io::Stdout>),
+}
+
+impl Write for StdoutSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            StdoutSink::Plain(w) => w.write(buf),
+            StdoutSink::Gzip(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            StdoutSink::Plain(w) => w.flush(),
+            StdoutSink::Gzip(w) => w.flush(),
+        }
+    }
 }
 
 /// A writer that counts the bytes written through it.
@@ -188,7 +214,7 @@ impl Output {
     pub fn create(path: &str, inputs: &[&str]) -> crate::Result<Output> {
         if path == "-" {
             return Ok(Output::Stdout(CountingWriter {
-                inner: io::stdout(),
+                inner: StdoutSink::Plain(io::stdout()),
                 count: 0,
             }));
         }
@@ -234,7 +260,28 @@ impl Output {
             renamed: false,
             patches: Vec::new(),
             trailer_at: None,
+            gzip: false,
         })
+    }
+
+    /// Write the output gzip-compressed (before anything is written). A
+    /// file is verified as it is today, uncompressed, then compressed into a
+    /// second temp file that is read back and matched against it before
+    /// the rename; stdout is compressed as it goes. Patching
+    /// ([`Output::patch`]) still works: it applies to the uncompressed
+    /// file.
+    pub fn gzip(&mut self) {
+        match self {
+            Output::File { gzip, .. } => *gzip = true,
+            Output::Stdout(s) => {
+                if let StdoutSink::Plain(_) = s.inner {
+                    s.inner = StdoutSink::Gzip(flate2::write::GzEncoder::new(
+                        io::stdout(),
+                        flate2::Compression::default(),
+                    ));
+                }
+            }
+        }
     }
 
     /// Whether [`Output::patch`] can be used: a file verified while written.
@@ -312,6 +359,9 @@ impl Output {
         match &mut self {
             Output::Stdout(s) => {
                 s.flush()?;
+                if let StdoutSink::Gzip(gz) = &mut s.inner {
+                    gz.try_finish()?;
+                }
             }
             Output::File {
                 tmp,
@@ -319,6 +369,7 @@ impl Output {
                 verifier,
                 patches,
                 trailer_at,
+                gzip,
                 ..
             } => {
                 let w = file
@@ -388,6 +439,16 @@ impl Output {
                 f.sync_all()
                     .with_context(|| format!("cannot sync {}", tmp.display()))?;
                 drop(f);
+                if *gzip {
+                    let packed = PathBuf::from(format!("{}.gz", tmp.display()));
+                    let result = gzip_verified(tmp, &packed);
+                    if result.is_err() {
+                        let _ = fs::remove_file(&packed);
+                    }
+                    result.context("the compressed file failed verification; nothing was renamed")?;
+                    let _ = fs::remove_file(&*tmp);
+                    *tmp = packed;
+                }
             }
         }
         Ok(Checked(self))
@@ -419,6 +480,63 @@ impl Checked {
         }
         Ok(())
     }
+}
+
+/// Compress the verified file `plain` into `packed` with gzip, read
+/// `packed` back through a decompressor and match its length and CRC-64
+/// against `plain`'s, then fsync it.
+fn gzip_verified(plain: &Path, packed: &Path) -> crate::Result<()> {
+    struct Hashing<R> {
+        inner: R,
+        crc: rdbkit_parser::crc64::Crc64,
+        len: u64,
+    }
+    impl<R: io::Read> io::Read for Hashing<R> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.crc.update(&buf[..n]);
+            self.len += n as u64;
+            Ok(n)
+        }
+    }
+    let open = |p: &Path| File::open(p).with_context(|| format!("cannot read {}", p.display()));
+    let mut src = Hashing {
+        inner: io::BufReader::with_capacity(BLOCK, open(plain)?),
+        crc: rdbkit_parser::crc64::Crc64::new(),
+        len: 0,
+    };
+    let out = File::options()
+        .write(true)
+        .create_new(true)
+        .open(packed)
+        .with_context(|| format!("cannot create {}", packed.display()))?;
+    let mut gz = flate2::write::GzEncoder::new(
+        io::BufWriter::with_capacity(BLOCK, out),
+        flate2::Compression::default(),
+    );
+    io::copy(&mut src, &mut gz).with_context(|| format!("cannot write {}", packed.display()))?;
+    let out = gz
+        .finish()
+        .and_then(|w| w.into_inner().map_err(io::IntoInnerError::into_error))
+        .with_context(|| format!("cannot write {}", packed.display()))?;
+    out.sync_all()
+        .with_context(|| format!("cannot sync {}", packed.display()))?;
+    let mut back = Hashing {
+        inner: flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(BLOCK, open(packed)?)),
+        crc: rdbkit_parser::crc64::Crc64::new(),
+        len: 0,
+    };
+    io::copy(&mut back, &mut io::sink())
+        .with_context(|| format!("cannot read back {}", packed.display()))?;
+    if (back.len, back.crc.finish()) != (src.len, src.crc.finish()) {
+        bail!(
+            "{} decompresses to {} bytes that differ from the {} bytes verified",
+            packed.display(),
+            back.len,
+            src.len
+        );
+    }
+    Ok(())
 }
 
 /// Size of the blocks written to the temp file (and handed to the verifier).

@@ -727,6 +727,8 @@ pub struct Finish {
     /// Write the report ([`outcome_json`]) to this file, before the output
     /// is renamed: a report that cannot be written leaves no output.
     pub report: Option<std::path::PathBuf>,
+    /// Write the output(s) gzip-compressed ([`Output::gzip`]).
+    pub gzip: bool,
 }
 
 /// Rewrite `inputs` (`-`: stdin, once) into `output` (`-`: stdout) under
@@ -772,6 +774,9 @@ pub fn rewrite(
     // The output is verified (every value decoded, checksum) on a second
     // thread while it is written, instead of by a re-read afterwards.
     let mut out = Output::create_verified(output, inputs)?;
+    if finish.gzip {
+        out.gzip();
+    }
     // A file output gets its sizing hints filled in after the fact, so the
     // inputs are read once (stdout cannot be patched: a pre-pass counts).
     let one_pass = out.can_patch();
@@ -916,7 +921,13 @@ pub fn split(
     }
     let mut outputs: Vec<Output> = parts
         .iter()
-        .map(|(_, f)| Output::create(f, &[input]))
+        .map(|(_, f)| {
+            let mut o = Output::create(f, &[input])?;
+            if finish.gzip {
+                o.gzip();
+            }
+            Ok(o)
+        })
         .collect::<crate::Result<_>>()?;
     let mut keys_by_db = std::collections::BTreeMap::new();
     let results = {

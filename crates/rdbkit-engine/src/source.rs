@@ -210,23 +210,132 @@ impl<'d> MapVisitor<'d> for ByRef<'_> {
     }
 }
 
-/// Walk `path` (`-` = stdin). Parse errors come back as
-/// `rdbkit_parser::Error` inside the `crate::Error` so that callers can tell
-/// a damaged file from an I/O problem.
+/// How an input's bytes are stored, told by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packing {
+    /// A snapshot as it is (or not a snapshot: the parser says so).
+    Plain,
+    /// gzip (`.rdb.gz`, as Azure Managed Redis exports and Redis Cloud
+    /// imports): read through a streaming decompressor.
+    Gzip,
+}
+
+/// The compressed formats rdbkit does not read, by magic: name and how to
+/// unpack.
+const OTHER_PACKINGS: &[(&[u8], &str, &str)] = &[
+    (b"\x28\xb5\x2f\xfd", "zstd", "zstd -d FILE"),
+    (b"\xfd7zXZ\x00", "xz", "xz -d FILE"),
+    (b"BZh", "bzip2", "bzip2 -d FILE"),
+    (b"PK\x03\x04", "zip", "unzip FILE"),
+    (b"\x04\x22\x4d\x18", "lz4", "lz4 -d FILE"),
+];
+
+/// The packing of an input that starts with `head` (its first bytes, up to
+/// 6); another compressed format is an error that names it.
+pub fn packing(head: &[u8], name: &str) -> crate::Result<Packing> {
+    if head.starts_with(b"\x1f\x8b") {
+        return Ok(Packing::Gzip);
+    }
+    for (magic, format, how) in OTHER_PACKINGS {
+        if head.starts_with(magic) {
+            crate::error::bail!(
+                "{name} is {format}-compressed, not a snapshot: decompress it first ({})",
+                how.replace("FILE", name)
+            );
+        }
+    }
+    Ok(Packing::Plain)
+}
+
+/// The packing of the file at `path` (`-`: stdin is looked at when walked).
+pub fn file_packing(path: &str) -> crate::Result<Packing> {
+    if path == "-" {
+        return Ok(Packing::Plain);
+    }
+    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+        crate::error::bail!("cannot open {path}: it is a directory, not a snapshot file");
+    }
+    let mut f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+    let mut head = [0u8; 6];
+    let mut n = 0;
+    while n < head.len() {
+        match io::Read::read(&mut f, &mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(crate::Error::from(e).context(format!("cannot read {path}"))),
+        }
+    }
+    packing(&head[..n], path)
+}
+
+/// Whether `path` can be memory-mapped and walked in place (a plain file;
+/// not stdin, not a compressed file).
+pub fn mappable(path: &str) -> crate::Result<bool> {
+    Ok(path != "-" && file_packing(path)? == Packing::Plain)
+}
+
+/// Walk `path` (`-` = stdin). A plain file is memory-mapped; stdin and gzip
+/// inputs (files or stdin, told by their magic) are streamed, memory bounded
+/// by the largest record; offsets in errors are then those of the
+/// uncompressed snapshot. Parse errors come back as
+/// [`Error::Damaged`](crate::Error::Damaged) so that callers can tell a
+/// damaged file from an I/O problem.
 pub fn walk(path: &str, options: ReaderOptions, v: &mut dyn Visitor) -> crate::Result<WalkEnd> {
     if path == "-" {
-        let stdin = io::stdin();
-        return walk_reader(stdin.lock(), options, v);
+        let mut stdin = io::BufReader::with_capacity(1 << 20, io::stdin().lock());
+        let head = io::BufRead::fill_buf(&mut stdin).context("cannot read stdin")?;
+        return match packing(head, "stdin")? {
+            Packing::Gzip => walk_reader(flate2::bufread::MultiGzDecoder::new(stdin), options, v),
+            Packing::Plain => walk_reader(stdin, options, v),
+        };
+    }
+    if file_packing(path)? == Packing::Gzip {
+        let f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+        let gz = flate2::bufread::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, f));
+        return walk_reader(gz, options, v)
+            .map_err(|e| match e {
+                // A damaged gzip stream is a damaged input too.
+                crate::Error::Io(io)
+                    if matches!(
+                        io.kind(),
+                        io::ErrorKind::InvalidData
+                            | io::ErrorKind::InvalidInput
+                            | io::ErrorKind::UnexpectedEof
+                    ) =>
+                {
+                    crate::Error::Io(io).context(format!("{path}: the gzip stream is damaged"))
+                }
+                e => e,
+            });
     }
     let map = open(path)?;
     walk_map(&map, options, &mut ByRef(v))
 }
 
+/// The version in the header of `path` (`-`: `None`, stdin can be read only
+/// once), read through gzip when it is gzip.
+pub fn header_version(path: &str) -> crate::Result<Option<RdbVersion>> {
+    if path == "-" {
+        return Ok(None);
+    }
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+    let mut head = [0u8; rdbkit_parser::HEADER_LEN];
+    let read: crate::Result<()> = match file_packing(path)? {
+        Packing::Gzip => io::Read::read_exact(&mut flate2::read::MultiGzDecoder::new(f), &mut head)
+            .map_err(Into::into),
+        Packing::Plain => io::Read::read_exact(&mut { f }, &mut head).map_err(Into::into),
+    };
+    read.with_context(|| format!("cannot read {path}"))?;
+    Ok(Some(rdbkit_parser::parse_header(&head)?))
+}
+
 /// Memory-map a file input.
 pub fn open(path: &str) -> crate::Result<Mmap> {
-    // Mapping a directory fails with "No such device"; say what it is.
-    if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
-        crate::error::bail!("cannot open {path}: it is a directory, not a snapshot file");
+    // (file_packing also says so of a directory, which mapping would call
+    // "No such device".)
+    if file_packing(path)? == Packing::Gzip {
+        crate::error::bail!("{path} is gzip-compressed: it is read as a stream, not mapped");
     }
     rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
 }

@@ -24,18 +24,6 @@ pub(crate) struct Args {
     pub(crate) rw: RewriteArgs,
 }
 
-fn header_version(path: &str) -> anyhow::Result<Option<RdbVersion>> {
-    if path == "-" {
-        return Ok(None);
-    }
-    let mut head = [0u8; rdbkit_parser::HEADER_LEN];
-    let mut f =
-        std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {path}: {e}"))?;
-    std::io::Read::read_exact(&mut f, &mut head)
-        .map_err(|e| anyhow::anyhow!("cannot read {path}: {e}"))?;
-    Ok(Some(rdbkit_parser::parse_header(&head)?))
-}
-
 /// Run `rdbkit merge`.
 pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
@@ -45,8 +33,8 @@ pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Res
         let versions: Vec<RdbVersion> = args
             .inputs
             .iter()
-            .map(|p| header_version(p))
-            .collect::<anyhow::Result<Vec<_>>>()?
+            .map(|p| rdbkit_engine::source::header_version(p))
+            .collect::<rdbkit_engine::Result<Vec<_>>>()?
             .into_iter()
             .flatten()
             .collect();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use rdbkit_engine::rewrite::{Finish, merge_split_reports, shard_ranges};
+use rdbkit_engine::rewrite::{merge_split_reports, shard_ranges};
 use rdbkit_engine::slot::{SLOTS, parse_range};
 
 use crate::exit;
@@ -59,7 +59,10 @@ pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Res
                 .map(|(i, (a, b))| {
                     (
                         (a, b),
-                        dir.join(format!("shard-{i}-{a}-{b}.rdb"))
+                        dir.join(format!(
+                            "shard-{i}-{a}-{b}.rdb{}",
+                            if args.rw.out.gzip { ".gz" } else { "" }
+                        ))
                             .to_string_lossy()
                             .into_owned(),
                     )
@@ -107,10 +110,13 @@ fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::
         }
         parts.push((args.rw.plan(&sel, None, true)?, file.clone()));
     }
-    let finish = Finish {
-        pad: args.rw.out.pad,
-        report: args.rw.out.report.clone(),
-    };
+    // One packing for all outputs: gzip when asked, or when every name says so.
+    let named_gz = targets.iter().filter(|(_, f)| f.ends_with(".gz")).count();
+    if named_gz > 0 && named_gz < targets.len() {
+        usage!("some outputs end in .gz and some do not: give all .gz names, or --gzip");
+    }
+    let gz = args.rw.out.gzip || named_gz > 0;
+    let finish = args.rw.out.finish(if gz { "all.gz" } else { "all" })?;
     let done = match rdbkit_engine::rewrite::split(&args.input, &parts, &finish) {
         Ok(done) => done,
         Err(e) => match e.lossy_report() {

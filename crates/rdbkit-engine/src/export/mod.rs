@@ -322,10 +322,7 @@ impl Visitor for Exporter<'_> {
                             self.buf.truncate(mark);
                             self.out.write_all(&self.buf)?;
                             self.buf.clear();
-                            return Err(crate::Error::usage(format!(
-                                "key {}: {err:#}",
-                                rdbkit_parser::DisplayBytes(&e.key)
-                            )));
+                            return Err(crate::Error::from(err).context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
                         }
                         self.buf.push(b'\n');
                     }
@@ -467,7 +464,7 @@ pub fn export(
         walk(path, Default::default(), &mut v)?;
         return Ok(ExportSummary::default());
     }
-    if format == Format::Jsonl && path != "-" {
+    if format == Format::Jsonl && crate::source::mappable(path)? {
         export_jsonl_parallel(path, sel, out)?;
         return Ok(ExportSummary::default());
     }
@@ -593,10 +590,7 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
             let mark = lines.text.len();
             if let Err(err) = entry_json(&mut lines.text, e, true) {
                 lines.text.truncate(mark);
-                lines.error = Some(crate::Error::usage(format!(
-                    "key {}: {err:#}",
-                    rdbkit_parser::DisplayBytes(&e.key)
-                )));
+                lines.error = Some(crate::Error::from(err).context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
                 break;
             }
             lines.text.push(b'\n');
@@ -636,25 +630,22 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
 /// no partial line, as for any other key), then the line is written out
 /// element by element.
 fn huge_entry(out: &mut dyn Write, e: &Entry<'_>) -> crate::Result<()> {
-    let fail = |err: &dyn std::fmt::Display| {
-        crate::Error::usage(format!(
-            "key {}: {err:#}",
-            rdbkit_parser::DisplayBytes(&e.key)
-        ))
+    let fail = |err: crate::Error| {
+        err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
     };
     let mut buf = Vec::with_capacity(SPILL + SPILL / 4);
     entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
         b.clear();
         Ok(())
     })
-    .map_err(|err| fail(&err))?;
+    .map_err(fail)?;
     buf.clear();
     entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
         out.write_all(b)?;
         b.clear();
         Ok(())
     })
-    .map_err(|err| fail(&err))?;
+    .map_err(fail)?;
     buf.push(b'\n');
     out.write_all(&buf)?;
     Ok(())
