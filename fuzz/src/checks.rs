@@ -20,8 +20,9 @@
 //! * the sub-decoders (LZF, ziplist, listpack, intset, zipmap) agree with
 //!   themselves and give the same verdict when reached through a real file.
 //!
-//! The module uses only `std` and `rdbkit_parser`, so that it can be compiled
-//! into both crates with `#[path]`.
+//! The module uses only `std`, `rdbkit_parser` and the writer's length
+//! encoder (`rdbkit_writer::length`), so that it can be compiled into both
+//! crates with `#[path]` (the parser has the writer as a dev-dependency).
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -76,21 +77,15 @@ fn options(verify_checksum: bool) -> ReaderOptions {
 // ---------------------------------------------------------------------------
 // Building small files
 
-/// An RDB length (`LEN`) in its shortest form.
+/// An RDB length (`LEN`) in its shortest form, by the writer's encoder (as
+/// `rdbkit_testkit::build::len`; the fuzz crate does not depend on the
+/// testkit, which runs servers).
 pub fn len_bytes(n: u64) -> Vec<u8> {
-    if n < 64 {
-        vec![n as u8]
-    } else if n < 16384 {
-        vec![0x40 | (n >> 8) as u8, n as u8]
-    } else if n <= u64::from(u32::MAX) {
-        let mut v = vec![0x80];
-        v.extend_from_slice(&(n as u32).to_be_bytes());
-        v
-    } else {
-        let mut v = vec![0x81];
-        v.extend_from_slice(&n.to_be_bytes());
-        v
-    }
+    let mut buf = [0u8; 9];
+    // RDB 12 has the 64-bit form: every length can be encoded.
+    let used =
+        rdbkit_writer::length::encode_len(n, rdbkit_parser::RdbVersion(12), &mut buf).unwrap_or(0);
+    buf[..used].to_vec()
 }
 
 /// A raw RDB string: `LEN` + bytes.

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use rdbkit_parser::{NodeContainer, RdbReader, RecordKind, Value as Parsed};
 
+use rdbkit_testkit::build;
 use rdbkit_testkit::{Server, ServerKind, diff_logical, dump_logical};
 use serde_json::Value;
 
@@ -465,6 +466,8 @@ fn compact_values_stay_compact_for_redis_6_2_under_deep_sanitization() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A listpack of integers (`Ok`, always in the 64-bit form, unlike
+/// `build::listpack`) and short strings (`Err`).
 fn lp(elems: &[Result<i64, &[u8]>]) -> Vec<u8> {
     let mut body: Vec<u8> = Vec::new();
     for e in elems {
@@ -485,23 +488,16 @@ fn lp(elems: &[Result<i64, &[u8]>]) -> Vec<u8> {
     out
 }
 
-/// A short RDB length (< 16 384).
-fn rdb_len(n: usize) -> Vec<u8> {
-    if n < 64 {
-        vec![n as u8]
-    } else {
-        vec![0x40 | (n >> 8) as u8, n as u8]
-    }
-}
-
-fn rdb_str(b: &[u8]) -> Vec<u8> {
-    [rdb_len(b.len()), b.to_vec()].concat()
-}
-
 fn rdb_lzf(b: &[u8]) -> Vec<u8> {
     let mut c = Vec::new();
     rdbkit_parser::lzf::compress(b, &mut c).unwrap();
-    [vec![0xc3], rdb_len(c.len()), rdb_len(b.len()), c].concat()
+    [
+        vec![0xc3],
+        build::len(c.len() as u64),
+        build::len(b.len() as u64),
+        c,
+    ]
+    .concat()
 }
 
 /// Hand-built Redis 7.2 listpacks of every kind, converted for Redis 6.2 and
@@ -515,13 +511,9 @@ fn hand_built_listpacks_load_as_ziplists_and_intsets_on_redis_6_2() {
     let long = vec![b'v'; 300];
     let doc = b"{\"a\":1,\"b\":2}".repeat(20);
     let mut rdb = b"REDIS0011\xfe\x00".to_vec();
-    let mut entry = |ty: u8, key: &[u8], body: &[u8]| {
-        rdb.push(ty);
-        rdb.extend(rdb_str(key));
-        rdb.extend_from_slice(body);
-    };
+    let mut entry = |ty: u8, key: &[u8], body: &[u8]| rdb.extend(build::entry(ty, key, body));
     let set = lp(&[Ok(9), Ok(-70000), Err(b"12"), Ok(1 << 33)]);
-    entry(20, b"s", &rdb_str(&set));
+    entry(20, b"s", &build::string(&set));
     let zset = lp(&[
         Err(b"a"),
         Ok(-3),
@@ -534,7 +526,7 @@ fn hand_built_listpacks_load_as_ziplists_and_intsets_on_redis_6_2() {
         Err(b"top"),
         Err(b"inf"),
     ]);
-    entry(17, b"z", &rdb_str(&zset));
+    entry(17, b"z", &build::string(&zset));
     let hash = lp(&[
         Err(b"f"),
         Err(&long),
@@ -550,7 +542,7 @@ fn hand_built_listpacks_load_as_ziplists_and_intsets_on_redis_6_2() {
     let n2 = lp(&[Err(&doc), Ok(i64::MIN)]);
     let mut list = vec![2u8];
     list.extend([2]);
-    list.extend(rdb_str(&n1));
+    list.extend(build::string(&n1));
     list.extend([2]);
     list.extend(rdb_lzf(&n2));
     entry(18, b"l", &list);
@@ -641,8 +633,8 @@ fn a_huge_list_streams_through_filter_convert_and_export() {
     let (nodes, per_node) = (6_000usize, 128usize);
     let mut rdb = b"REDIS0011\xfe\x00\x00\x05small\x01v".to_vec();
     rdb.push(18);
-    rdb.extend(rdb_str(b"big"));
-    rdb.extend(rdb_len(nodes));
+    rdb.extend(build::string(b"big"));
+    rdb.extend(build::len(nodes as u64));
     for n in 0..nodes {
         let items: Vec<String> = (0..per_node).map(|j| elem(n * per_node + j)).collect();
         let node = lp(&items
@@ -650,7 +642,7 @@ fn a_huge_list_streams_through_filter_convert_and_export() {
             .map(|s| Err(s.as_bytes()))
             .collect::<Vec<Result<i64, &[u8]>>>());
         rdb.push(2);
-        rdb.extend(rdb_str(&node));
+        rdb.extend(build::string(&node));
     }
     rdb.extend(b"\x00\x05after\x01w");
     rdb.push(0xff);

@@ -257,6 +257,7 @@ pub fn check_value_with<H: MemberHash>(
 mod tests {
     use super::*;
     use rdbkit_parser::{RdbReader, RecordKind};
+    use rdbkit_testkit::build::{self, Lp};
 
     /// Every member hashes alike: each member after the first is a suspect.
     #[derive(Debug, Default)]
@@ -268,50 +269,35 @@ mod tests {
         }
     }
 
-    /// An RDB string: raw bytes, or an integer form for canonical integers
-    /// when `int` says so.
-    fn rdb_str(out: &mut Vec<u8>, s: &[u8], int: bool) {
+    /// An RDB string: an integer form for a canonical integer when `int`
+    /// says so, else the raw bytes.
+    fn rdb_str(s: &[u8], int: bool) -> Vec<u8> {
         match rdbkit_parser::parse_canonical_i64(s) {
-            Some(v) if int && i8::try_from(v).is_ok() => out.extend([0xc0, v as i8 as u8]),
-            _ => {
-                assert!(s.len() < 64);
-                out.push(s.len() as u8);
-                out.extend_from_slice(s);
-            }
+            Some(v) if int => build::int_string(v),
+            _ => build::string(s),
         }
     }
 
-    /// A key record of type `ty` with a plain body of `n` then `elems`.
+    /// A key record "k" of type `ty` with a plain body of `n` then `elems`.
     fn plain(ty: u8, n: usize, elems: &[(&[u8], bool)]) -> Vec<u8> {
-        let mut f = vec![ty, 1, b'k'];
-        assert!(n < 16384);
-        f.extend([0x40 | (n >> 8) as u8, n as u8]);
+        let mut body = build::len(n as u64);
         for (e, int) in elems {
-            rdb_str(&mut f, e, *int);
+            body.extend(rdb_str(e, *int));
         }
-        f
+        build::entry(ty, b"k", &body)
     }
 
-    /// A listpack set (type 20) of short strings, stored as 7-bit integers
-    /// when they are such numbers and `int` says so.
+    /// A listpack set (type 20) "k" of short strings, stored as 7-bit
+    /// integers when they are such numbers and `int` says so.
     fn listpack_set(elems: &[(&[u8], bool)]) -> Vec<u8> {
-        let mut body = Vec::new();
-        for &(e, int) in elems {
-            let enc = match rdbkit_parser::parse_canonical_i64(e) {
-                Some(v @ 0..=127) if int => vec![v as u8],
-                _ => [&[0x80 | e.len() as u8][..], e].concat(),
-            };
-            body.extend_from_slice(&enc);
-            body.push(enc.len() as u8);
-        }
-        let total = 6 + body.len() + 1;
-        let mut lp = (total as u32).to_le_bytes().to_vec();
-        lp.extend_from_slice(&(elems.len() as u16).to_le_bytes());
-        lp.extend_from_slice(&body);
-        lp.push(0xff);
-        let mut f = vec![20, 1, b'k'];
-        rdb_str(&mut f, &lp, false);
-        f
+        let lp: Vec<Lp<'_>> = elems
+            .iter()
+            .map(|&(e, int)| match rdbkit_parser::parse_canonical_i64(e) {
+                Some(v @ 0..=127) if int => Lp::Int(v),
+                _ => Lp::Str(e),
+            })
+            .collect();
+        build::entry(20, b"k", &build::string(&build::listpack(&lp)))
     }
 
     fn check<H: MemberHash>(record: &[u8], m: &mut MemberCheck<H>) -> Result<u64, String> {
@@ -396,12 +382,16 @@ mod tests {
         );
         assert!(both(&bad).unwrap_err().contains("hash"));
         // ZSET (type 5, binary scores) {a: 1, a: 1}.
-        let mut z = vec![5, 1, b'k', 2];
+        let mut z = build::len(2);
         for _ in 0..2 {
-            rdb_str(&mut z, b"a", false);
+            z.extend(build::string(b"a"));
             z.extend_from_slice(&1f64.to_le_bytes());
         }
-        assert!(both(&z).unwrap_err().contains("sorted set"));
+        assert!(
+            both(&build::entry(5, b"k", &z))
+                .unwrap_err()
+                .contains("sorted set")
+        );
     }
 
     #[test]
@@ -415,11 +405,12 @@ mod tests {
         }
         // An element error after the collision is still reported: ZSET
         // (binary scores) {m0: 1, m1: 1, m2: NaN}.
-        let mut bad = vec![5, 1, b'k', 3];
+        let mut body = build::len(3);
         for (i, score) in [1.0, 1.0, f64::NAN].into_iter().enumerate() {
-            rdb_str(&mut bad, format!("m{i}").as_bytes(), false);
-            bad.extend_from_slice(&score.to_le_bytes());
+            body.extend(build::string(format!("m{i}").as_bytes()));
+            body.extend_from_slice(&score.to_le_bytes());
         }
+        let bad = build::entry(5, b"k", &body);
         let err = check(&bad, &mut c).unwrap_err();
         assert!(err.contains("NaN"), "{err}");
         let real = check(&bad, &mut MemberCheck::<IdHasher>::default()).unwrap_err();
@@ -433,9 +424,7 @@ mod tests {
             let mut blob = vec![2, 0, 0, 0, 2, 0, 0, 0];
             blob.extend_from_slice(&a.to_le_bytes());
             blob.extend_from_slice(&b.to_le_bytes());
-            let mut f = vec![11, 1, b'k'];
-            rdb_str(&mut f, &blob, false);
-            f
+            build::entry(11, b"k", &build::string(&blob))
         };
         assert_eq!(both(&intset(1, 2)), Ok(2));
         assert!(both(&intset(2, 2)).is_err());

@@ -18,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 use crate::error::bail;
+use rdbkit_parser::format::RDB_OPCODE_SELECTDB;
 use rdbkit_parser::{DisplayBytes, Entry, RdbVersion, Record, RecordKind};
 use rdbkit_writer::{ConvertError, ConvertOptions, Converter, LossPolicy, RdbWriter, Report};
 
@@ -224,7 +225,7 @@ pub struct Rewrite<'p, 'w> {
 }
 
 fn select_record(db: u64) -> Vec<u8> {
-    let mut v = vec![0xfe];
+    let mut v = vec![RDB_OPCODE_SELECTDB.0];
     rdbkit_writer::length::write_len(&mut v, db, RdbVersion(9)).ok();
     v
 }

@@ -27,8 +27,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rdbkit_parser::crc64::{Crc64, crc64_combine};
+use rdbkit_parser::format::{Opcode, RDB_OPCODE_EOF, RDB_OPCODE_KEY_META};
 use rdbkit_parser::mmap::Mmap;
-use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions, Record, RecordKind};
+use rdbkit_parser::{RdbReader, RdbType, RdbVersion, ReaderOptions, Record, RecordKind};
 
 use crate::source::{RELEASE_EVERY, SharedProgress};
 
@@ -99,10 +100,12 @@ pub(crate) fn sync_point(
     // Bytes that can start a record of this version other than the end
     // record: most bytes of text and of lengths cannot, and looking them up
     // costs far less than a probe (which builds an error to fail).
-    let can_start: [bool; 256] = std::array::from_fn(|b| match u8::try_from(b) {
-        Ok(255) | Err(_) => false,
-        Ok(b) if b >= 243 => true,
-        Ok(b) => rdbkit_parser::RdbType(b).kind_in(version).is_some(),
+    let can_start: [bool; 256] = std::array::from_fn(|b| match u8::try_from(b).map(Opcode) {
+        Ok(RDB_OPCODE_EOF) | Err(_) => false,
+        // The opcodes the parser reads: KEY_META / SLOT_IMPORT (243) and up
+        // (it does not read 242, Valkey's UPDATE).
+        Ok(Opcode(b)) if b >= RDB_OPCODE_KEY_META.0 => true,
+        Ok(Opcode(b)) => RdbType(b).kind_in(version).is_some(),
     });
     for x in at..last {
         // The clock is read every 256 offsets.
@@ -238,7 +241,7 @@ pub(crate) fn walk_run<'d>(
             done.landed = Some(pos);
             break;
         }
-        let at_eof = data.get(pos) == Some(&255);
+        let at_eof = data.get(pos) == Some(&RDB_OPCODE_EOF.0);
         if at_eof {
             // The trailer covers everything up to and with the end opcode.
             crc.update(data.get(crc_pos..=pos).unwrap_or_default());
@@ -396,7 +399,7 @@ mod tests {
             }
         }
         starts.push(f.len());
-        f.push(0xff);
+        f.push(RDB_OPCODE_EOF.0);
         let crc = rdbkit_parser::crc64::crc64(&f);
         f.extend_from_slice(&crc.to_le_bytes());
         (f, starts)

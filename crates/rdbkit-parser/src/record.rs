@@ -13,6 +13,10 @@ use crate::value::{self, RawValue};
 /// Length of the header (`REDIS0011`, `VALKEY080`).
 pub const HEADER_LEN: usize = 9;
 
+/// The lowest opcode ([`RDB_OPCODE_UPDATE`], 242): every smaller tag is a
+/// value type that starts a key record.
+const MIN_OPCODE: u8 = RDB_OPCODE_UPDATE.0;
+
 /// Whether checksums are verified by default. Off under `cfg(fuzzing)` so that
 /// a fuzzer can reach past the trailer.
 const VERIFY_CHECKSUM: bool = !cfg!(fuzzing);
@@ -237,14 +241,14 @@ pub(crate) fn parse_record<'data>(
     let tag_at = i.pos();
     let tag = i.u8("record tag (expected an opcode, a value type or EOF)")?;
     let valkey = ctx.version.is_valkey();
-    let kind = match tag {
-        255 => {
+    let kind = match Opcode(tag) {
+        RDB_OPCODE_EOF => {
             let checksum = if ctx.version.has_checksum() {
                 let stored = i.le_u64("CRC-64 trailer")?;
                 match crc_before {
                     _ if stored == 0 => Checksum::NotComputed,
                     Some(mut crc) => {
-                        crc.update(&[255]);
+                        crc.update(&[RDB_OPCODE_EOF.0]);
                         let computed = crc.finish();
                         if computed != stored {
                             return Err(i.err_at(
@@ -261,19 +265,19 @@ pub(crate) fn parse_record<'data>(
             };
             RecordKind::Eof { checksum }
         }
-        254 => RecordKind::SelectDb {
+        RDB_OPCODE_SELECTDB => RecordKind::SelectDb {
             db: i.len("database number")?,
         },
-        251 => RecordKind::ResizeDb {
+        RDB_OPCODE_RESIZEDB => RecordKind::ResizeDb {
             db_size: i.len("RESIZEDB db size")?,
             expires_size: i.len("RESIZEDB expires size")?,
         },
-        250 => RecordKind::Aux {
+        RDB_OPCODE_AUX => RecordKind::Aux {
             key: i.string_bytes("AUX field name", limits)?,
             value: i.string_bytes("AUX field value", limits)?,
         },
-        247 => RecordKind::ModuleAux(module::read_module_aux(i, ctx)?),
-        246 => {
+        RDB_OPCODE_MODULE_AUX => RecordKind::ModuleAux(module::read_module_aux(i, ctx)?),
+        RDB_OPCODE_FUNCTION_PRE_GA => {
             let name = i.string_bytes("function name", limits)?;
             let engine = i.string_bytes("function engine", limits)?;
             let has_desc = i.len("function description flag")?;
@@ -293,16 +297,16 @@ pub(crate) fn parse_record<'data>(
                 source: Cow::Owned(src),
             })
         }
-        245 => RecordKind::Function(Function {
+        RDB_OPCODE_FUNCTION2 => RecordKind::Function(Function {
             pre_ga: false,
             source: i.string_bytes("function library", limits)?,
         }),
-        244 => RecordKind::SlotInfo {
+        RDB_OPCODE_SLOT_INFO => RecordKind::SlotInfo {
             slot: i.len("SLOT_INFO slot")?,
             keys: i.len("SLOT_INFO key count")?,
             expires: i.len("SLOT_INFO expires count")?,
         },
-        243 if valkey => {
+        RDB_OPCODE_SLOT_IMPORT if valkey => {
             let job = i.string_bytes("SLOT_IMPORT job name", limits)?;
             let n = i.count("SLOT_IMPORT range count", 2, limits.max_elements)?;
             let mut ranges = Vec::new();
@@ -314,7 +318,11 @@ pub(crate) fn parse_record<'data>(
             }
             RecordKind::SlotImport { job, ranges }
         }
-        243 | 248 | 249 | 252 | 253 => {
+        RDB_OPCODE_KEY_META
+        | RDB_OPCODE_IDLE
+        | RDB_OPCODE_FREQ
+        | RDB_OPCODE_EXPIRETIME_MS
+        | RDB_OPCODE_EXPIRETIME => {
             let mut expire_ms = None;
             let mut lru_idle = None;
             let mut lfu_freq = None;
@@ -324,13 +332,15 @@ pub(crate) fn parse_record<'data>(
             loop {
                 // A prefix given twice is not an error: the loaders keep
                 // the last (each opcode just overwrites its variable).
-                match t {
-                    253 => expire_ms = Some(i64::from(i.le_i32("EXPIRETIME seconds")?) * 1000),
-                    252 => expire_ms = Some(i.le_i64("EXPIRETIME_MS")?),
-                    248 => lru_idle = Some(i.len("IDLE seconds")?),
-                    249 => lfu_freq = Some(i.u8("FREQ counter")?),
-                    243 => key_meta = Some(module::read_key_meta(i, ctx)?),
-                    _ if t < 242 => break,
+                match Opcode(t) {
+                    RDB_OPCODE_EXPIRETIME => {
+                        expire_ms = Some(i64::from(i.le_i32("EXPIRETIME seconds")?) * 1000)
+                    }
+                    RDB_OPCODE_EXPIRETIME_MS => expire_ms = Some(i.le_i64("EXPIRETIME_MS")?),
+                    RDB_OPCODE_IDLE => lru_idle = Some(i.len("IDLE seconds")?),
+                    RDB_OPCODE_FREQ => lfu_freq = Some(i.u8("FREQ counter")?),
+                    RDB_OPCODE_KEY_META => key_meta = Some(module::read_key_meta(i, ctx)?),
+                    _ if t < MIN_OPCODE => break,
                     _ => {
                         return Err(Error::new(
                             base + t_at as u64,
@@ -344,11 +354,11 @@ pub(crate) fn parse_record<'data>(
                         ));
                     }
                 }
-                if key_meta.is_some() && t == 243 {
+                if key_meta.is_some() && t == RDB_OPCODE_KEY_META.0 {
                     // KEY_META must be the last prefix: the type follows it directly.
                     t_at = i.pos();
                     t = i.u8("value type after KEY_META")?;
-                    if t >= 242 {
+                    if t >= MIN_OPCODE {
                         return Err(Error::new(
                             base + t_at as u64,
                             ErrorKind::invalid(
@@ -369,8 +379,8 @@ pub(crate) fn parse_record<'data>(
             e.key_meta = key_meta;
             RecordKind::Entry(e)
         }
-        t if t < 242 => RecordKind::Entry(read_entry(i, RdbType(t), ctx, db)?),
-        t => {
+        Opcode(t) if t < MIN_OPCODE => RecordKind::Entry(read_entry(i, RdbType(t), ctx, db)?),
+        Opcode(t) => {
             return Err(i.err_at(
                 tag_at,
                 ErrorKind::UnknownTag {
@@ -602,7 +612,7 @@ impl<'data> RdbReader<'data> {
             return Ok(None);
         }
         // The EOF record checks the trailer against the checksum so far.
-        if self.data.get(self.pos) == Some(&255) {
+        if self.data.get(self.pos) == Some(&RDB_OPCODE_EOF.0) {
             self.catch_up_crc();
         }
         match self.state.parse(self.data, self.pos, self.base) {

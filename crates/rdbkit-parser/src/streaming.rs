@@ -8,7 +8,7 @@
 use std::io::{self, Read};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::format::RdbVersion;
+use crate::format::{RDB_OPCODE_EOF, RdbVersion};
 use crate::record::{CRC_BATCH, HEADER_LEN, ReadState, ReaderOptions, Record, parse_header};
 
 const CHUNK: usize = 256 << 10;
@@ -144,7 +144,9 @@ impl<R: Read> StreamingReader<R> {
     /// before the EOF record, which checks the trailer against the checksum
     /// so far.
     fn before_parse(&mut self) {
-        if self.start - self.crc_pos >= CRC_BATCH || self.buf.get(self.start) == Some(&255) {
+        if self.start - self.crc_pos >= CRC_BATCH
+            || self.buf.get(self.start) == Some(&RDB_OPCODE_EOF.0)
+        {
             self.catch_up_crc();
         }
     }

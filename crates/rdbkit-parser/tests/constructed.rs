@@ -5,6 +5,7 @@
 //! text scores, zipmaps, no checksum).
 
 use rdbkit_parser::*;
+use rdbkit_testkit::build;
 
 /// Builds an RDB file: header, records, EOF and (for RDB >= 5) the CRC-64.
 pub(crate) struct Rdb {
@@ -29,11 +30,11 @@ impl Rdb {
         self
     }
     pub(crate) fn len(mut self, n: u64) -> Self {
-        put_len(&mut self.buf, n);
+        self.buf.extend(build::len(n));
         self
     }
     pub(crate) fn str(mut self, s: &[u8]) -> Self {
-        put_str(&mut self.buf, s);
+        self.buf.extend(build::string(s));
         self
     }
     pub(crate) fn finish(mut self) -> Vec<u8> {
@@ -46,33 +47,15 @@ impl Rdb {
     }
 }
 
-pub(crate) fn put_len(out: &mut Vec<u8>, n: u64) {
-    if n < 64 {
-        out.push(n as u8);
-    } else if n < 16384 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
-    } else if n <= u64::from(u32::MAX) {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
-    } else {
-        out.push(0x81);
-        out.extend_from_slice(&n.to_be_bytes());
-    }
-}
-
-pub(crate) fn put_str(out: &mut Vec<u8>, s: &[u8]) {
-    put_len(out, s.len() as u64);
-    out.extend_from_slice(s);
-}
-
 /// A listpack element.
 pub(crate) enum E<'a> {
     S(&'a [u8]),
     I(i64),
 }
 
-/// Build a listpack (strings with the 6/12/32-bit forms, integers as i64).
+/// Build a listpack (strings with the 6/32-bit forms, integers as i64).
+/// Not `build::listpack`, which writes integers in their smallest form:
+/// these tests read every integer in the 64-bit one.
 pub(crate) fn listpack(elems: &[E<'_>]) -> Vec<u8> {
     let mut body = Vec::new();
     for e in elems {
@@ -128,8 +111,8 @@ fn id(ms: u64, seq: u64) -> StreamId {
 /// A one-node stream body up to (not including) the consumer groups:
 /// entries 100-0 {f: a} and 100-1 {f: b} (SAMEFIELDS), 100-1 deleted.
 fn stream_head(out: &mut Vec<u8>, v2: bool) {
-    put_len(out, 1);
-    put_str(out, &id(100, 0).to_raw());
+    out.extend(build::len(1));
+    out.extend(build::string(&id(100, 0).to_raw()));
     let lp = listpack(&[
         E::I(1),
         E::I(1),
@@ -147,57 +130,57 @@ fn stream_head(out: &mut Vec<u8>, v2: bool) {
         E::S(b"b"),
         E::I(4),
     ]);
-    put_str(out, &lp);
-    put_len(out, 1); // length
-    put_len(out, 100);
-    put_len(out, 1); // last id 100-1
+    out.extend(build::string(&lp));
+    out.extend(build::len(1)); // length
+    out.extend(build::len(100));
+    out.extend(build::len(1)); // last id 100-1
     if v2 {
-        put_len(out, 100);
-        put_len(out, 0); // first id
-        put_len(out, 100);
-        put_len(out, 1); // max deleted
-        put_len(out, 2); // entries added
+        out.extend(build::len(100));
+        out.extend(build::len(0)); // first id
+        out.extend(build::len(100));
+        out.extend(build::len(1)); // max deleted
+        out.extend(build::len(2)); // entries added
     }
 }
 
 /// One group "g" with a PEL of 100-0 owned by consumer "c".
 fn stream_group(out: &mut Vec<u8>, v: u32) {
-    put_len(out, 1);
-    put_str(out, b"g");
-    put_len(out, 100);
-    put_len(out, 0);
+    out.extend(build::len(1));
+    out.extend(build::string(b"g"));
+    out.extend(build::len(100));
+    out.extend(build::len(0));
     if v >= 2 {
-        put_len(out, u64::MAX); // entries_read unknown
+        out.extend(build::len(u64::MAX)); // entries_read unknown
     }
-    put_len(out, 1);
+    out.extend(build::len(1));
     out.extend_from_slice(&id(100, 0).to_raw());
     out.extend_from_slice(&1234i64.to_le_bytes());
-    put_len(out, 3);
-    put_len(out, 1);
-    put_str(out, b"c");
+    out.extend(build::len(3));
+    out.extend(build::len(1));
+    out.extend(build::string(b"c"));
     out.extend_from_slice(&1000i64.to_le_bytes());
     if v >= 3 {
         out.extend_from_slice(&2000i64.to_le_bytes());
     }
-    put_len(out, 1);
+    out.extend(build::len(1));
     out.extend_from_slice(&id(100, 0).to_raw());
     if v >= 5 {
-        put_len(out, 1);
+        out.extend(build::len(1));
         out.extend_from_slice(&id(100, 0).to_raw());
     }
 }
 
 fn idmp(out: &mut Vec<u8>) {
-    put_len(out, 60);
-    put_len(out, 1000);
-    put_len(out, 1);
-    put_str(out, b"producer-1");
-    put_len(out, 1);
-    put_str(out, b"iid-1");
-    put_len(out, 100);
-    put_len(out, 0);
-    put_len(out, 7);
-    put_len(out, 2);
+    out.extend(build::len(60));
+    out.extend(build::len(1000));
+    out.extend(build::len(1));
+    out.extend(build::string(b"producer-1"));
+    out.extend(build::len(1));
+    out.extend(build::string(b"iid-1"));
+    out.extend(build::len(100));
+    out.extend(build::len(0));
+    out.extend(build::len(7));
+    out.extend(build::len(2));
 }
 
 fn check_stream(s: &Stream<'_>, v: u32) {
@@ -263,11 +246,11 @@ fn streams_v1_to_v5() {
 fn key_meta_before_a_key() {
     // KEY_META, one class "test" v1 with ALLOW_IGNORE, one UINT item, EOF; then "k" -> "v".
     let mut meta = Vec::new();
-    put_len(&mut meta, 1);
+    meta.extend(build::len(1));
     meta.extend_from_slice(&0x1234_5609u32.to_le_bytes());
-    put_len(&mut meta, 2);
-    put_len(&mut meta, 42);
-    put_len(&mut meta, 0);
+    meta.extend(build::len(2));
+    meta.extend(build::len(42));
+    meta.extend(build::len(0));
     let file = Rdb::new(13)
         .byte(0xfc)
         .bytes(&5000i64.to_le_bytes())
@@ -314,13 +297,13 @@ fn array_type_is_refused_with_the_key_named() {
 fn redis_74_pre_release_hash_types_and_slot_info() {
     // 22: LEN n, (LEN abs-expiry|0, field, value)*; 23: listpack triplets.
     let mut h22 = Vec::new();
-    put_len(&mut h22, 2);
-    put_len(&mut h22, 4_000_000_000_000);
-    put_str(&mut h22, b"a");
-    put_str(&mut h22, b"1");
-    put_len(&mut h22, 0);
-    put_str(&mut h22, b"b");
-    put_str(&mut h22, b"2");
+    h22.extend(build::len(2));
+    h22.extend(build::len(4_000_000_000_000));
+    h22.extend(build::string(b"a"));
+    h22.extend(build::string(b"1"));
+    h22.extend(build::len(0));
+    h22.extend(build::string(b"b"));
+    h22.extend(build::string(b"2"));
     let lp = listpack(&[
         E::S(b"x"),
         E::S(b"1"),
@@ -365,12 +348,12 @@ fn redis_74_pre_release_hash_types_and_slot_info() {
 #[test]
 fn valkey_slot_import_and_hash_2() {
     let mut h = Vec::new();
-    put_len(&mut h, 2);
-    put_str(&mut h, b"f");
-    put_str(&mut h, b"v");
+    h.extend(build::len(2));
+    h.extend(build::string(b"f"));
+    h.extend(build::string(b"v"));
     h.extend_from_slice(&4_000_000_000_000i64.to_le_bytes());
-    put_str(&mut h, b"g");
-    put_str(&mut h, b"w");
+    h.extend(build::string(b"g"));
+    h.extend(build::string(b"w"));
     h.extend_from_slice(&(-1i64).to_le_bytes());
     let file = Rdb::new(80)
         .byte(0xf3)
@@ -410,16 +393,16 @@ fn modules_functions_and_lru_hints() {
         (5, vec![3, b'a', b'b', b'c']),
         (4, 1.5f64.to_le_bytes().to_vec()),
     ] {
-        put_len(&mut items, op);
+        items.extend(build::len(op));
         items.extend_from_slice(&payload);
     }
-    put_len(&mut items, 0);
+    items.extend(build::len(0));
     let mut pre_ga = Vec::new();
-    put_str(&mut pre_ga, b"lib");
-    put_str(&mut pre_ga, b"LUA");
-    put_len(&mut pre_ga, 1);
-    put_str(&mut pre_ga, b"a description");
-    put_str(&mut pre_ga, b"return 1");
+    pre_ga.extend(build::string(b"lib"));
+    pre_ga.extend(build::string(b"LUA"));
+    pre_ga.extend(build::len(1));
+    pre_ga.extend(build::string(b"a description"));
+    pre_ga.extend(build::string(b"return 1"));
     let file = Rdb::new(10)
         .byte(0xf7)
         .len(mid.0)
@@ -489,12 +472,12 @@ fn oldest_forms_without_checksum() {
     // with +inf/-inf markers, EXPIRETIME_MS.
     let zipmap = [2, 1, b'a', 2, 1, b'b', b'c', 0, 1, b'd', 0, 0, 0xff];
     let mut z = Vec::new();
-    put_len(&mut z, 3);
-    put_str(&mut z, b"lo");
+    z.extend(build::len(3));
+    z.extend(build::string(b"lo"));
     z.push(255);
-    put_str(&mut z, b"mid");
+    z.extend(build::string(b"mid"));
     z.extend_from_slice(&[3, b'1', b'.', b'5']);
-    put_str(&mut z, b"hi");
+    z.extend(build::string(b"hi"));
     z.push(254);
     let file = Rdb::new(3)
         .byte(0xfe)

@@ -2,6 +2,9 @@
 //! (a stored length that lies, a count byte out of range).
 
 use rdbkit_parser::RdbVersion;
+use rdbkit_parser::format::{
+    RDB_ENC_INT8, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENCVAL, RDB_OPCODE_EOF, RDB_OPCODE_SELECTDB,
+};
 use rdbkit_parser::listpack::encode_backlen;
 
 /// An RDB length (`rdbSaveLen`): 6, 14, 32 or 64 bits, shortest form, by
@@ -20,6 +23,26 @@ pub fn string(b: &[u8]) -> Vec<u8> {
     v
 }
 
+/// A string that reads as the integer `v`, stored as Redis stores one
+/// (`rdbTryIntegerEncoding`): the smallest of the INT8, INT16 and INT32
+/// special encodings that holds it; beyond 32 bits, the raw decimal text.
+pub fn int_string(v: i64) -> Vec<u8> {
+    let special = |enc: u8, le: &[u8]| {
+        let mut out = vec![(RDB_ENCVAL << 6) | enc];
+        out.extend_from_slice(le);
+        out
+    };
+    if let Ok(b) = i8::try_from(v) {
+        special(RDB_ENC_INT8, &b.to_le_bytes())
+    } else if let Ok(h) = i16::try_from(v) {
+        special(RDB_ENC_INT16, &h.to_le_bytes())
+    } else if let Ok(w) = i32::try_from(v) {
+        special(RDB_ENC_INT32, &w.to_le_bytes())
+    } else {
+        string(v.to_string().as_bytes())
+    }
+}
+
 /// A key record in database 0's stream of records: type byte, key, body.
 pub fn entry(ty: u8, key: &[u8], body: &[u8]) -> Vec<u8> {
     let mut v = vec![ty];
@@ -33,11 +56,11 @@ pub fn entry(ty: u8, key: &[u8], body: &[u8]) -> Vec<u8> {
 /// accepts).
 pub fn file(header: &[u8], records: &[Vec<u8>]) -> Vec<u8> {
     let mut v = header.to_vec();
-    v.extend_from_slice(&[0xfe, 0]);
+    v.extend_from_slice(&[RDB_OPCODE_SELECTDB.0, 0]);
     for r in records {
         v.extend_from_slice(r);
     }
-    v.push(0xff);
+    v.push(RDB_OPCODE_EOF.0);
     v.extend_from_slice(&[0; 8]);
     v
 }
@@ -129,4 +152,43 @@ pub fn stream_v1(ms: u64, values: &[&[u8]], length: u64) -> Vec<u8> {
     body.extend(len(values.len() as u64));
     body.extend(len(0));
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdbkit_parser::{RdbReader, RecordKind, Value};
+
+    #[test]
+    fn integer_strings_read_back_in_the_smallest_form() {
+        for (v, size) in [
+            (0i64, 2usize),
+            (-128, 2),
+            (127, 2),
+            (128, 3),
+            (-32768, 3),
+            (32768, 5),
+            (i64::from(i32::MIN), 5),
+            (i64::from(i32::MAX) + 1, 11),
+            (i64::MIN, 21),
+        ] {
+            let s = int_string(v);
+            assert_eq!(s.len(), size, "{v}");
+            let f = file(b"REDIS0009", &[entry(0, b"k", &s)]);
+            let decoded: Vec<Vec<u8>> = RdbReader::new(&f)
+                .unwrap()
+                .filter_map(|r| match r.unwrap().kind {
+                    RecordKind::Entry(e) => match e.value.decode().unwrap() {
+                        Value::String(s) => Some(s.to_vec()),
+                        other => panic!("{other:?}"),
+                    },
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(decoded, [v.to_string().into_bytes()], "{v}");
+        }
+        assert_eq!(int_string(12), [0xc0, 12]);
+        assert_eq!(string(b"ab"), [2, b'a', b'b']);
+        assert_eq!(len(16384), [0x80, 0, 0, 0x40, 0]);
+    }
 }

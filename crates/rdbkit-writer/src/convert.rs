@@ -173,7 +173,13 @@ fn plain_rule(source: RdbVersion, ty: RdbType, kind: ValueKind, target: RdbVersi
             let ttl_capable = if source.is_valkey() {
                 ty == RDB_TYPE_VALKEY_HASH_2
             } else {
-                (22..=25).contains(&ty.0)
+                matches!(
+                    ty,
+                    RDB_TYPE_HASH_METADATA_PRE_GA
+                        | RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+                        | RDB_TYPE_HASH_METADATA
+                        | RDB_TYPE_HASH_LISTPACK_EX
+                )
             };
             match (ttl_capable, ttl_hash_type(target)) {
                 (false, _) => TypeRule::Reencode { to: RDB_TYPE_HASH },

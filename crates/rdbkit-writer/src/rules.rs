@@ -14,29 +14,65 @@ use rdbkit_parser::{Entry, Record, RecordKind};
 
 use crate::scan;
 
+/// The lowest opcode ([`RDB_OPCODE_UPDATE`], 242): every smaller tag is a
+/// value type that starts a key record.
+const MIN_OPCODE: u8 = RDB_OPCODE_UPDATE.0;
+
 /// Whether a loader of `target` accepts the value type id `ty` (in the
 /// target's own namespace: 22 is Redis's pre-GA TTL hash in `REDIS` files
 /// and Valkey's HASH_2 in `VALKEY` files).
 pub fn type_known(target: RdbVersion, ty: RdbType) -> bool {
     if target.is_valkey() {
         // Valkey 9: what RDB 11 knows, plus its own HASH_2.
-        return matches!(ty.0, 0..=5 | 7 | 9..=22);
+        return matches!(
+            ty,
+            RDB_TYPE_STRING
+                | RDB_TYPE_LIST
+                | RDB_TYPE_SET
+                | RDB_TYPE_ZSET
+                | RDB_TYPE_HASH
+                | RDB_TYPE_ZSET_2
+                | RDB_TYPE_MODULE_2
+                | RDB_TYPE_HASH_ZIPMAP
+                | RDB_TYPE_LIST_ZIPLIST
+                | RDB_TYPE_SET_INTSET
+                | RDB_TYPE_ZSET_ZIPLIST
+                | RDB_TYPE_HASH_ZIPLIST
+                | RDB_TYPE_LIST_QUICKLIST
+                | RDB_TYPE_STREAM_LISTPACKS
+                | RDB_TYPE_HASH_LISTPACK
+                | RDB_TYPE_ZSET_LISTPACK
+                | RDB_TYPE_LIST_QUICKLIST_2
+                | RDB_TYPE_STREAM_LISTPACKS_2
+                | RDB_TYPE_SET_LISTPACK
+                | RDB_TYPE_STREAM_LISTPACKS_3
+                | RDB_TYPE_VALKEY_HASH_2
+        );
     }
     let v = target.0;
-    match ty.0 {
-        0..=4 => true,
-        5 | 7 => v >= 8,
+    match ty {
+        RDB_TYPE_STRING | RDB_TYPE_LIST | RDB_TYPE_SET | RDB_TYPE_ZSET | RDB_TYPE_HASH => true,
+        RDB_TYPE_ZSET_2 | RDB_TYPE_MODULE_2 => v >= 8,
         // 4.0 release-candidate module values: read by 4.0-7.0 only.
-        6 => (8..=10).contains(&v),
-        9..=12 => v >= 2,
-        13 => v >= 4,
-        14 => v >= 7,
-        15 => v >= 9,
-        16..=19 => v >= 10,
-        20 | 21 => v >= 11,
-        22..=25 => v >= 12,
-        26 => v >= 13,
-        27 | 28 => v >= 14,
+        RDB_TYPE_MODULE_PRE_GA => (8..=10).contains(&v),
+        RDB_TYPE_HASH_ZIPMAP
+        | RDB_TYPE_LIST_ZIPLIST
+        | RDB_TYPE_SET_INTSET
+        | RDB_TYPE_ZSET_ZIPLIST => v >= 2,
+        RDB_TYPE_HASH_ZIPLIST => v >= 4,
+        RDB_TYPE_LIST_QUICKLIST => v >= 7,
+        RDB_TYPE_STREAM_LISTPACKS => v >= 9,
+        RDB_TYPE_HASH_LISTPACK
+        | RDB_TYPE_ZSET_LISTPACK
+        | RDB_TYPE_LIST_QUICKLIST_2
+        | RDB_TYPE_STREAM_LISTPACKS_2 => v >= 10,
+        RDB_TYPE_SET_LISTPACK | RDB_TYPE_STREAM_LISTPACKS_3 => v >= 11,
+        RDB_TYPE_HASH_METADATA_PRE_GA
+        | RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+        | RDB_TYPE_HASH_METADATA
+        | RDB_TYPE_HASH_LISTPACK_EX => v >= 12,
+        RDB_TYPE_STREAM_LISTPACKS_4 => v >= 13,
+        RDB_TYPE_STREAM_LISTPACKS_5 | RDB_TYPE_ARRAY => v >= 14,
         _ => false,
     }
 }
@@ -46,17 +82,20 @@ pub fn type_known(target: RdbVersion, ty: RdbType) -> bool {
 pub fn opcode_known(target: RdbVersion, op: Opcode) -> bool {
     let valkey = target.is_valkey();
     let v = target.redis_level();
-    match op.0 {
-        253..=255 => true,
-        252 => v >= 3,
-        250 | 251 => v >= 7,
-        247..=249 => v >= 9,
+    match op {
+        RDB_OPCODE_EOF | RDB_OPCODE_SELECTDB | RDB_OPCODE_EXPIRETIME => true,
+        RDB_OPCODE_EXPIRETIME_MS => v >= 3,
+        RDB_OPCODE_AUX | RDB_OPCODE_RESIZEDB => v >= 7,
+        RDB_OPCODE_MODULE_AUX | RDB_OPCODE_FREQ | RDB_OPCODE_IDLE => v >= 9,
         // Written by 7.0 release candidates, read by 7.0.x, refused by 7.2+.
-        246 => !valkey && v == 10,
-        245 => v >= 10,
-        244 => !valkey && v >= 12,
-        243 => valkey || v >= 13,
-        242 => valkey && target.0 >= 81,
+        RDB_OPCODE_FUNCTION_PRE_GA => !valkey && v == 10,
+        RDB_OPCODE_FUNCTION2 => v >= 10,
+        RDB_OPCODE_SLOT_INFO => !valkey && v >= 12,
+        // The same byte: SLOT_IMPORT in every Valkey 9 file, KEY_META from
+        // Redis RDB 13.
+        RDB_OPCODE_SLOT_IMPORT if valkey => true,
+        RDB_OPCODE_KEY_META => v >= 13,
+        RDB_OPCODE_UPDATE => valkey && target.0 >= 81,
         _ => false,
     }
 }
@@ -73,14 +112,29 @@ pub fn type_copyable(source: RdbVersion, ty: RdbType, target: RdbVersion) -> boo
     if !type_known(target, ty) || ty.kind_in(source).is_none() {
         return false;
     }
-    match ty.0 {
-        // The colliding ids mean the same only within one namespace.
-        22..=28 if source.is_valkey() != target.is_valkey() => false,
+    match ty {
+        // The colliding ids (22-28) mean the same only within one namespace
+        // (22 is also RDB_TYPE_VALKEY_HASH_2).
+        RDB_TYPE_HASH_METADATA_PRE_GA
+        | RDB_TYPE_HASH_LISTPACK_EX_PRE_GA
+        | RDB_TYPE_HASH_METADATA
+        | RDB_TYPE_HASH_LISTPACK_EX
+        | RDB_TYPE_STREAM_LISTPACKS_4
+        | RDB_TYPE_STREAM_LISTPACKS_5
+        | RDB_TYPE_ARRAY
+            if source.is_valkey() != target.is_valkey() =>
+        {
+            false
+        }
         // Redis 7.4 release-candidate TTL hashes: rewritten as 24 (lossless).
-        22 | 23 if !target.is_valkey() => false,
+        RDB_TYPE_HASH_METADATA_PRE_GA | RDB_TYPE_HASH_LISTPACK_EX_PRE_GA if !target.is_valkey() => {
+            false
+        }
         // Ziplists of RDB 6+ may hold 24-bit / 8-bit / immediate integers
         // that 2.4 loaders (RDB <= 5) cannot read.
-        10 | 12 | 13 => !(target.0 <= 5 && source.redis_level() >= 6),
+        RDB_TYPE_LIST_ZIPLIST | RDB_TYPE_ZSET_ZIPLIST | RDB_TYPE_HASH_ZIPLIST => {
+            !(target.0 <= 5 && source.redis_level() >= 6)
+        }
         _ => true,
     }
 }
@@ -90,7 +144,7 @@ pub fn type_copyable(source: RdbVersion, ty: RdbType, target: RdbVersion) -> boo
 /// no 64-bit length inside.
 pub fn value_copyable(source: RdbVersion, ty: RdbType, body: &[u8], target: RdbVersion) -> bool {
     type_copyable(source, ty, target)
-        && (!needs_len_scan(source, target) || scan::body_is_len32(ty.0, body))
+        && (!needs_len_scan(source, target) || scan::body_is_len32(ty, body))
 }
 
 fn needs_len_scan(source: RdbVersion, target: RdbVersion) -> bool {
@@ -105,10 +159,10 @@ fn entry_prefixes_ok(e: &Entry<'_>, raw: &[u8], target: RdbVersion) -> Option<(u
     loop {
         let tag = *raw.get(pos)?;
         pos += 1;
-        match tag {
-            252 if level >= 3 => pos += 8,
-            253 => pos += 4,
-            248 if level >= 9 => {
+        match Opcode(tag) {
+            RDB_OPCODE_EXPIRETIME_MS if level >= 3 => pos += 8,
+            RDB_OPCODE_EXPIRETIME => pos += 4,
+            RDB_OPCODE_IDLE if level >= 9 => {
                 let b = *raw.get(pos)?;
                 pos += match b >> 6 {
                     0 => 1,
@@ -118,9 +172,9 @@ fn entry_prefixes_ok(e: &Entry<'_>, raw: &[u8], target: RdbVersion) -> Option<(u
                     _ => return None,
                 };
             }
-            249 if level >= 9 => pos += 1,
-            243 if key_meta_known(target) => pos += e.key_meta?.raw.len(),
-            t if t < 242 => break,
+            RDB_OPCODE_FREQ if level >= 9 => pos += 1,
+            RDB_OPCODE_KEY_META if key_meta_known(target) => pos += e.key_meta?.raw.len(),
+            _ if tag < MIN_OPCODE => break,
             _ => return None,
         }
     }

@@ -4,7 +4,7 @@
 //! else (or anything malformed) counts as "has a 64-bit length", which makes
 //! the caller re-encode instead of copying.
 
-use rdbkit_parser::format::RDB_64BITLEN;
+use rdbkit_parser::format::*;
 
 struct Cursor<'a> {
     data: &'a [u8],
@@ -87,17 +87,22 @@ pub(crate) fn lens_are_len32(data: &[u8], n: usize) -> bool {
 
 /// Whether the body of a value of type `ty` can be read by a loader that
 /// knows only the 6/14/32-bit length forms.
-pub(crate) fn body_is_len32(ty: u8, body: &[u8]) -> bool {
+pub(crate) fn body_is_len32(ty: RdbType, body: &[u8]) -> bool {
     let mut c = Cursor { data: body, pos: 0 };
     let ok = (|| -> Option<()> {
         match ty {
-            0 | 9..=13 => c.string()?,
-            1 | 2 => {
+            RDB_TYPE_STRING
+            | RDB_TYPE_HASH_ZIPMAP
+            | RDB_TYPE_LIST_ZIPLIST
+            | RDB_TYPE_SET_INTSET
+            | RDB_TYPE_ZSET_ZIPLIST
+            | RDB_TYPE_HASH_ZIPLIST => c.string()?,
+            RDB_TYPE_LIST | RDB_TYPE_SET => {
                 for _ in 0..c.plain_len()? {
                     c.string()?;
                 }
             }
-            3 => {
+            RDB_TYPE_ZSET => {
                 for _ in 0..c.plain_len()? {
                     c.string()?;
                     let l = c.u8()?;
@@ -106,13 +111,13 @@ pub(crate) fn body_is_len32(ty: u8, body: &[u8]) -> bool {
                     }
                 }
             }
-            4 => {
+            RDB_TYPE_HASH => {
                 for _ in 0..c.plain_len()? {
                     c.string()?;
                     c.string()?;
                 }
             }
-            14 => {
+            RDB_TYPE_LIST_QUICKLIST => {
                 for _ in 0..c.plain_len()? {
                     c.string()?;
                 }
@@ -130,23 +135,26 @@ mod tests {
 
     #[test]
     fn finds_the_64_bit_form() {
-        assert!(body_is_len32(0, b"\x03abc"));
-        assert!(body_is_len32(0, b"\xc0\x05"));
-        assert!(body_is_len32(0, b"\x80\x00\x00\x00\x01z"));
-        assert!(!body_is_len32(0, b"\x81\x00\x00\x00\x00\x00\x00\x00\x01z"));
-        assert!(body_is_len32(1, b"\x02\x01a\x01b"));
+        assert!(body_is_len32(RDB_TYPE_STRING, b"\x03abc"));
+        assert!(body_is_len32(RDB_TYPE_STRING, b"\xc0\x05"));
+        assert!(body_is_len32(RDB_TYPE_STRING, b"\x80\x00\x00\x00\x01z"));
         assert!(!body_is_len32(
-            1,
+            RDB_TYPE_STRING,
+            b"\x81\x00\x00\x00\x00\x00\x00\x00\x01z"
+        ));
+        assert!(body_is_len32(RDB_TYPE_LIST, b"\x02\x01a\x01b"));
+        assert!(!body_is_len32(
+            RDB_TYPE_LIST,
             b"\x81\x00\x00\x00\x00\x00\x00\x00\x01\x01a"
         ));
-        assert!(body_is_len32(3, b"\x01\x01a\x031.5"));
-        assert!(body_is_len32(3, b"\x01\x01a\xfe"));
-        assert!(body_is_len32(4, b"\x01\x01a\x01b"));
+        assert!(body_is_len32(RDB_TYPE_ZSET, b"\x01\x01a\x031.5"));
+        assert!(body_is_len32(RDB_TYPE_ZSET, b"\x01\x01a\xfe"));
+        assert!(body_is_len32(RDB_TYPE_HASH, b"\x01\x01a\x01b"));
         // Trailing bytes or truncation: not safe to copy.
-        assert!(!body_is_len32(4, b"\x01\x01a\x01bX"));
-        assert!(!body_is_len32(4, b"\x01\x01a"));
+        assert!(!body_is_len32(RDB_TYPE_HASH, b"\x01\x01a\x01bX"));
+        assert!(!body_is_len32(RDB_TYPE_HASH, b"\x01\x01a"));
         // Types that no pre-8 loader knows are never "safe".
-        assert!(!body_is_len32(5, b"\x00"));
+        assert!(!body_is_len32(RDB_TYPE_ZSET_2, b"\x00"));
         assert!(string_is_len32(b"\xc3\x02\x03ab"));
         assert!(strings_are_len32(b"\x01a\x02bc", 2));
         assert!(!strings_are_len32(b"\x01a\x81\0\0\0\0\0\0\0\x01b", 2));

@@ -42,13 +42,13 @@ const LIST_MAX_ZIPLIST_VALUE: usize = 64;
 pub fn compact_type(source: RdbVersion, ty: RdbType, target: RdbVersion) -> Option<RdbType> {
     ty.kind_in(source)?;
     let knows = |t: RdbType| type_known(target, t);
-    let to = match ty.0 {
-        16 => RDB_TYPE_HASH_ZIPLIST,
-        17 => RDB_TYPE_ZSET_ZIPLIST,
-        20 => RDB_TYPE_SET_INTSET,
-        18 if knows(RDB_TYPE_LIST_QUICKLIST) => RDB_TYPE_LIST_QUICKLIST,
-        18 | 14 => RDB_TYPE_LIST_ZIPLIST,
-        10 | 12 | 13 => ty,
+    let to = match ty {
+        RDB_TYPE_HASH_LISTPACK => RDB_TYPE_HASH_ZIPLIST,
+        RDB_TYPE_ZSET_LISTPACK => RDB_TYPE_ZSET_ZIPLIST,
+        RDB_TYPE_SET_LISTPACK => RDB_TYPE_SET_INTSET,
+        RDB_TYPE_LIST_QUICKLIST_2 if knows(RDB_TYPE_LIST_QUICKLIST) => RDB_TYPE_LIST_QUICKLIST,
+        RDB_TYPE_LIST_QUICKLIST_2 | RDB_TYPE_LIST_QUICKLIST => RDB_TYPE_LIST_ZIPLIST,
+        RDB_TYPE_LIST_ZIPLIST | RDB_TYPE_ZSET_ZIPLIST | RDB_TYPE_HASH_ZIPLIST => ty,
         _ => return None,
     };
     knows(to).then_some(to)
@@ -272,17 +272,26 @@ impl Transcoder {
             pos: 0,
         };
         let from = raw.ty();
-        let r = match (from.0, to) {
-            (18, RDB_TYPE_LIST_QUICKLIST) => self.quicklist(&mut cur, o),
-            (18 | 14, RDB_TYPE_LIST_ZIPLIST) => self.one_list_ziplist(&mut cur, from.0 == 18, o),
-            (20, RDB_TYPE_SET_INTSET) => self.intset(&mut cur, o),
-            (16 | 17 | 10 | 12 | 13, _) => {
+        let r = match (from, to) {
+            (RDB_TYPE_LIST_QUICKLIST_2, RDB_TYPE_LIST_QUICKLIST) => self.quicklist(&mut cur, o),
+            (RDB_TYPE_LIST_QUICKLIST_2 | RDB_TYPE_LIST_QUICKLIST, RDB_TYPE_LIST_ZIPLIST) => {
+                self.one_list_ziplist(&mut cur, from == RDB_TYPE_LIST_QUICKLIST_2, o)
+            }
+            (RDB_TYPE_SET_LISTPACK, RDB_TYPE_SET_INTSET) => self.intset(&mut cur, o),
+            (
+                RDB_TYPE_HASH_LISTPACK
+                | RDB_TYPE_ZSET_LISTPACK
+                | RDB_TYPE_LIST_ZIPLIST
+                | RDB_TYPE_ZSET_ZIPLIST
+                | RDB_TYPE_HASH_ZIPLIST,
+                _,
+            ) => {
                 let shape = match to {
                     RDB_TYPE_HASH_ZIPLIST => Shape::Pairs,
                     RDB_TYPE_ZSET_ZIPLIST => Shape::SortedPairs,
                     _ => Shape::Elements,
                 };
-                let listpack = from.0 >= 16;
+                let listpack = matches!(from, RDB_TYPE_HASH_LISTPACK | RDB_TYPE_ZSET_LISTPACK);
                 self.one_blob(&mut cur, listpack, shape, to, o)
             }
             _ => None,

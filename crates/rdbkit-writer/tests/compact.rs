@@ -6,23 +6,11 @@
 
 use rdbkit_parser::listpack::encode_backlen;
 use rdbkit_parser::{RdbReader, RdbVersion, RecordKind};
+use rdbkit_testkit::build::{entry, len, string};
 use rdbkit_writer::*;
 
 use crate::conversions::{check, run, warn};
 use crate::model::*;
-
-fn len(n: u64) -> Vec<u8> {
-    let mut b = [0u8; 9];
-    let k = length::encode_len(n, RdbVersion(11), &mut b).unwrap();
-    b[..k].to_vec()
-}
-
-/// A raw RDB string.
-fn raw_str(b: &[u8]) -> Vec<u8> {
-    let mut v = len(b.len() as u64);
-    v.extend_from_slice(b);
-    v
-}
 
 /// An LZF RDB string (the blob must compress).
 fn lzf_str(b: &[u8]) -> Vec<u8> {
@@ -35,7 +23,10 @@ fn lzf_str(b: &[u8]) -> Vec<u8> {
     v
 }
 
-/// A listpack element.
+/// A listpack element. Not `rdbkit_testkit::build::Lp`: this listpack
+/// writes every integer outside 0-127 in the 64-bit form, where
+/// `build::listpack` uses the 13-bit one for -4096..=4095; kept so that the
+/// inputs of the tests below stay byte for byte what they were.
 enum E<'a> {
     I(i64),
     S(&'a [u8]),
@@ -75,13 +66,6 @@ fn listpack(elems: &[E<'_>]) -> Vec<u8> {
     out.extend(body);
     out.push(0xff);
     out
-}
-
-fn entry(ty: u8, key: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut v = vec![ty];
-    v.extend(raw_str(key));
-    v.extend_from_slice(body);
-    v
 }
 
 fn file(v: u32, records: &[Vec<u8>]) -> Vec<u8> {
@@ -161,25 +145,25 @@ fn sample() -> Vec<u8> {
     // An empty node in the middle: loaders skip it, so does the output.
     for n in [&node1, &empty, &node2] {
         quick.extend(len(2));
-        quick.extend(raw_str(n));
+        quick.extend(string(n));
     }
     let mut plain_node = len(2);
     plain_node.extend(len(2));
-    plain_node.extend(raw_str(&node1));
+    plain_node.extend(string(&node1));
     plain_node.extend(len(1));
-    plain_node.extend(raw_str(&huge));
+    plain_node.extend(string(&huge));
     let mut small_list = len(1);
     small_list.extend(len(2));
-    small_list.extend(raw_str(&node2));
+    small_list.extend(string(&node2));
     file(
         11,
         &[
-            entry(16, b"hash", &raw_str(&hash)),
-            entry(17, b"zset", &raw_str(&zset)),
-            entry(17, b"zset-unsorted", &raw_str(&unsorted)),
-            entry(20, b"set-ints", &raw_str(&set_ints)),
-            entry(20, b"set-mixed", &raw_str(&set_mixed)),
-            entry(20, b"set-600", &raw_str(&set_big)),
+            entry(16, b"hash", &string(&hash)),
+            entry(17, b"zset", &string(&zset)),
+            entry(17, b"zset-unsorted", &string(&unsorted)),
+            entry(20, b"set-ints", &string(&set_ints)),
+            entry(20, b"set-mixed", &string(&set_mixed)),
+            entry(20, b"set-600", &string(&set_big)),
             entry(18, b"list", &quick),
             entry(18, b"list-plain", &plain_node),
             entry(18, b"list-small", &small_list),
@@ -253,16 +237,16 @@ fn empty_compact_values_are_skipped_with_a_note() {
     let mut quick = len(2);
     for _ in 0..2 {
         quick.extend(len(2));
-        quick.extend(raw_str(&empty));
+        quick.extend(string(&empty));
     }
     let data = file(
         11,
         &[
-            entry(16, b"h", &raw_str(&empty)),
-            entry(17, b"z", &raw_str(&empty)),
-            entry(20, b"s", &raw_str(&empty)),
+            entry(16, b"h", &string(&empty)),
+            entry(17, b"z", &string(&empty)),
+            entry(20, b"s", &string(&empty)),
             entry(18, b"l", &quick),
-            entry(0, b"k", &raw_str(b"v")),
+            entry(0, b"k", &string(b"v")),
         ],
     );
     for v in [6, 9, 10] {
@@ -291,7 +275,7 @@ fn empty_compact_values_are_skipped_with_a_note() {
 #[test]
 fn ziplist_bytes_for_a_small_hash() {
     let hash = listpack(&[E::S(b"a"), E::I(1), E::S(b"bb"), E::S(b"300")]);
-    let data = file(11, &[entry(16, b"h", &raw_str(&hash))]);
+    let data = file(11, &[entry(16, b"h", &string(&hash))]);
     let (out, _) = run(&data, &warn(9, 0)).unwrap();
     let b = bodies(&out);
     // STR of 24 bytes: header (24 bytes, tail at 19, 4 entries), "a", 1, "bb", 300.
@@ -331,9 +315,9 @@ fn lzf_like_for_like() {
     let uncompressed = file(
         11,
         &[
-            entry(16, b"h", &raw_str(&hash)),
-            entry(20, b"s", &raw_str(&set)),
-            entry(18, b"l", &quick(raw_str(&node))),
+            entry(16, b"h", &string(&hash)),
+            entry(20, b"s", &string(&set)),
+            entry(18, b"l", &quick(string(&node))),
         ],
     );
     // The blob's first byte: 0xC3 = LZF. For the quicklist, after the node count.
@@ -411,8 +395,8 @@ fn ziplists_for_redis_2_4_use_only_16_32_64_bit_integers() {
     let data = file(
         9,
         &[
-            entry(13, b"h", &raw_str(&blob)),
-            entry(10, b"l", &raw_str(&blob)),
+            entry(13, b"h", &string(&blob)),
+            entry(10, b"l", &string(&blob)),
         ],
     );
     let src = model(&data);

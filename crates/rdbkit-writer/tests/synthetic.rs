@@ -10,22 +10,11 @@ use rdbkit_parser::format::*;
 use rdbkit_parser::{
     ModuleId, RdbReader, RdbType, RdbVersion, RecordKind, StreamId, StreamIdmp, Value,
 };
+use rdbkit_testkit::build::{len, string};
 use rdbkit_writer::*;
 
 use crate::conversions::{assert_same_contents, check, run, warn};
 use crate::model::*;
-
-fn len(n: u64) -> Vec<u8> {
-    let mut b = [0u8; 9];
-    let k = length::encode_len(n, RdbVersion(9), &mut b).unwrap();
-    b[..k].to_vec()
-}
-
-fn s(b: &[u8]) -> Vec<u8> {
-    let mut v = len(b.len() as u64);
-    v.extend_from_slice(b);
-    v
-}
 
 fn file(v: u32, records: &[Vec<u8>]) -> Vec<u8> {
     let mut out = RdbVersion(v).header().unwrap().to_vec();
@@ -72,8 +61,8 @@ fn modules_hints_and_the_lua_aux_field() {
     let data = file(
         9,
         &[
-            cat(&[&[0xfa], &s(b"redis-ver"), &s(b"6.2.14")]),
-            cat(&[&[0xfa], &s(b"lua"), &s(b"return 1 +")]),
+            cat(&[&[0xfa], &string(b"redis-ver"), &string(b"6.2.14")]),
+            cat(&[&[0xfa], &string(b"lua"), &string(b"return 1 +")]),
             cat(&[
                 &[0xf7],
                 &len(bloom),
@@ -84,32 +73,32 @@ fn modules_hints_and_the_lua_aux_field() {
                 &len(0),
             ]),
             cat(&[&[0xfe], &len(0), &[0xfb], &len(5), &len(1)]),
-            cat(&[&[0xf8], &len(300), &[0], &s(b"idle"), &s(b"v")]),
-            cat(&[&[0xf9, 5, 0], &s(b"freq"), &s(b"v")]),
+            cat(&[&[0xf8], &len(300), &[0], &string(b"idle"), &string(b"v")]),
+            cat(&[&[0xf9, 5, 0], &string(b"freq"), &string(b"v")]),
             cat(&[
                 &[0xfc],
                 &1_700_000_000_123i64.to_le_bytes(),
                 &[0],
-                &s(b"exp"),
-                &s(b"v"),
+                &string(b"exp"),
+                &string(b"v"),
             ]),
             cat(&[
                 &[7],
-                &s(b"bloom"),
+                &string(b"bloom"),
                 &len(bloom),
                 &len(2),
                 &len(5),
                 &len(5),
-                &s(b"data!"),
+                &string(b"data!"),
                 &len(0),
             ]),
             cat(&[
                 &[5],
-                &s(b"z"),
+                &string(b"z"),
                 &len(2),
-                &s(b"m"),
+                &string(b"m"),
                 &1.5f64.to_le_bytes(),
-                &s(b"n"),
+                &string(b"n"),
                 &f64::INFINITY.to_le_bytes(),
             ]),
         ],
@@ -179,15 +168,15 @@ fn expiry_after_2038_below_rdb_3() {
                 &[0xfc],
                 &4_102_444_800_000i64.to_le_bytes(),
                 &[0],
-                &s(b"late"),
-                &s(b"v"),
+                &string(b"late"),
+                &string(b"v"),
             ]),
             cat(&[
                 &[0xfc],
                 &1_000_000_000_000i64.to_le_bytes(),
                 &[0],
-                &s(b"early"),
-                &s(b"v"),
+                &string(b"early"),
+                &string(b"v"),
             ]),
         ],
     );
@@ -218,7 +207,7 @@ fn with_fixture_streams(f: impl FnOnce(&[(Vec<u8>, Vec<u8>)])) {
 
 /// Decode a v3 stream body and hand it to `f`.
 fn decode_v3<R>(body: &[u8], f: impl FnOnce(rdbkit_parser::Stream<'_>) -> R) -> R {
-    let data = file(11, &[cat(&[&[0xfe], &len(0), &[21], &s(b"k"), body])]);
+    let data = file(11, &[cat(&[&[0xfe], &len(0), &[21], &string(b"k"), body])]);
     let mut r = RdbReader::new(&data).unwrap();
     loop {
         if let RecordKind::Entry(e) = r.next_record().unwrap().unwrap().kind {
@@ -234,10 +223,10 @@ fn decode_v3<R>(body: &[u8], f: impl FnOnce(rdbkit_parser::Stream<'_>) -> R) -> 
 fn redis_8_6_and_8_8_constructs() {
     with_fixture_streams(|streams| {
         let mut recs = vec![
-            cat(&[&[0xfa], &s(b"redis-ver"), &s(b"8.6.0")]),
+            cat(&[&[0xfa], &string(b"redis-ver"), &string(b"8.6.0")]),
             cat(&[
                 &[0xf5],
-                &s(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"),
+                &string(b"#!lua name=lib\nredis.register_function('f', function() return 1 end)"),
             ]),
             cat(&[&[0xfe], &len(0), &[0xf4], &len(100), &len(3), &len(0)]),
             // KEY_META with one class and no items, then a string key.
@@ -247,8 +236,8 @@ fn redis_8_6_and_8_8_constructs() {
                 &0x1234_5601u32.to_le_bytes(),
                 &len(0),
                 &[0],
-                &s(b"km"),
-                &s(b"v"),
+                &string(b"km"),
+                &string(b"v"),
             ]),
         ];
         let mut recs14 = recs.clone();
@@ -279,8 +268,8 @@ fn redis_8_6_and_8_8_constructs() {
                 stream::write_stream_body(&mut v5, st.ty, &st, RdbVersion(14)).unwrap();
                 (v4, v5)
             });
-            recs.push(cat(&[&[26], &s(key), &v4]));
-            recs14.push(cat(&[&[27], &s(key), &v5]));
+            recs.push(cat(&[&[26], &string(key), &v4]));
+            recs14.push(cat(&[&[27], &string(key), &v5]));
         }
         let redis86 = file(13, &recs);
         let redis88 = file(14, &recs14);
@@ -323,7 +312,7 @@ fn active_time_and_entries_read_differences() {
                 stream::write_stream_body(&mut out, st.ty, &st, RdbVersion(11)).unwrap();
                 out
             });
-            recs.push(cat(&[&[21], &s(key), &v3]));
+            recs.push(cat(&[&[21], &string(key), &v3]));
         }
         let data = file(11, &recs);
         check_all("altered streams", &data);
@@ -390,10 +379,10 @@ fn valkey_9_slot_import_and_hash_2() {
     let data = file(
         80,
         &[
-            cat(&[&[0xfa], &s(b"valkey-ver"), &s(b"9.0.0")]),
+            cat(&[&[0xfa], &string(b"valkey-ver"), &string(b"9.0.0")]),
             cat(&[
                 &[0xf3],
-                &s(&job),
+                &string(&job),
                 &len(2),
                 &len(0),
                 &len(100),
@@ -403,24 +392,24 @@ fn valkey_9_slot_import_and_hash_2() {
             cat(&[&[0xfe], &len(0)]),
             cat(&[
                 &[22],
-                &s(b"h"),
+                &string(b"h"),
                 &len(3),
-                &s(b"a"),
-                &s(b"1"),
+                &string(b"a"),
+                &string(b"1"),
                 &2_000_000_000_000i64.to_le_bytes(),
-                &s(b"b"),
-                &s(b"2"),
+                &string(b"b"),
+                &string(b"2"),
                 &(-1i64).to_le_bytes(),
-                &s(b"c"),
-                &s(b"3"),
+                &string(b"c"),
+                &string(b"3"),
                 &1_000_000_000_000i64.to_le_bytes(),
             ]),
             cat(&[
                 &[22],
-                &s(b"no-ttl"),
+                &string(b"no-ttl"),
                 &len(1),
-                &s(b"x"),
-                &s(b"y"),
+                &string(b"x"),
+                &string(b"y"),
                 &(-1i64).to_le_bytes(),
             ]),
         ],
@@ -457,11 +446,11 @@ fn pre_ga_functions_become_function2() {
         10,
         &[cat(&[
             &[0xf6],
-            &s(b"mylib"),
-            &s(b"LUA"),
+            &string(b"mylib"),
+            &string(b"LUA"),
             &len(1),
-            &s(b"a description"),
-            &s(b"redis.register_function('f', function() return 1 end)"),
+            &string(b"a description"),
+            &string(b"redis.register_function('f', function() return 1 end)"),
         ])],
     );
     check_all("pre-GA function", &data);

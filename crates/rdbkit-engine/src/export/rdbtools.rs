@@ -19,6 +19,7 @@
 
 use std::io::Write;
 
+use rdbkit_parser::format::{RDB_TYPE_ZSET, RDB_TYPE_ZSET_ZIPLIST};
 use rdbkit_parser::{Item, RdbType, Record, RecordKind, Value};
 
 use crate::export::csv::rdbtools_text;
@@ -131,15 +132,15 @@ fn c_g17(v: f64) -> String {
 /// - otherwise a binary double, printed as Python's `str(float)`.
 fn score_text(v: f64, ty: RdbType) -> String {
     let integral = v.fract() == 0.0 && !(v == 0.0 && v.is_sign_negative());
-    match ty.0 {
-        3 if v.is_finite() => {
+    match ty {
+        RDB_TYPE_ZSET if v.is_finite() => {
             if integral && v.abs() < 4503599627370496.0 {
                 format!("{}", v as i64)
             } else {
                 c_g17(v)
             }
         }
-        12 if integral && v.abs() < 1e17 => format!("{}", v as i64),
+        RDB_TYPE_ZSET_ZIPLIST if integral && v.abs() < 1e17 => format!("{}", v as i64),
         _ => py_float(v),
     }
 }
@@ -281,6 +282,7 @@ impl<W: Write + ?Sized> Visitor for RdbtoolsExporter<'_, W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdbkit_parser::format::RDB_TYPE_ZSET_2;
 
     #[test]
     fn floats_like_python() {
@@ -301,15 +303,15 @@ mod tests {
         for (v, s) in cases {
             assert_eq!(py_float(v), s, "{v}");
         }
-        assert_eq!(score_text(5.0, RdbType(12)), "5");
-        assert_eq!(score_text(5.0, RdbType(5)), "5.0");
-        assert_eq!(score_text(1.0, RdbType(3)), "1");
+        assert_eq!(score_text(5.0, RDB_TYPE_ZSET_ZIPLIST), "5");
+        assert_eq!(score_text(5.0, RDB_TYPE_ZSET_2), "5.0");
+        assert_eq!(score_text(1.0, RDB_TYPE_ZSET), "1");
         assert_eq!(
-            score_text(922_062.948_923_917_2, RdbType(3)),
+            score_text(922_062.948_923_917_2, RDB_TYPE_ZSET),
             "922062.94892391725"
         );
-        assert_eq!(score_text(1e300, RdbType(3)), "1.0000000000000001e+300");
-        assert_eq!(score_text(0.5, RdbType(3)), "0.5");
+        assert_eq!(score_text(1e300, RDB_TYPE_ZSET), "1.0000000000000001e+300");
+        assert_eq!(score_text(0.5, RDB_TYPE_ZSET), "0.5");
     }
 
     #[test]

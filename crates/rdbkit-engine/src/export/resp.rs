@@ -28,6 +28,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
 use rdbkit_parser::ValueKind;
+use rdbkit_parser::format::RDB_OPCODE_EOF;
 use rdbkit_parser::{DisplayBytes, Entry, Function, Item, Record, RecordKind, StreamId, Value};
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions};
 use rdbkit_writer::{ConvertOptions, Converter, Loss, LossKind, LossPolicy};
@@ -311,7 +312,7 @@ impl<'a> RespExporter<'a> {
             return Ok(());
         }
         // EOF and a zero checksum ("not computed"): the parser then skips the check.
-        file.extend_from_slice(&[0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+        file.extend_from_slice(&[RDB_OPCODE_EOF.0, 0, 0, 0, 0, 0, 0, 0, 0]);
         let opts = ReaderOptions {
             verify_checksum: false,
             ..Default::default()
