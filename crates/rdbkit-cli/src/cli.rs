@@ -22,7 +22,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Summarize a snapshot: version, aux fields, keys per db, types, encodings, expiries.
     Info(cmd::info::Args),
-    /// Walk the whole file, decode every value and check the checksum (exit 1 if damaged).
+    /// Walk the whole file, decode every value as its loader would and check the checksum (exit 3 if damaged); --target T: would T load it.
     Verify(cmd::verify::Args),
     /// List keys: db, type, encoding, element count, serialized size, expiry.
     Keys(cmd::keys::Args),
@@ -40,6 +40,10 @@ pub(crate) enum Command {
     Analyze(cmd::analyze::Args),
     /// Logical difference of two snapshots (any versions); exit 1 when they differ.
     Diff(cmd::diff::Args),
+    /// Shell completions (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(cmd::completions::Args),
+    /// The man page on stdout (or all of them into --dir).
+    Man(cmd::completions::ManArgs),
 }
 
 impl Command {

@@ -148,6 +148,10 @@ pub(crate) struct RewriteArgs {
     pub(crate) select: Selection,
     #[command(flatten)]
     pub(crate) dbmap: DbMapping,
+    /// The target is a cluster, which keeps only database 0: an output with
+    /// keys in other databases is refused (exit 2), naming them.
+    #[arg(long)]
+    pub(crate) cluster: bool,
 }
 
 impl RewriteArgs {
@@ -174,6 +178,7 @@ impl RewriteArgs {
             on_duplicate: self.out.on_duplicate,
             convert: self.conv.options(self.target.as_deref(), fallback)?,
             same_version,
+            cluster: self.cluster,
             keep_going: self.out.keep_going,
         })
     }
@@ -200,6 +205,10 @@ pub(crate) struct OutOpts {
     /// Write the snapshot to stdout (`-o -`) even when stdout is a terminal.
     #[arg(long)]
     pub(crate) force: bool,
+    /// Print the report as JSON on stdout (the `--report` document) instead
+    /// of text on stderr.
+    #[arg(long)]
+    pub(crate) json: bool,
     /// Write gzip (as Redis Cloud and Azure Managed Redis take `.rdb.gz`);
     /// implied by an output name ending in `.gz`.
     #[arg(long)]

@@ -1,9 +1,10 @@
 //! What the commands that write snapshots say on stderr: the report, the
 //! refusal of a lossy conversion, salvage warnings, an empty selection.
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use rdbkit_engine::rewrite::Plan;
+use rdbkit_engine::rewrite::{Plan, outcome_json, report_json};
 
 use crate::exit;
 use crate::flags::OutOpts;
@@ -17,12 +18,21 @@ pub(crate) fn rewrite(
     plan: &Plan,
     out_opts: &OutOpts,
     quiet: bool,
+    out: &mut dyn Write,
 ) -> anyhow::Result<ExitCode> {
     out_opts.check_stdout(output)?;
+    if out_opts.json && output == "-" {
+        usage!(
+            "--json prints the report on stdout, which -o - already takes: give -o FILE, or --report FILE"
+        );
+    }
     let finish = out_opts.finish(output)?;
     match rdbkit_engine::rewrite::rewrite(inputs, output, plan, &finish) {
         Ok(done) => {
             let report = &done.report;
+            if out_opts.json {
+                out.write_all(&outcome_json(&done))?;
+            }
             for s in &done.skipped {
                 warn!(
                     "skipped {} (input {}): {}",
@@ -35,7 +45,7 @@ pub(crate) fn rewrite(
                     s.error
                 );
             }
-            if !quiet {
+            if !quiet && !out_opts.json {
                 say!("{report}");
                 if done.duplicates_dropped > 0 {
                     say!("duplicate keys left out: {}\n", done.duplicates_dropped);
@@ -56,6 +66,9 @@ pub(crate) fn rewrite(
         }
         Err(e) => match e.lossy_report() {
             Some(report) => {
+                if out_opts.json {
+                    out.write_all(&report_json(report, &[]))?;
+                }
                 refused(report);
                 Ok(ExitCode::from(exit::USAGE))
             }

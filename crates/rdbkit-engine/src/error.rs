@@ -45,6 +45,16 @@ pub enum Error {
         /// The record's offset in that input.
         offset: u64,
     },
+    /// The output is for a cluster, which keeps only database 0, and would
+    /// have keys in these other databases (database, keys).
+    #[error(
+        "a cluster keeps only database 0, and the output would have keys in {}: keep db 0 only with --db 0, move every key into db 0 with --flatten-db, or map each with --map-db FROM=0; nothing was written",
+        db_list(.dbs)
+    )]
+    Cluster {
+        /// The other databases and their key counts.
+        dbs: Vec<(u64, u64)>,
+    },
     /// An I/O failure (of a pipe, or of a file named by a [`Error::Context`]
     /// around it).
     #[error(transparent)]
@@ -67,6 +77,14 @@ pub enum Error {
     /// A state the engine's own logic should never reach.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `db 1 (5 keys), db 15 (3 keys)`.
+pub(crate) fn db_list(dbs: &[(u64, u64)]) -> String {
+    dbs.iter()
+        .map(|(db, n)| format!("db {db} ({n} {})", if *n == 1 { "key" } else { "keys" }))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A key as messages show it: the alternate (`{:#}`) form of

@@ -149,6 +149,11 @@ impl Sizer {
         }
     }
 
+    /// The model in use (after [`Sizer::header`]).
+    pub fn model(&self) -> Option<&Model> {
+        self.model.as_ref()
+    }
+
     /// The walk's header: the model to use.
     pub fn header(&mut self, version: rdbkit_parser::RdbVersion) {
         let t = self.target.unwrap_or_else(|| Target::for_rdb(version));
@@ -341,6 +346,20 @@ impl Model {
     }
 
     /// Cost of a dict with `n` entries (the struct and its buckets).
+    /// The keyspace's own tables for `keys` keys of which `expires` have an
+    /// expiry: the main table's buckets and the expires table (a
+    /// `dictEntry` per expiring key up to 7.4; Redis 8 and Valkey keep the
+    /// key object itself in both tables).
+    pub fn keyspace(&self, keys: u64, expires: u64) -> u64 {
+        let main = 8 * next_pow2(keys);
+        let exp = match self.line {
+            Gen::R80 => 8 * next_pow2(expires),
+            _ if self.valkey_hashtable => 8 * next_pow2(expires),
+            _ => self.dict(expires) + DICT_ENTRY * expires,
+        };
+        if keys == 0 { 0 } else { main + exp }
+    }
+
     fn dict(&self, n: u64) -> u64 {
         let dict = if self.line == Gen::R62 { 96 } else { 56 };
         dict + 8 * next_pow2(n)

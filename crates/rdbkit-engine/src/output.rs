@@ -445,7 +445,8 @@ impl Output {
                     if result.is_err() {
                         let _ = fs::remove_file(&packed);
                     }
-                    result.context("the compressed file failed verification; nothing was renamed")?;
+                    result
+                        .context("the compressed file failed verification; nothing was renamed")?;
                     let _ = fs::remove_file(&*tmp);
                     *tmp = packed;
                 }
@@ -522,7 +523,10 @@ fn gzip_verified(plain: &Path, packed: &Path) -> crate::Result<()> {
     out.sync_all()
         .with_context(|| format!("cannot sync {}", packed.display()))?;
     let mut back = Hashing {
-        inner: flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(BLOCK, open(packed)?)),
+        inner: flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(
+            BLOCK,
+            open(packed)?,
+        )),
         crc: rdbkit_parser::crc64::Crc64::new(),
         len: 0,
     };

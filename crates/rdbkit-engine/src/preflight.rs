@@ -17,6 +17,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::BTreeMap;
+
 use rdbkit_parser::{RdbVersion, Record, RecordKind};
 use rdbkit_writer::{ConvertOptions, Converter, LossPolicy, Report};
 
@@ -33,6 +35,31 @@ pub fn loads_as_is(source: RdbVersion, target: RdbVersion) -> bool {
     }
 }
 
+/// What a dry run looks at besides the conversion.
+#[derive(Debug, Clone)]
+pub struct PreflightOptions {
+    /// The conversion (its loss policy is taken as "warn").
+    pub convert: ConvertOptions,
+    /// The time keys are judged expired at (Unix ms): a loading master
+    /// drops them, and Redis Cloud does not import them.
+    pub now_ms: i64,
+    /// Estimate the memory of the loaded file on this release line (the
+    /// model of [`crate::memory`]).
+    pub memory: Option<crate::target::Target>,
+}
+
+impl PreflightOptions {
+    /// A dry run of `convert` judged at the current time, without a memory
+    /// estimate.
+    pub fn new(convert: ConvertOptions) -> PreflightOptions {
+        PreflightOptions {
+            convert,
+            now_ms: crate::select::now_ms(),
+            memory: None,
+        }
+    }
+}
+
 /// What a dry run found.
 #[derive(Debug)]
 pub struct Preflight {
@@ -44,20 +71,192 @@ pub struct Preflight {
     pub loads_as_is: bool,
     /// What `convert` would do: every loss and note, the counts.
     pub report: Report,
+    /// Keys per database (a cluster keeps only database 0).
+    pub keys_by_db: BTreeMap<u64, u64>,
+    /// Keys whose expiry is at or before [`PreflightOptions::now_ms`].
+    pub expired: u64,
+    /// The memory estimate, when asked for.
+    pub memory: Option<MemoryEstimate>,
 }
+
+impl Preflight {
+    /// The databases other than 0 that hold keys, with their key counts.
+    pub fn outside_db0(&self) -> Vec<(u64, u64)> {
+        self.keys_by_db
+            .iter()
+            .filter(|(db, n)| **db != 0 && **n > 0)
+            .map(|(db, n)| (*db, *n))
+            .collect()
+    }
+}
+
+/// What the target would use after loading the file, as the memory model
+/// estimates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryEstimate {
+    /// The keys' own memory (the sum of the model's `MEMORY USAGE`).
+    pub keys: u64,
+    /// The keyspace's tables (main and expires).
+    pub keyspace: u64,
+    /// What an empty server uses (`used_memory_startup`, about 1 MiB).
+    pub startup: u64,
+}
+
+impl MemoryEstimate {
+    /// The whole estimate: what `used_memory` would say after the load.
+    pub fn total(&self) -> u64 {
+        self.keys + self.keyspace + self.startup
+    }
+}
+
+/// How much of a cache's memory the data may fill: the rest is headroom for
+/// fragmentation, client and replication buffers, and what managed services
+/// reserve (Azure keeps `maxmemory-reserved` apart).
+pub const HEADROOM_RULE: f64 = 0.9;
+
+/// Whether an estimate fits a cache of `max_memory` bytes by
+/// [`HEADROOM_RULE`].
+pub fn fits(estimate: u64, max_memory: u64) -> bool {
+    (estimate as f64) <= HEADROOM_RULE * max_memory as f64
+}
+
+impl Preflight {
+    /// The preflight as one JSON document (`verify --target --json`):
+    /// `source`, `target` (versions), `loads_as_is`, `lossless`, `report`
+    /// (as [`crate::rewrite::report_json`]), `keys_by_db`, `outside_db0`
+    /// (`[{"db", "keys"}]`), `expired`, `now_ms`, `memory` (`null`, or
+    /// `{"estimate", "keys", "keyspace", "startup", "max_memory", "fits",
+    /// "headroom_rule"}`), `padding` (advice, or `null`). `extra` members
+    /// (name and raw JSON) are added at the end.
+    pub fn to_json(
+        &self,
+        now_ms: i64,
+        max_memory: Option<u64>,
+        padding: Option<&str>,
+        extra: &[(&str, String)],
+    ) -> Vec<u8> {
+        use crate::json;
+        let mut o = Vec::new();
+        json::raw(&mut o, "{\"source\":");
+        json::str(&mut o, &self.source.to_string());
+        json::raw(&mut o, ",\"target\":");
+        json::str(&mut o, &self.target.to_string());
+        json::raw(&mut o, ",\"loads_as_is\":");
+        json::raw(&mut o, if self.loads_as_is { "true" } else { "false" });
+        json::raw(&mut o, ",\"lossless\":");
+        json::raw(
+            &mut o,
+            if self.report.is_lossless() {
+                "true"
+            } else {
+                "false"
+            },
+        );
+        json::raw(&mut o, ",\"report\":");
+        let mut r = crate::rewrite::report_json(&self.report, &[]);
+        r.pop();
+        o.extend_from_slice(&r);
+        json::raw(&mut o, ",\"keys_by_db\":{");
+        for (i, (db, n)) in self.keys_by_db.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::str(&mut o, &db.to_string());
+            o.push(b':');
+            json::int(&mut o, *n);
+        }
+        json::raw(&mut o, "},\"outside_db0\":[");
+        for (i, (db, n)) in self.outside_db0().iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::raw(&mut o, &format!("{{\"db\":{db},\"keys\":{n}}}"));
+        }
+        json::raw(
+            &mut o,
+            &format!("],\"expired\":{},\"now_ms\":{now_ms}", self.expired),
+        );
+        json::raw(&mut o, ",\"memory\":");
+        match &self.memory {
+            None => json::raw(&mut o, "null"),
+            Some(m) => {
+                json::raw(
+                    &mut o,
+                    &format!(
+                        "{{\"estimate\":{},\"keys\":{},\"keyspace\":{},\"startup\":{},\"max_memory\":",
+                        m.total(),
+                        m.keys,
+                        m.keyspace,
+                        m.startup
+                    ),
+                );
+                match max_memory {
+                    Some(max) => json::raw(
+                        &mut o,
+                        &format!(
+                            "{max},\"fits\":{},\"headroom_rule\":{HEADROOM_RULE}}}",
+                            fits(m.total(), max)
+                        ),
+                    ),
+                    None => json::raw(
+                        &mut o,
+                        &format!("null,\"fits\":null,\"headroom_rule\":{HEADROOM_RULE}}}"),
+                    ),
+                }
+            }
+        }
+        json::raw(&mut o, ",\"padding\":");
+        match padding {
+            Some(p) => json::str(&mut o, p),
+            None => json::raw(&mut o, "null"),
+        }
+        for (k, v) in extra {
+            json::raw(&mut o, &format!(",\"{k}\":{v}"));
+        }
+        json::raw(&mut o, "}\n");
+        o
+    }
+}
+
+/// Roughly what an empty Redis or Valkey reports as `used_memory_startup`.
+const STARTUP: u64 = 1 << 20;
 
 /// Dry-run the conversion of `path` (`-` for stdin) under `options`
 /// (their loss policy is taken as "warn": every loss is listed).
 pub fn preflight(path: &str, options: ConvertOptions) -> crate::Result<Preflight> {
-    let target = options.target;
-    let mut dry = DryRun::new(options);
+    preflight_with(path, &PreflightOptions::new(options))
+}
+
+/// [`preflight`] with the expiry time and the memory estimate.
+pub fn preflight_with(path: &str, options: &PreflightOptions) -> crate::Result<Preflight> {
+    let target = options.convert.target;
+    let mut dry = DryRun::new(options.convert.clone());
+    dry.now_ms = options.now_ms;
+    if let Some(t) = options.memory {
+        let all = crate::select::Selector::new(&Default::default())?;
+        dry.sizer = Some(crate::memory::Sizer::new(all, Some(t), Default::default()));
+    }
     walk(path, Default::default(), &mut dry)?;
+    let (keys_by_db, expired, sized) = (
+        std::mem::take(&mut dry.keys_by_db),
+        dry.expired,
+        dry.sizer.take().map(|s| (s, dry.memory, dry.expires)),
+    );
     let (source, report) = dry.finish()?;
+    let keys: u64 = keys_by_db.values().sum();
+    let memory = sized.map(|(sizer, bytes, expires)| MemoryEstimate {
+        keys: bytes,
+        keyspace: sizer.model().map_or(0, |m| m.keyspace(keys, expires)),
+        startup: STARTUP,
+    });
     Ok(Preflight {
         source,
         target,
         loads_as_is: loads_as_is(source, target),
         report,
+        keys_by_db,
+        expired,
+        memory,
     })
 }
 
@@ -71,6 +270,12 @@ pub struct DryRun {
         Converter,
         rdbkit_writer::RdbWriter<std::io::Sink>,
     )>,
+    keys_by_db: BTreeMap<u64, u64>,
+    now_ms: i64,
+    expired: u64,
+    expires: u64,
+    sizer: Option<crate::memory::Sizer>,
+    memory: u64,
 }
 
 impl DryRun {
@@ -80,6 +285,12 @@ impl DryRun {
         DryRun {
             options,
             state: None,
+            keys_by_db: BTreeMap::new(),
+            now_ms: crate::select::now_ms(),
+            expired: 0,
+            expires: 0,
+            sizer: None,
+            memory: 0,
         }
     }
 
@@ -98,10 +309,25 @@ impl Visitor for DryRun {
         let conv = Converter::new(version, self.options.clone())?;
         let w = conv.writer(std::io::sink())?;
         self.state = Some((version, conv, w));
+        if let Some(s) = &mut self.sizer {
+            s.header(version);
+        }
         Ok(())
     }
 
     fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
+        if let RecordKind::Entry(e) = &rec.kind {
+            *self.keys_by_db.entry(e.db).or_insert(0) += 1;
+            if let Some(t) = e.expire_ms {
+                self.expires += 1;
+                self.expired += u64::from(t <= self.now_ms);
+            }
+        }
+        if let Some(s) = &self.sizer
+            && let Some((_, m)) = s.measure(rec)?
+        {
+            self.memory += m.bytes;
+        }
         if let Some((_, conv, w)) = self.state.as_mut()
             && !matches!(rec.kind, RecordKind::Eof { .. })
         {

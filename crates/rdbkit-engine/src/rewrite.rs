@@ -59,6 +59,10 @@ pub struct Plan {
     /// Write the input's own version (the target in `convert` is then a
     /// placeholder, replaced at the input's header).
     pub same_version: bool,
+    /// The target is a cluster, which keeps only database 0: an output with
+    /// keys in another database is refused ([`Error::Cluster`](crate::Error::Cluster)),
+    /// nothing renamed.
+    pub cluster: bool,
     /// Salvage mode: skip keys whose value does not decode, and stop at a
     /// damaged structure, still writing a valid output of what was read.
     pub keep_going: bool,
@@ -222,6 +226,8 @@ pub struct Rewrite<'p, 'w> {
     pub duplicates_dropped: u64,
     /// What salvage mode left out.
     pub skipped: Vec<Skipped>,
+    /// Keys written per output database.
+    pub keys_by_db: std::collections::BTreeMap<u64, u64>,
 }
 
 fn select_record(db: u64) -> Vec<u8> {
@@ -255,6 +261,7 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             slot_at: Vec::new(),
             duplicates_dropped: 0,
             skipped: Vec::new(),
+            keys_by_db: Default::default(),
         }
     }
 
@@ -344,6 +351,14 @@ impl<'p, 'w> Rewrite<'p, 'w> {
             .ok_or_else(|| crate::Error::Internal("no header".into()))?;
         let before = conv.report().stats.keys_out;
         conv.convert_record(rec, w)?;
+        if conv.report().stats.keys_out > before
+            && let RecordKind::Entry(e) = &rec.kind
+        {
+            *self
+                .keys_by_db
+                .entry(self.out_db.unwrap_or(e.db))
+                .or_insert(0) += 1;
+        }
         // One pass: count what was written, for the hints' real counts.
         if self.one_pass
             && conv.report().stats.keys_out > before
@@ -716,6 +731,8 @@ pub struct Outcome {
     pub duplicates_dropped: u64,
     /// What salvage mode ([`Plan::keep_going`]) left out.
     pub skipped: Vec<Skipped>,
+    /// Keys written per output database.
+    pub keys_by_db: std::collections::BTreeMap<u64, u64>,
 }
 
 /// How the output of a rewrite is finished.
@@ -755,6 +772,7 @@ pub struct Finish {
 ///     on_duplicate: Default::default(),
 ///     convert: ConvertOptions::new(target_from_name("azure-premium").unwrap()),
 ///     same_version: false,
+///     cluster: false,
 ///     keep_going: false,
 /// };
 /// let done = rewrite(&[input.to_str().unwrap()], output.to_str().unwrap(), &plan, &Finish::default())?;
@@ -795,11 +813,13 @@ pub fn rewrite(
         }
         let dups = rw.duplicates_dropped;
         let skipped = std::mem::take(&mut rw.skipped);
+        let keys_by_db = std::mem::take(&mut rw.keys_by_db);
         patches = rw.patches();
         r.and_then(|()| rw.finish()).map(|report| Outcome {
             report,
             duplicates_dropped: dups,
             skipped,
+            keys_by_db,
         })
     };
     if let (edits, Some(trailer)) = patches {
@@ -809,6 +829,15 @@ pub fn rewrite(
     }
     match result {
         Ok(outcome) => {
+            let others: Vec<(u64, u64)> = outcome
+                .keys_by_db
+                .iter()
+                .filter(|(db, _)| **db != 0)
+                .map(|(db, n)| (*db, *n))
+                .collect();
+            if plan.cluster && !others.is_empty() {
+                return Err(crate::Error::Cluster { dbs: others });
+            }
             out.commit(
                 finish.pad,
                 |_| Ok(()),
@@ -823,6 +852,7 @@ pub fn rewrite(
                     report: report.clone(),
                     duplicates_dropped: 0,
                     skipped: Vec::new(),
+                    keys_by_db: Default::default(),
                 };
                 write_report(finish, &outcome_json(&o))?;
             }
@@ -859,6 +889,9 @@ pub struct SplitOutcome {
     /// Keys of the input per database (what the outputs' selections chose
     /// from).
     pub keys_by_db: std::collections::BTreeMap<u64, u64>,
+    /// Keys per database that no output's selection took (a split keeps
+    /// only database 0 unless told otherwise).
+    pub not_selected_by_db: std::collections::BTreeMap<u64, u64>,
 }
 
 /// One report for the outputs of a split: the keys counted once (every
@@ -902,7 +935,13 @@ pub fn merge_split_reports(reports: &[Report]) -> Option<Report> {
     s.keys_filtered = s.keys_in.saturating_sub(s.keys_out);
     s.copied = reports.iter().map(|r| r.stats.copied).sum();
     s.rewritten = reports.iter().map(|r| r.stats.rewritten).sum();
-    s.dropped = reports.iter().map(|r| r.stats.dropped).sum();
+    // Every output leaves out the keys of the others: what the conversion
+    // itself dropped is added to the keys no output took.
+    s.dropped = s.keys_filtered
+        + reports
+            .iter()
+            .map(|r| r.stats.dropped.saturating_sub(r.stats.keys_filtered))
+            .sum::<u64>();
     Some(out)
 }
 
@@ -931,6 +970,7 @@ pub fn split(
         })
         .collect::<crate::Result<_>>()?;
     let mut keys_by_db = std::collections::BTreeMap::new();
+    let mut not_selected_by_db = std::collections::BTreeMap::new();
     let results = {
         let rewrites = parts
             .iter()
@@ -940,6 +980,7 @@ pub fn split(
         let mut fan = Fanout {
             parts: rewrites,
             keys_by_db: &mut keys_by_db,
+            not_selected_by_db: &mut not_selected_by_db,
         };
         walk(input, Default::default(), &mut fan)?;
         fan.parts
@@ -962,10 +1003,11 @@ pub fn split(
         }
     }
     let merged = merge_split_reports(&reports);
+    let left_out = db_counts_json(&not_selected_by_db);
     if refused {
         drop(outputs);
         if let (Some(m), Some(p)) = (&merged, &finish.report) {
-            write_split_report(p, m)?;
+            write_split_report(p, m, &left_out)?;
         }
         let report = merged.ok_or_else(|| crate::Error::Internal("no output".into()))?;
         return Err(ConvertError::Lossy(Box::new(report)).into());
@@ -976,7 +1018,7 @@ pub fn split(
         verified.push(out.into_checked(finish.pad, crate::verify::verify_path)?);
     }
     if let (Some(m), Some(p)) = (&merged, &finish.report) {
-        write_split_report(p, m)?;
+        write_split_report(p, m, &left_out)?;
     }
     for v in verified {
         v.rename()?;
@@ -984,16 +1026,43 @@ pub fn split(
     Ok(SplitOutcome {
         reports,
         keys_by_db,
+        not_selected_by_db,
     })
 }
 
-fn write_split_report(path: &std::path::Path, report: &Report) -> crate::Result<()> {
+/// `{"1":5,"15":3}`.
+pub fn db_counts_json(counts: &std::collections::BTreeMap<u64, u64>) -> String {
+    let inner: Vec<String> = counts
+        .iter()
+        .map(|(db, n)| format!("\"{db}\":{n}"))
+        .collect();
+    format!("{{{}}}", inner.join(","))
+}
+
+/// The split's report: [`outcome_json`] of the merged report, with
+/// `not_selected_by_db` (the keys no output took, per database).
+pub fn split_report_json(report: &Report, not_selected_by_db: &str) -> Vec<u8> {
     let o = Outcome {
         report: report.clone(),
         duplicates_dropped: 0,
         skipped: Vec::new(),
+        keys_by_db: Default::default(),
     };
-    std::fs::write(path, outcome_json(&o))
+    let mut j = outcome_json(&o);
+    j.truncate(j.len() - 2);
+    json::raw(
+        &mut j,
+        &format!(",\"not_selected_by_db\":{not_selected_by_db}}}\n"),
+    );
+    j
+}
+
+fn write_split_report(
+    path: &std::path::Path,
+    report: &Report,
+    left_out: &str,
+) -> crate::Result<()> {
+    std::fs::write(path, split_report_json(report, left_out))
         .with_context(|| format!("cannot write the report {}", path.display()))
 }
 
@@ -1001,6 +1070,7 @@ fn write_split_report(path: &std::path::Path, report: &Report) -> crate::Result<
 struct Fanout<'p, 'w, 'c> {
     parts: Vec<Rewrite<'p, 'w>>,
     keys_by_db: &'c mut std::collections::BTreeMap<u64, u64>,
+    not_selected_by_db: &'c mut std::collections::BTreeMap<u64, u64>,
 }
 
 impl Visitor for Fanout<'_, '_, '_> {
@@ -1010,6 +1080,10 @@ impl Visitor for Fanout<'_, '_, '_> {
     fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
         if let RecordKind::Entry(e) = &rec.kind {
             *self.keys_by_db.entry(e.db).or_insert(0) += 1;
+            let size = rec.raw.len() as u64;
+            if !self.parts.iter().any(|p| p.plan.selector.matches(e, size)) {
+                *self.not_selected_by_db.entry(e.db).or_insert(0) += 1;
+            }
         }
         for p in &mut self.parts {
             p.record(rec)?;

@@ -137,6 +137,55 @@ fn unquote(s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A point in time as the options take it: Unix milliseconds (`1764662400000`)
+/// or ISO 8601 in UTC (`2026-12-02T07:00:00Z`, `2026-12-02T07:00:00.250Z`,
+/// `2026-12-02`).
+///
+/// ```
+/// use rdbkit_engine::select::parse_time;
+///
+/// assert_eq!(parse_time("1764662400000")?, 1_764_662_400_000);
+/// assert_eq!(parse_time("2025-12-02T08:00:00Z")?, 1_764_662_400_000);
+/// assert_eq!(parse_time("2025-12-02")?, 1_764_633_600_000);
+/// # Ok::<(), rdbkit_engine::Error>(())
+/// ```
+pub fn parse_time(s: &str) -> crate::Result<i64> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || {
+        crate::Error::usage(format!(
+            "bad time {s:?}: expected Unix milliseconds or YYYY-MM-DDTHH:MM:SS[.mmm]Z"
+        ))
+    };
+    let (date, time) = s.split_once('T').unwrap_or((s, "00:00:00Z"));
+    let time = time.strip_suffix('Z').ok_or_else(bad)?;
+    let num = |t: &str| t.parse::<i64>().map_err(|_| bad());
+    let d: Vec<&str> = date.split('-').collect();
+    let [y, m, dd] = d[..] else { return Err(bad()) };
+    let (y, m, dd) = (num(y)?, num(m)?, num(dd)?);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let t: Vec<&str> = hms.split(':').collect();
+    let [hh, mi, ss] = t[..] else {
+        return Err(bad());
+    };
+    let (hh, mi, ss) = (num(hh)?, num(mi)?, num(ss)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&dd) || hh > 23 || mi > 59 || ss > 60 {
+        return Err(bad());
+    }
+    let ms = num(&format!("{frac:0<3}")[..3])?;
+    // Days from 1970-01-01 in the proleptic Gregorian calendar, with years
+    // counted from March so that the leap day ends the year.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + dd - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(((days * 86_400 + hh * 3_600 + mi * 60 + ss) * 1_000) + ms)
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -293,21 +293,20 @@ pub fn walk(path: &str, options: ReaderOptions, v: &mut dyn Visitor) -> crate::R
     if file_packing(path)? == Packing::Gzip {
         let f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
         let gz = flate2::bufread::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, f));
-        return walk_reader(gz, options, v)
-            .map_err(|e| match e {
-                // A damaged gzip stream is a damaged input too.
-                crate::Error::Io(io)
-                    if matches!(
-                        io.kind(),
-                        io::ErrorKind::InvalidData
-                            | io::ErrorKind::InvalidInput
-                            | io::ErrorKind::UnexpectedEof
-                    ) =>
-                {
-                    crate::Error::Io(io).context(format!("{path}: the gzip stream is damaged"))
-                }
-                e => e,
-            });
+        return walk_reader(gz, options, v).map_err(|e| match e {
+            // A damaged gzip stream is a damaged input too.
+            crate::Error::Io(io)
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::InvalidData
+                        | io::ErrorKind::InvalidInput
+                        | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                crate::Error::Io(io).context(format!("{path}: the gzip stream is damaged"))
+            }
+            e => e,
+        });
     }
     let map = open(path)?;
     walk_map(&map, options, &mut ByRef(v))

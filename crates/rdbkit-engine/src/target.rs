@@ -150,6 +150,76 @@ impl fmt::Display for Target {
     }
 }
 
+/// Cache sizes of the managed services' published tiers, by tier name:
+/// Azure Cache for Redis Basic/Standard C0–C6 and Premium P1–P5, from the
+/// sizes on Azure's pricing page
+/// (<https://azure.microsoft.com/en-us/pricing/details/cache/>), taken as
+/// GB = 10^9 bytes (the smaller reading of "GB").
+pub const SERVICE_SIZES: &[(&str, u64)] = &[
+    ("C0", 250_000_000),
+    ("C1", 1_000_000_000),
+    ("C2", 2_500_000_000),
+    ("C3", 6_000_000_000),
+    ("C4", 13_000_000_000),
+    ("C5", 26_000_000_000),
+    ("C6", 53_000_000_000),
+    ("P1", 6_000_000_000),
+    ("P2", 13_000_000_000),
+    ("P3", 26_000_000_000),
+    ("P4", 53_000_000_000),
+    ("P5", 120_000_000_000),
+];
+
+/// A memory size: bytes (`1048576`), with a unit (`512MB`, `6GB`, `1.5GiB`;
+/// KB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB of 1024), or a service
+/// tier of [`SERVICE_SIZES`] (`P1`).
+///
+/// ```
+/// use rdbkit_engine::target::parse_size;
+///
+/// assert_eq!(parse_size("6GB")?, 6_000_000_000);
+/// assert_eq!(parse_size("512MiB")?, 512 << 20);
+/// assert_eq!(parse_size("p1")?, 6_000_000_000);
+/// assert!(parse_size("lots").is_err());
+/// # Ok::<(), rdbkit_engine::Error>(())
+/// ```
+pub fn parse_size(s: &str) -> crate::Result<u64> {
+    let t = s.trim();
+    if let Some((_, n)) = SERVICE_SIZES
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(t))
+    {
+        return Ok(*n);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        _ => crate::error::bail!(
+            "bad size {s:?}: expected bytes, a number with KB/MB/GB/TB or KiB/MiB/GiB/TiB, or a tier name ({})",
+            SERVICE_SIZES
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok((v * mult as f64) as u64),
+        _ => crate::error::bail!("bad size {s:?}: expected a number before the unit"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -744,6 +744,64 @@ impl Verdict {
         self.damage.is_none()
     }
 
+    /// The verdict as one JSON document (`verify --json`): `sound`,
+    /// `records` (the end record included), `keys`, `checksum` (`verified`,
+    /// `not_computed`, `absent`, `not_checked` or `null`), `checksum_value`
+    /// (hex, or `null`), `trailing_bytes`, `damage` (`null`, or `{"offset",
+    /// "key", "message"}`).
+    pub fn to_json(&self) -> Vec<u8> {
+        use crate::json;
+        let mut o = Vec::new();
+        json::raw(
+            &mut o,
+            if self.is_sound() {
+                "{\"sound\":true"
+            } else {
+                "{\"sound\":false"
+            },
+        );
+        json::raw(
+            &mut o,
+            &format!(
+                ",\"records\":{},\"keys\":{},\"checksum\":",
+                self.records, self.keys
+            ),
+        );
+        let (state, value) = match self.checksum {
+            Some(Checksum::Verified(c)) => ("\"verified\"", Some(c)),
+            Some(Checksum::Unchecked(c)) => ("\"not_checked\"", Some(c)),
+            Some(Checksum::NotComputed) => ("\"not_computed\"", None),
+            Some(Checksum::Absent) => ("\"absent\"", None),
+            None => ("null", None),
+        };
+        json::raw(&mut o, state);
+        json::raw(&mut o, ",\"checksum_value\":");
+        match value {
+            Some(c) => json::str(&mut o, &format!("0x{c:016x}")),
+            None => json::raw(&mut o, "null"),
+        }
+        json::raw(
+            &mut o,
+            &format!(",\"trailing_bytes\":{}", self.trailing.unwrap_or(0)),
+        );
+        json::raw(&mut o, ",\"damage\":");
+        match &self.damage {
+            None => json::raw(&mut o, "null"),
+            Some(d) => {
+                json::raw(&mut o, &format!("{{\"offset\":{},\"key\":", d.offset()));
+                match d.key() {
+                    Some(k) => json::bytes(&mut o, k),
+                    None => json::raw(&mut o, "null"),
+                }
+                json::raw(&mut o, ",\"message\":");
+                json::str(&mut o, &d.to_string());
+                o.push(b'}');
+            }
+        }
+        json::raw(&mut o, "}\n");
+        o
+    }
+
     fn of(v: &Verifier, walked: crate::Result<WalkEnd>) -> crate::Result<Verdict> {
         let (trailing, damage) = match walked {
             Ok(end) => (end.trailing, None),

@@ -812,9 +812,15 @@ impl Converter {
             return self.dropped();
         }
         if with_ttl > 0 {
-            let mut detail = format!("{with_ttl} field TTL(s) removed");
+            let n = |k: usize, one: &str, many: &str| {
+                format!("{k} {}", if k == 1 { one } else { many })
+            };
+            let mut detail = format!("{} removed", n(with_ttl, "field TTL", "field TTLs"));
             if !expired.is_empty() {
-                detail += &format!(", {} expired field(s) dropped", expired.len());
+                detail += &format!(
+                    ", {} dropped",
+                    n(expired.len(), "expired field", "expired fields")
+                );
             }
             let key_ttl = match policy {
                 FieldTtlPolicy::KeyTtlMin => kept.iter().filter_map(|f| f.expire_ms).min(),

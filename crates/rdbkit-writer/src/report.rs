@@ -206,8 +206,9 @@ impl fmt::Display for Note {
         }
         write!(
             f,
-            " ({} record(s), first at offset {})",
-            self.count, self.first_offset
+            " ({}, first at offset {})",
+            count(self.count, "record", "records"),
+            self.first_offset
         )
     }
 }

@@ -437,7 +437,7 @@ fn valkey_9_slot_import_and_hash_2() {
         .find(|l| l.kind == LossKind::FieldTtls)
         .unwrap()
         .detail;
-    assert!(f.contains("1 expired field(s) dropped"), "{f}");
+    assert!(f.contains("1 expired field dropped"), "{f}");
 }
 
 #[test]

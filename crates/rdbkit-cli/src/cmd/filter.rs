@@ -9,7 +9,14 @@ use crate::flags::Args;
 use crate::report::rewrite;
 
 /// Run `rdbkit filter`.
-pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     let plan = args.rw.plan(&args.rw.select, None, true)?;
-    rewrite(&[&args.input], &args.output, &plan, &args.rw.out, quiet)
+    rewrite(
+        &[&args.input],
+        &args.output,
+        &plan,
+        &args.rw.out,
+        quiet,
+        out,
+    )
 }

@@ -25,7 +25,7 @@ pub(crate) struct Args {
 }
 
 /// Run `rdbkit merge`.
-pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
         bail!("at most one input can be stdin");
     }
@@ -50,5 +50,5 @@ pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Res
     };
     let plan = args.rw.plan(&args.rw.select, fallback, false)?;
     let inputs: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
-    rewrite(&inputs, &args.output, &plan, &args.rw.out, quiet)
+    rewrite(&inputs, &args.output, &plan, &args.rw.out, quiet, out)
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::cli::Command;
 
 pub(crate) mod analyze;
+pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod diff;
 pub(crate) mod export;
@@ -31,5 +32,7 @@ pub(crate) fn run(cmd: Command, quiet: bool, out: &mut dyn Write) -> anyhow::Res
         Command::Split(a) => split::run(&a, quiet, out),
         Command::Merge(a) => merge::run(&a, quiet, out),
         Command::Analyze(a) => analyze::run(&a, out),
+        Command::Completions(a) => completions::run(&a, out),
+        Command::Man(a) => completions::run_man(&a, out),
     }
 }

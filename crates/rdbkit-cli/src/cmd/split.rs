@@ -38,7 +38,7 @@ pub(crate) struct Args {
 }
 
 /// Run `rdbkit split`.
-pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: &Args, quiet: bool, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if !args.rw.select.slots.is_empty() {
         usage!("--slot cannot be combined with split (the outputs' ranges select the slots)");
     }
@@ -63,8 +63,8 @@ pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Res
                             "shard-{i}-{a}-{b}.rdb{}",
                             if args.rw.out.gzip { ".gz" } else { "" }
                         ))
-                            .to_string_lossy()
-                            .into_owned(),
+                        .to_string_lossy()
+                        .into_owned(),
                     )
                 })
                 .collect()
@@ -80,7 +80,7 @@ pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Res
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    let result = split(args, &targets, quiet);
+    let result = split(args, &targets, quiet, out);
     // A split that wrote nothing leaves no folder it made.
     if let Some(dir) = made_dir
         && !matches!(result, Ok(c) if c == ExitCode::SUCCESS)
@@ -90,7 +90,12 @@ pub(crate) fn run(args: &Args, quiet: bool, _out: &mut dyn Write) -> anyhow::Res
     result
 }
 
-fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::Result<ExitCode> {
+fn split(
+    args: &Args,
+    targets: &[((u16, u16), String)],
+    quiet: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<ExitCode> {
     if targets.is_empty() {
         usage!("give --slots A-B=FILE (repeatable) or --shards N --out-dir DIR");
     }
@@ -121,6 +126,9 @@ fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::
         Ok(done) => done,
         Err(e) => match e.lossy_report() {
             Some(report) => {
+                if args.rw.out.json {
+                    out.write_all(&rdbkit_engine::rewrite::report_json(report, &[]))?;
+                }
                 refused(report);
                 return Ok(ExitCode::from(exit::USAGE));
             }
@@ -128,6 +136,13 @@ fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::
         },
     };
     let merged = merge_split_reports(&done.reports);
+    if args.rw.out.json
+        && let Some(report) = &merged
+    {
+        let left = rdbkit_engine::rewrite::db_counts_json(&done.not_selected_by_db);
+        out.write_all(&rdbkit_engine::rewrite::split_report_json(report, &left))?;
+    }
+    let quiet = quiet || args.rw.out.json;
     if let Some(report) = &merged
         && !quiet
     {
@@ -156,14 +171,14 @@ fn split(args: &Args, targets: &[((u16, u16), String)], quiet: bool) -> anyhow::
     }
     if only_db0 {
         let others: Vec<String> = done
-            .keys_by_db
+            .not_selected_by_db
             .iter()
             .filter(|(db, _)| **db != 0)
             .map(|(db, n)| format!("db {db}: {n}"))
             .collect();
         if !others.is_empty() {
             let left: u64 = done
-                .keys_by_db
+                .not_selected_by_db
                 .iter()
                 .filter(|(db, _)| **db != 0)
                 .map(|(_, n)| n)

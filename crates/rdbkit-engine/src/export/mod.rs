@@ -322,7 +322,8 @@ impl Visitor for Exporter<'_> {
                             self.buf.truncate(mark);
                             self.out.write_all(&self.buf)?;
                             self.buf.clear();
-                            return Err(crate::Error::from(err).context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
+                            return Err(crate::Error::from(err)
+                                .context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
                         }
                         self.buf.push(b'\n');
                     }
@@ -590,7 +591,10 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
             let mark = lines.text.len();
             if let Err(err) = entry_json(&mut lines.text, e, true) {
                 lines.text.truncate(mark);
-                lines.error = Some(crate::Error::from(err).context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
+                lines.error = Some(
+                    crate::Error::from(err)
+                        .context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))),
+                );
                 break;
             }
             lines.text.push(b'\n');
@@ -630,9 +634,8 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
 /// no partial line, as for any other key), then the line is written out
 /// element by element.
 fn huge_entry(out: &mut dyn Write, e: &Entry<'_>) -> crate::Result<()> {
-    let fail = |err: crate::Error| {
-        err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
-    };
+    let fail =
+        |err: crate::Error| err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)));
     let mut buf = Vec::with_capacity(SPILL + SPILL / 4);
     entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
         b.clear();
