@@ -174,9 +174,9 @@ impl Sizer {
         let Some(model) = &self.model else {
             crate::error::bail!("record before the header");
         };
-        let m = model.key(e).map_err(|err| {
-            crate::Error::from(err).context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
-        })?;
+        let m = model
+            .key(e)
+            .map_err(|err| err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))))?;
         Ok(Some((e, m)))
     }
 }

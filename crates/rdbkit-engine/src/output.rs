@@ -54,7 +54,7 @@ pub enum StdoutSink {
     /// The bytes as they are.
     Plain(io::Stdout),
     /// Compressed as they go.
-    Gzip(flate2::write::GzEncoder<io::Stdout>),
+    Gzip(Box<flate2::write::GzEncoder<io::Stdout>>),
 }
 
 impl Write for StdoutSink {
@@ -275,10 +275,10 @@ impl Output {
             Output::File { gzip, .. } => *gzip = true,
             Output::Stdout(s) => {
                 if let StdoutSink::Plain(_) = s.inner {
-                    s.inner = StdoutSink::Gzip(flate2::write::GzEncoder::new(
+                    s.inner = StdoutSink::Gzip(Box::new(flate2::write::GzEncoder::new(
                         io::stdout(),
                         flate2::Compression::default(),
-                    ));
+                    )));
                 }
             }
         }

@@ -322,8 +322,9 @@ impl Visitor for Exporter<'_> {
                             self.buf.truncate(mark);
                             self.out.write_all(&self.buf)?;
                             self.buf.clear();
-                            return Err(crate::Error::from(err)
-                                .context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
+                            return Err(
+                                err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
+                            );
                         }
                         self.buf.push(b'\n');
                     }
@@ -591,10 +592,8 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
             let mark = lines.text.len();
             if let Err(err) = entry_json(&mut lines.text, e, true) {
                 lines.text.truncate(mark);
-                lines.error = Some(
-                    crate::Error::from(err)
-                        .context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))),
-                );
+                lines.error =
+                    Some(err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
                 break;
             }
             lines.text.push(b'\n');

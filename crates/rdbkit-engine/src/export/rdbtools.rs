@@ -269,8 +269,7 @@ impl<W: Write + ?Sized> Visitor for RdbtoolsExporter<'_, W> {
             RecordKind::SelectDb { .. } => self.start_db(),
             RecordKind::Entry(e) if self.sel.matches(e, rec.raw.len() as u64) => {
                 self.entry(e).map_err(|err| {
-                    crate::Error::from(err)
-                        .context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
+                    err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
                 })?;
             }
             _ => {}
