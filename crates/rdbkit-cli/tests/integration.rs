@@ -11,6 +11,7 @@ mod export_rdbtools;
 mod export_resp;
 mod faults;
 mod filter_split_merge;
+mod import_day;
 mod loader_differential;
 mod loader_rules;
 mod targets;
