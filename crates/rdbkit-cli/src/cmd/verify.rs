@@ -1,6 +1,7 @@
 //! `rdbkit verify`: the engine's [`verify_file`] (every value decoded and
 //! checked as the loaders check it, the checksum, duplicate keys), or with
-//! `--target` its [`preflight`] (what a conversion would change or lose).
+//! `--target` its [`preflight_with`] (what a conversion would change or lose,
+//! cluster, memory fit, expired keys).
 
 use std::io::Write;
 use std::process::ExitCode;
