@@ -56,12 +56,17 @@ fn parse_score(item: &Item<'_>, offset: u64) -> Result<f64> {
         Item::Bytes(b) => crate::double::strtod(b),
     };
     if v.is_nan() {
-        return Err(Error::new(
-            offset,
-            ErrorKind::invalid("zset score", "NaN is not a valid score"),
-        ));
+        return Err(nan_score(offset));
     }
     Ok(v)
+}
+
+/// The error for a NaN score.
+fn nan_score(offset: u64) -> Error {
+    Error::new(
+        offset,
+        ErrorKind::invalid("zset score", "NaN is not a valid score"),
+    )
 }
 
 impl<'a> Iterator for ZSetEntries<'a> {
@@ -138,7 +143,12 @@ impl<'a> ZSetEntries<'a> {
             Ok(if n & 1 == 1 {
                 f(&item)
             } else {
-                parse_score(&item, offset)?;
+                // Only NaN is refused: no need to convert the score.
+                if let Item::Bytes(b) = &item
+                    && crate::double::is_nan(b)
+                {
+                    return Err(nan_score(offset));
+                }
                 true
             })
         });
