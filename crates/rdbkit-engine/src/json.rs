@@ -54,37 +54,86 @@ fn escape8(w: u64) -> bool {
     (ctrl | has_zero(w ^ (LO * u64::from(b'"'))) | has_zero(w ^ (LO * u64::from(b'\\')))) != 0
 }
 
-/// Append the escaped body of a JSON string (`bytes` is valid UTF-8).
-fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
-    let mut start = 0;
+/// How each byte is written inside a JSON string: 0 as it is, `u` as
+/// `\u00XX`, else `\` and that byte (`"`, `\`, `n`, `r`, `t`).
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
-    while i < bytes.len() {
-        // Skip 8 bytes at a time while none needs escaping.
-        if let Some(w) = bytes.get(i..i + 8)
-            && !escape8(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-        {
-            i += 8;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t
+};
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Append the escaped body of a JSON string (`bytes` is valid UTF-8): runs
+/// that need nothing are copied whole, each byte that does is written from
+/// a table (a value padded with NUL bytes, as `DEBUG POPULATE` makes, is
+/// mostly `\u0000`s: this loop is the export's inner loop then).
+fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    // Plain runs are copied whole; a block of 8 bytes with something to
+    // escape is written into a small buffer byte by byte from the table and
+    // appended at once (one bounds check per block, not per byte).
+    let mut start = 0;
+    let (blocks, _) = bytes.as_chunks::<8>();
+    for (k, block) in blocks.iter().enumerate() {
+        if !escape8(u64::from_le_bytes(*block)) {
             continue;
         }
-        let b = bytes[i];
-        i += 1;
-        let esc: Option<&[u8]> = match b {
-            b'"' => Some(b"\\\""),
-            b'\\' => Some(b"\\\\"),
-            b'\n' => Some(b"\\n"),
-            b'\r' => Some(b"\\r"),
-            b'\t' => Some(b"\\t"),
-            0..=0x1f => None,
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i - 1]);
-        match esc {
-            Some(e) => out.extend_from_slice(e),
-            None => out.extend_from_slice(format!("\\u{:04x}", b).as_bytes()),
-        }
-        start = i;
+        let at = k * 8;
+        out.extend_from_slice(&bytes[start..at]);
+        let mut buf = [0u8; 48];
+        let n = escape_block(block, &mut buf);
+        out.extend_from_slice(&buf[..n]);
+        start = at + 8;
     }
-    out.extend_from_slice(&bytes[start..]);
+    let tail = blocks.len() * 8;
+    out.extend_from_slice(&bytes[start..tail]);
+    let mut buf = [0u8; 48];
+    let n = escape_block(&bytes[tail..], &mut buf);
+    out.extend_from_slice(&buf[..n]);
+}
+
+/// Escape up to 8 bytes into `buf` (6 bytes each at most); the length.
+#[inline(always)]
+fn escape_block(block: &[u8], buf: &mut [u8; 48]) -> usize {
+    let mut n = 0;
+    for &b in block.iter().take(8) {
+        let e = ESCAPE[usize::from(b)];
+        let Some(slot) = buf.get_mut(n..n + 6) else {
+            break;
+        };
+        match e {
+            0 => {
+                slot[0] = b;
+                n += 1;
+            }
+            b'u' => {
+                slot.copy_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 15)],
+                ]);
+                n += 6;
+            }
+            _ => {
+                slot[0] = b'\\';
+                slot[1] = e;
+                n += 2;
+            }
+        }
+    }
+    n
 }
 
 /// Append a byte string: JSON string if UTF-8, else a base64 object.
@@ -125,9 +174,14 @@ pub fn item(out: &mut Vec<u8>, it: &rdbkit_parser::Item<'_>) {
 /// Append `{"base64": "..."}`.
 pub fn base64(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b"{\"base64\":\"");
-    let mut buf = String::new();
-    base64::engine::general_purpose::STANDARD.encode_string(b, &mut buf);
-    out.extend_from_slice(buf.as_bytes());
+    // Encoded in place: no string per value.
+    let at = out.len();
+    let n = base64::encoded_len(b.len(), true).unwrap_or(0);
+    out.resize(at + n, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(b, &mut out[at..])
+        .unwrap_or(0);
+    out.truncate(at + written);
     out.extend_from_slice(b"\"}");
 }
 
@@ -233,6 +287,13 @@ mod tests {
         let mut o = Vec::new();
         str(&mut o, "a\"b\\\n\u{1}é");
         assert_eq!(o, "\"a\\\"b\\\\\\n\\u0001é\"".as_bytes());
+        // Every byte below 0x20, and the rest of ASCII, against serde_json's
+        // reading of the text.
+        let all: String = (0u8..0x80).map(char::from).collect();
+        o.clear();
+        str(&mut o, &all);
+        let back: String = serde_json_lite_unescape(&o);
+        assert_eq!(back, all);
         o.clear();
         bytes(&mut o, b"\xff\x00");
         assert_eq!(o, b"{\"base64\":\"/wA=\"}");
@@ -300,5 +361,29 @@ mod tests {
         let mut o = Vec::new();
         int(&mut o, u64::MAX);
         assert_eq!(o, u64::MAX.to_string().as_bytes());
+    }
+
+    /// The string a JSON string literal (as `str` writes them) stands for.
+    fn serde_json_lite_unescape(lit: &[u8]) -> String {
+        let s = std::str::from_utf8(&lit[1..lit.len() - 1]).unwrap();
+        let mut out = String::new();
+        let mut it = s.chars();
+        while let Some(c) = it.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match it.next().unwrap() {
+                'u' => {
+                    let hex: String = it.by_ref().take(4).collect();
+                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
+                }
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                c => out.push(c),
+            }
+        }
+        out
     }
 }
