@@ -466,8 +466,8 @@ pub fn export(
         walk(path, Default::default(), &mut v)?;
         return Ok(ExportSummary::default());
     }
-    if format == Format::Jsonl && crate::source::mappable(path)? {
-        export_jsonl_parallel(path, sel, out)?;
+    if matches!(format, Format::Jsonl | Format::Json) && crate::source::mappable(path)? {
+        export_jsonl_parallel(path, sel, out, format == Format::Json)?;
         return Ok(ExportSummary::default());
     }
     if format == Format::Json {
@@ -506,6 +506,9 @@ const BATCH_BYTES: usize = 1 << 20;
 struct Lines {
     text: Vec<u8>,
     error: Option<crate::Error>,
+    /// One JSON document: where each run of keys of one database starts in
+    /// `text` (its keys are separated by commas).
+    runs: Vec<(u64, usize)>,
 }
 
 /// The walking side of the parallel JSON-lines export.
@@ -518,6 +521,17 @@ struct ParExporter<'p, 'w, 'o, 'd> {
     spare: &'p std::sync::Mutex<Vec<Vec<u8>>>,
     /// A key failed to decode (its error was returned).
     failed: bool,
+    /// One JSON document instead of lines: the database open in it, and
+    /// the function libraries, written after the databases.
+    json: Option<JsonDoc>,
+}
+
+/// The state of one JSON document written from batches.
+#[derive(Debug, Default)]
+struct JsonDoc {
+    db: Option<u64>,
+    functions: Vec<u8>,
+    nfunctions: usize,
 }
 
 impl ParExporter<'_, '_, '_, '_> {
@@ -529,7 +543,30 @@ impl ParExporter<'_, '_, '_, '_> {
 
     fn take(&mut self, mut lines: Lines) -> crate::Result<()> {
         self.batches.taken();
-        self.out.write_all(&lines.text)?;
+        match &mut self.json {
+            None => self.out.write_all(&lines.text)?,
+            Some(doc) => {
+                // Databases are grouped as they come (a database that shows up
+                // twice, legal but never written by servers, gets two groups).
+                for (i, &(db, start)) in lines.runs.iter().enumerate() {
+                    let end = lines.runs.get(i + 1).map_or(lines.text.len(), |r| r.1);
+                    if doc.db != Some(db) {
+                        if doc.db.is_some() {
+                            self.out.write_all(b"],")?;
+                        }
+                        let mut head = b"\"".to_vec();
+                        json::int(&mut head, db);
+                        head.extend_from_slice(b"\":[");
+                        self.out.write_all(&head)?;
+                        doc.db = Some(db);
+                    } else {
+                        self.out.write_all(b",")?;
+                    }
+                    self.out.write_all(&lines.text[start..end])?;
+                }
+            }
+        }
+        lines.runs.clear();
         // Fresh memory costs a page fault a page: the buffers go round.
         lines.text.clear();
         if let Ok(mut spare) = self.spare.lock() {
@@ -549,10 +586,18 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
     #[inline(always)]
     fn record(&mut self, rec: Record<'d>) -> crate::Result<bool> {
         let size = rec.raw.len();
+        if let (RecordKind::Function(f), Some(doc)) = (&rec.kind, &mut self.json) {
+            if doc.nfunctions > 0 {
+                doc.functions.push(b',');
+            }
+            function_json(&mut doc.functions, f);
+            doc.nfunctions += 1;
+            return Ok(true);
+        }
         if let RecordKind::Entry(e) = rec.kind
             && self.sel.matches(&e, size as u64)
         {
-            if size > HUGE {
+            if size > HUGE && self.json.is_none() {
                 // Everything before it goes out first, then it, element by element.
                 self.submit_rest();
                 while let Some(lines) = self.pool.next() {
@@ -576,9 +621,15 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
     }
 }
 
-/// `export --format jsonl` of a file: the walk batches the selected keys and
-/// the lines are made on every core, then written in file order.
-fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crate::Result<()> {
+/// `export --format jsonl` (or `json`, one document) of a file: the walk
+/// batches the selected keys and the text is made on every core, then
+/// written in file order.
+fn export_jsonl_parallel(
+    path: &str,
+    sel: Selector,
+    out: &mut dyn Write,
+    document: bool,
+) -> crate::Result<()> {
     let map = crate::source::open(path)?;
     let spare = std::sync::Mutex::new(Vec::new());
     let work = |_: &mut (), batch: Vec<Entry<'_>>| {
@@ -587,16 +638,30 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
             .ok()
             .and_then(|mut s| s.pop())
             .unwrap_or_else(|| Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 2));
-        let mut lines = Lines { text, error: None };
+        let mut lines = Lines {
+            text,
+            error: None,
+            runs: Vec::new(),
+        };
         for e in &batch {
-            let mark = lines.text.len();
-            if let Err(err) = entry_json(&mut lines.text, e, true) {
+            let (mark, runs) = (lines.text.len(), lines.runs.len());
+            if document {
+                if lines.runs.last().is_some_and(|r| r.0 == e.db) {
+                    lines.text.push(b',');
+                } else {
+                    lines.runs.push((e.db, lines.text.len()));
+                }
+            }
+            if let Err(err) = entry_json(&mut lines.text, e, !document) {
                 lines.text.truncate(mark);
+                lines.runs.truncate(runs);
                 lines.error =
                     Some(err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
                 break;
             }
-            lines.text.push(b'\n');
+            if !document {
+                lines.text.push(b'\n');
+            }
         }
         lines
     };
@@ -611,7 +676,11 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
                 batches: Batcher::new(BATCH_KEYS, BATCH_BYTES),
                 spare: &spare,
                 failed: false,
+                json: document.then(JsonDoc::default),
             };
+            if document {
+                ex.out.write_all(b"{\"dbs\":{")?;
+            }
             let walked = walk_map(&map, Default::default(), &mut ex);
             if ex.failed {
                 // A key failed to decode: nothing after it is written.
@@ -622,7 +691,16 @@ fn export_jsonl_parallel(path: &str, sel: Selector, out: &mut dyn Write) -> crat
             while let Some(lines) = ex.pool.next() {
                 ex.take(lines)?;
             }
-            walked.map(|_| ())
+            walked?;
+            if let Some(doc) = &ex.json {
+                if doc.db.is_some() {
+                    ex.out.write_all(b"]")?;
+                }
+                ex.out.write_all(b"},\"functions\":[")?;
+                ex.out.write_all(&doc.functions)?;
+                ex.out.write_all(b"]}\n")?;
+            }
+            Ok(())
         },
     )
     .0
