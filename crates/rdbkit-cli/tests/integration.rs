@@ -13,6 +13,7 @@ mod faults;
 mod filter_split_merge;
 mod loader_differential;
 mod loader_rules;
+mod report_html;
 mod targets;
 mod verify;
 

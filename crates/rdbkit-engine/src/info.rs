@@ -117,12 +117,21 @@ impl Visitor for Info {
     }
 }
 
+impl Info {
+    /// Nothing seen yet: a [`Visitor`] for a walk that does more than
+    /// [`info`] (the HTML report gathers the facts in its analysis pass).
+    /// `end` is the caller's to fill in from the walk.
+    pub fn new() -> Info {
+        Info {
+            now_ms: crate::select::now_ms(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Read the file at `path` (`-` for stdin).
 pub fn info(path: &str) -> crate::Result<Info> {
-    let mut info = Info {
-        now_ms: crate::select::now_ms(),
-        ..Default::default()
-    };
+    let mut info = Info::new();
     let end = walk(path, Default::default(), &mut info)?;
     info.end = Some(end);
     Ok(info)
