@@ -3,7 +3,8 @@
 //! it did as data attributes of `<body>` (cells drawn, and under
 //! `#selftest` a hover, a zoom, a zoom back out and a sort); the tests
 //! read them from the DOM Chromium dumps, read the console from Chromium's
-//! log, and decode a screenshot to see that it shows something.
+//! log, and decode screenshots (light and dark mode) to see that they show
+//! something.
 //!
 //! Without Chromium these tests fail when `CI=true` and are skipped, loudly,
 //! elsewhere.
@@ -200,32 +201,36 @@ fn html_report_of_a_fixture_in_a_browser() {
     assert_eq!(body_attr(&phone, "cells").unwrap(), root_cells.to_string());
 
     // The screenshot shows something: decoded, its pixels vary (a blank
-    // page is one colour) and no colour covers most of it.
-    let shot = dir.join("report.png");
-    let p = browser
-        .screenshot(&file_url(&html), 1280, 800, &shot)
-        .unwrap();
-    assert!(p.console.is_empty(), "{:#?}", p.console);
-    let img = png::decode(&std::fs::read(&shot).unwrap()).unwrap();
-    assert_eq!((img.width, img.height), (1280, 800));
-    let colours = img.colours();
-    let pixels = img.width * img.height;
-    assert!(colours.len() >= 64, "{} colours", colours.len());
-    assert!(
-        colours[0].1 < pixels * 3 / 4,
-        "{:?} covers {} of {pixels} pixels",
-        colours[0].0,
-        colours[0].1
-    );
-    // The treemap's cells are coloured: many pixels far from grey.
-    let vivid = (0..img.height)
-        .flat_map(|y| (0..img.width).map(move |x| (x, y)))
-        .filter(|&(x, y)| {
-            let [r, g, b, _] = img.pixel(x, y);
-            r.max(g).max(b) - r.min(g).min(b) > 60
-        })
-        .count();
-    assert!(vivid > pixels / 5, "{vivid} coloured pixels of {pixels}");
+    // page is one colour) and no colour covers most of it; the treemap's
+    // cells are coloured (many pixels far from grey). In dark mode the
+    // page's ground is dark, in light mode light.
+    for dark in [false, true] {
+        let shot = dir.join(if dark { "dark.png" } else { "light.png" });
+        let p = browser
+            .screenshot(&file_url(&html), 1280, 800, dark, &shot)
+            .unwrap();
+        assert!(p.console.is_empty(), "{:#?}", p.console);
+        let img = png::decode(&std::fs::read(&shot).unwrap()).unwrap();
+        assert_eq!((img.width, img.height), (1280, 800));
+        let colours = img.colours();
+        let pixels = img.width * img.height;
+        assert!(colours.len() >= 64, "{} colours", colours.len());
+        let (ground, n) = colours[0];
+        assert!(
+            n < pixels * 3 / 4,
+            "{ground:?} covers {n} of {pixels} pixels"
+        );
+        let light = u32::from(ground[0]) + u32::from(ground[1]) + u32::from(ground[2]) > 3 * 128;
+        assert_eq!(light, !dark, "dark mode {dark}: the ground is {ground:?}");
+        let vivid = (0..img.height)
+            .flat_map(|y| (0..img.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let [r, g, b, _] = img.pixel(x, y);
+                r.max(g).max(b) - r.min(g).min(b) > 60
+            })
+            .count();
+        assert!(vivid > pixels / 5, "{vivid} coloured pixels of {pixels}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -302,37 +307,44 @@ fn html_report_shows_hostile_keys_as_text() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Long binary keys in every prefix and table: the page stays under
-/// 5 MB, draws at most its cell budget, and honours --max-prefixes and
-/// --depth.
+/// The worst a file can do to the page's size: long keys whose every byte
+/// needs an escape (`<` and invalid UTF-8) in 12 000 prefixes, more keys
+/// than any table shows, 300 databases, 300 long AUX fields. The page
+/// stays under the 3 MB its docs promise (the issue asks for 5), draws at
+/// most its cell budget, and honours --max-prefixes and --depth.
 #[test]
 fn html_report_stays_small() {
     let dir = tmpdir("html-bounded");
     let f = dir.join("wide.rdb");
     let mut records = vec![];
+    for i in 0..300u64 {
+        let mut aux = vec![0xfa];
+        aux.extend(build::string(format!("aux-{i}").as_bytes()));
+        aux.extend(build::string(&[b'<'; 1000]));
+        records.push(aux);
+    }
     for i in 0u32..6000 {
-        // Two 300-byte binary segments of their own per key: 12 000 prefixes.
-        let seg = |tag: u8| -> Vec<u8> {
-            (0..300u32)
-                .map(|j| {
-                    (i.wrapping_mul(2654435761)
-                        .wrapping_add(j * 97 + u32::from(tag))
-                        >> 5) as u8
-                        | 0x80
-                })
-                .collect()
+        if i % 20 == 0 {
+            let mut select = vec![0xfe];
+            select.extend(build::len(u64::from(i / 20)));
+            records.push(select);
+        }
+        // Two 300-byte segments of their own per key: 12 000 prefixes.
+        let seg = |tag: &str| -> Vec<u8> {
+            let mut s: Vec<u8> = (0..150).flat_map(|_| [b'<', 0xff]).collect();
+            s.extend_from_slice(format!("{tag}{i:x}").as_bytes());
+            s
         };
-        let mut key = seg(1);
-        key.extend_from_slice(&i.to_be_bytes());
+        let mut key = seg("a");
         key.push(b':');
-        key.extend(seg(2));
-        key.push(b':');
-        key.extend_from_slice(b"x");
+        key.extend(seg("b"));
+        key.extend_from_slice(b":x");
         records.push(build::entry(0, &key, &build::string(b"v")));
     }
     std::fs::write(&f, build::file(b"REDIS0009", &records)).unwrap();
     let f = f.to_str().unwrap();
     let (_, page) = report(&dir, "all.html", &[f, "--top", "100000"]);
+    assert!(page.len() < 3 << 20, "page of {} bytes", page.len());
     let data = tree_data(&page);
     fn prefixes(n: &Value) -> usize {
         n["c"].as_array().map_or(0, |c| {
@@ -341,9 +353,15 @@ fn html_report_stays_small() {
                 .sum()
         })
     }
-    assert_eq!(prefixes(&data["tree"]), 2000);
-    assert_eq!(data["prefixes"], 2000);
+    // 250 first prefixes (the most under one parent), each with its one
+    // second-level prefix; the rest of the keys in one more cell.
+    let top = data["tree"]["c"].as_array().unwrap();
+    assert_eq!(top.len(), 251);
+    assert_eq!(prefixes(&data["tree"]), 500);
+    assert_eq!(data["prefixes"], 500);
     assert!(page.contains("… and 5,500 more keys (not shown)"));
+    assert!(page.contains("… and 200 more databases (not shown)"));
+    assert!(page.contains("… and 200 more fields (not shown)"));
 
     let (_, page) = report(
         &dir,

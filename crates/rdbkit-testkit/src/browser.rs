@@ -96,17 +96,24 @@ impl Browser {
     }
 
     /// Load `url` in a window of `width` × `height` and save a PNG of it to
-    /// `png`.
+    /// `png`; `dark`: with the system's dark mode on (`prefers-color-scheme:
+    /// dark`).
     pub fn screenshot(
         &self,
         url: &str,
         width: u32,
         height: u32,
+        dark: bool,
         png: &Path,
     ) -> Result<Page, String> {
         let shot = format!("--screenshot={}", png.display());
         let size = format!("--window-size={width},{height}");
-        let (_, console) = self.run(&[&shot, &size, "--hide-scrollbars", url])?;
+        let mut args = vec![shot.as_str(), size.as_str(), "--hide-scrollbars"];
+        if dark {
+            args.push("--force-dark-mode");
+        }
+        args.push(url);
+        let (_, console) = self.run(&args)?;
         if !png.exists() {
             return Err(format!("no screenshot written to {}", png.display()));
         }

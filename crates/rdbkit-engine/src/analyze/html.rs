@@ -13,9 +13,12 @@
 //! The page needs nothing at view time: the styles and a small hand-written
 //! script are inside it, and its Content-Security-Policy forbids every
 //! load and every script but its own (by hash). Its size is bounded
-//! whatever the file: at most [`HtmlOptions::max_cells`] prefixes, at most
+//! whatever the file: at most [`HtmlOptions::max_cells`] prefixes (and
+//! [`HtmlOptions::max_children`] under one), at most
 //! [`HtmlOptions::max_rows`] rows in each key table, at most 100 entries in
-//! each list of facts, names cut after 128 bytes; under 5 MB in all.
+//! each list of facts, prefixes cut after 64 bytes and keys and values
+//! after 128: with the defaults, under 3 MB whatever the file (about
+//! 400 bytes a prefix and 1 KB a row at worst, every byte escaped).
 //!
 //! Keys are bytes: every key, prefix and value is shown as text (see
 //! [`text`]), HTML-escaped where the page is written in Rust; the treemap's
@@ -69,8 +72,12 @@ const CSS: &str = include_str!("report.css");
 /// The page's script: the treemap, the tooltips, the sortable tables.
 const JS: &str = include_str!("report.js");
 
-/// Bytes of a key, prefix or value shown before it is cut.
+/// Bytes of a key or value shown before it is cut.
 const MAX_TEXT: usize = 128;
+/// Bytes of a prefix shown in the treemap before it is cut.
+const MAX_LABEL: usize = 64;
+/// Rows of the treemap's table (the page's text without the script).
+const MAX_PREFIX_ROWS: usize = 200;
 /// Entries of each list of facts (AUX fields, databases, functions,
 /// modules, losses, notes) shown before "and N more".
 const MAX_LIST: usize = 100;
@@ -134,6 +141,7 @@ pub fn report(
         dry: preflight.map(DryRun::new),
     };
     let end = walk(path, Default::default(), &mut g)?;
+    g.facts.finish();
     g.facts.end = Some(end);
     let preflight = match (g.dry, target) {
         (Some(dry), Some(target)) => {
@@ -165,17 +173,22 @@ pub struct HtmlOptions {
     /// The most prefixes drawn in the treemap, all levels together: the
     /// biggest ones (the rest of each parent is one "other" cell).
     pub max_cells: usize,
+    /// The most prefixes drawn under one prefix (or at the top), so that a
+    /// view stays readable.
+    pub max_children: usize,
     /// The most rows of each table of biggest keys.
     pub max_rows: usize,
 }
 
 impl HtmlOptions {
-    /// The defaults (2000 prefixes, 500 rows a table), titled `title`.
+    /// The defaults (2000 prefixes, 250 under one parent, 500 rows a
+    /// table), titled `title`.
     pub fn new(title: &str) -> HtmlOptions {
         HtmlOptions {
             title: title.to_string(),
             target_name: None,
             max_cells: 2000,
+            max_children: 250,
             max_rows: 500,
         }
     }
@@ -399,22 +412,21 @@ fn sum(nodes: &[Node]) -> Totals {
     t
 }
 
-/// The prefix tree of the page: the `max_cells` biggest prefixes of every
-/// level (a parent is never smaller than its child and sorts first on a
-/// tie, so every prefix taken has its parent taken), each parent's
-/// remainder as one more cell.
-fn tree(a: &Analysis, max_cells: usize) -> Node {
+/// The prefix tree of the page: the biggest prefixes of every level, at
+/// most `max_cells` in all and `max_children` under one parent, each
+/// parent's remainder as one more cell.
+fn tree(a: &Analysis, max_cells: usize, max_children: usize) -> Node {
     let mut all: Vec<(&(usize, Vec<u8>), &Totals)> = a.prefixes.iter().collect();
+    // A parent is never smaller than its child and sorts first on a tie, so
+    // in this order every parent comes before its children.
     all.sort_by(|x, y| {
         y.1.bytes
             .cmp(&x.1.bytes)
             .then(x.0.0.cmp(&y.0.0))
             .then_with(|| x.0.1.cmp(&y.0.1))
     });
-    all.truncate(max_cells);
-    // Shallow levels first, so a parent is in place before its children.
-    all.sort_by(|x, y| x.0.0.cmp(&y.0.0).then(y.1.bytes.cmp(&x.1.bytes)));
-    // Nodes in a flat arena, linked to their parent by index (0 = root).
+    // Nodes in a flat arena, linked to their parent by index (0 = root),
+    // each after its parent.
     let mut nodes: Vec<(Node, usize)> = vec![(
         Node {
             label: "all keys".into(),
@@ -425,20 +437,28 @@ fn tree(a: &Analysis, max_cells: usize) -> Node {
         0,
     )];
     let mut index: HashMap<(usize, &[u8]), usize> = HashMap::new();
+    let mut children: Vec<usize> = vec![0];
     for ((level, prefix), t) in all {
+        if nodes.len() > max_cells {
+            break;
+        }
         let parent = if *level == 1 {
             Some(0)
         } else {
             cut(prefix, &a.delimiter, level - 1)
                 .and_then(|end| index.get(&(level - 1, &prefix[..end])).copied())
         };
-        let Some(parent) = parent else {
+        // A prefix whose parent was left out, or whose parent is full, is
+        // in its parent's remainder.
+        let Some(parent) = parent.filter(|&p| children[p] < max_children) else {
             continue;
         };
+        children[parent] += 1;
+        children.push(0);
         index.insert((*level, prefix.as_slice()), nodes.len());
         nodes.push((
             Node {
-                label: text(prefix, MAX_TEXT),
+                label: text(prefix, MAX_LABEL),
                 kind: 'p',
                 totals: *t,
                 children: Vec::new(),
@@ -446,7 +466,7 @@ fn tree(a: &Analysis, max_cells: usize) -> Node {
             parent,
         ));
     }
-    // Children after their parents in the arena: fold from the back.
+    // Fold from the back: a child is always behind its parent.
     while nodes.len() > 1 {
         let Some((node, parent)) = nodes.pop() else {
             break;
@@ -490,7 +510,7 @@ fn finish(node: &mut Node, root: bool, a: &Analysis) {
     } else if !node.children.is_empty() {
         let rest = minus(node.totals, sum(&node.children));
         node.children.push(Node {
-            label: format!("(rest of {})", node.label),
+            label: "(rest)".into(),
             kind: 'r',
             totals: rest,
             children: Vec::new(),
@@ -706,7 +726,7 @@ impl Report {
         let a = &self.analysis;
         let f = &self.facts;
         let mut o = String::with_capacity(64 << 10);
-        let tree = tree(a, options.max_cells);
+        let tree = tree(a, options.max_cells, options.max_children);
         let version = f.version.unwrap_or(RdbVersion(0));
         let size = f
             .end
@@ -840,6 +860,7 @@ impl Report {
         let rows: Vec<Vec<Cell>> = tree
             .children
             .iter()
+            .take(MAX_PREFIX_ROWS)
             .map(|c| {
                 vec![
                     Cell::Code(c.label.clone()),
@@ -856,7 +877,7 @@ impl Report {
             sortable: true,
             head: &["prefix", "keys", "memory", "share", "sub-prefixes"],
             rows,
-            more: None,
+            more: more(tree.children.len(), MAX_PREFIX_ROWS, "cells"),
             tall: false,
         }
         .write(o);

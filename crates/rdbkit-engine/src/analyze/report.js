@@ -121,7 +121,7 @@
   function hue(i) { return (205 + i * 137.508) % 360; }
 
   const EXPLAIN = {
-    r: 'keys here in no prefix shown (smaller prefixes, or keys that end at this prefix)',
+    r: 'keys in none of the prefixes drawn here (smaller prefixes, or keys that end here)',
     n: 'keys without the delimiter',
     u: 'keys whose first prefix was not tracked: the prefix table was full (--max-prefixes)',
   };
@@ -142,6 +142,7 @@
     let share = 'share: ' + percent(node.b, parent.b) + ' of ' + (parent === root ? 'all keys' : parent.n);
     if (parent !== root) share += ', ' + percent(node.b, root.b) + ' of all keys';
     lines.push(['', share]);
+    if (node.t === 'r' && parent !== root) lines[0][1] = '(rest of ' + parent.n + ')';
     if (EXPLAIN[node.t]) lines.push(['m', EXPLAIN[node.t]]);
     if (node.c) lines.push(['m', 'click to zoom in (' + count(node.c.length) + ' cells)']);
     return lines;
