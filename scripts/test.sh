@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every check, as CI runs it: installs the real Redis/Valkey servers the tests
-# start (cached under target/servers), then formatting, lints, all tests, docs,
+# start (cached under target/servers) and headless Chromium (the HTML
+# report's tests open the page in it), then formatting, lints, all tests, docs,
 # the fuzz crate and the benches' build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "install test servers (Redis 6.0/6.2/7.0/8.2, Valkey 8.1/9.1)"
 scripts/install-servers.sh
+
+step "install headless Chromium (the HTML report's browser tests)"
+scripts/install-browser.sh
 
 step "cargo fmt --check"
 cargo fmt --all --check

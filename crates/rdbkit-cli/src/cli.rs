@@ -62,6 +62,7 @@ impl Command {
             Command::Convert(a) | Command::Filter(a) => a.output == "-",
             Command::Merge(a) => a.output == "-",
             Command::Split(_) => false,
+            Command::Analyze(a) => a.prints_to_stdout(),
             _ => true,
         }
     }

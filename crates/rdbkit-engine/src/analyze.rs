@@ -6,8 +6,11 @@
 //! (`--top`) and the prefix table, which never holds more than
 //! `--max-prefixes` entries: prefixes first seen once it is full are not
 //! tracked (their keys are still in every other total and are reported as
-//! "untracked").
-
+//! "untracked"). The size and element-count histograms have one bucket
+//! per power of two (65 at most).
+//!
+//! [`html`] renders an analysis, with the file's facts from the same walk,
+//! as one self-contained HTML page.
 //!
 //! ```
 //! use rdbkit_engine::analyze::{AnalyzeOptions, analyze};
@@ -37,6 +40,8 @@ use crate::memory::{Alloc, Sizer};
 use crate::select::{Selector, now_ms};
 use crate::source::{Visitor, walk};
 use crate::target::Target;
+
+pub mod html;
 
 /// What an analysis looks at and how much it keeps.
 #[derive(Debug, Clone)]
@@ -81,7 +86,7 @@ pub struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, bytes: u64, elements: u64) {
+    pub(crate) fn add(&mut self, bytes: u64, elements: u64) {
         self.keys += 1;
         self.bytes += bytes;
         self.elements += elements;
@@ -128,7 +133,6 @@ impl TopN {
     }
 }
 
-/// TTL histogram buckets (upper bounds in ms; the last is open).
 /// TTL histogram buckets: text, stable JSON key, upper bound in ms (the
 /// last is open).
 const TTL_BUCKETS: &[(&str, &str, i64)] = &[
@@ -142,6 +146,42 @@ const TTL_BUCKETS: &[(&str, &str, i64)] = &[
     (">= 1 year", "ge_1y", i64::MAX),
 ];
 
+/// Histogram buckets: 0, then one per power of two (`2^(i-1) ..= 2^i - 1`).
+const LOG2_BUCKETS: usize = 65;
+
+/// The bucket of `x` among [`LOG2_BUCKETS`].
+fn log2_bucket(x: u64) -> usize {
+    (u64::BITS - x.leading_zeros()) as usize
+}
+
+/// One bucket of a histogram: the keys whose value is in `min..=max`.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket {
+    /// The smallest value of the bucket.
+    pub min: u64,
+    /// The largest value of the bucket.
+    pub max: u64,
+    /// The keys in it, their memory and elements.
+    pub totals: Totals,
+}
+
+/// The buckets of `hist` from its first non-empty one to its last.
+fn buckets(hist: &[Totals; LOG2_BUCKETS]) -> Vec<Bucket> {
+    let (Some(first), Some(last)) = (
+        hist.iter().position(|t| t.keys > 0),
+        hist.iter().rposition(|t| t.keys > 0),
+    ) else {
+        return Vec::new();
+    };
+    (first..=last)
+        .map(|i| Bucket {
+            min: if i == 0 { 0 } else { 1 << (i - 1) },
+            max: if i == 0 { 0 } else { u64::MAX >> (64 - i) },
+            totals: hist[i],
+        })
+        .collect()
+}
+
 /// The result of [`analyze`]: totals, top keys, prefixes, TTLs.
 #[derive(Debug)]
 pub struct Analysis {
@@ -154,13 +194,19 @@ pub struct Analysis {
     by_type: BTreeMap<&'static str, Totals>,
     by_db: BTreeMap<u64, Totals>,
     expires_by_db: BTreeMap<u64, u64>,
-    encodings: BTreeMap<(&'static str, &'static str), u64>,
+    encodings: BTreeMap<(&'static str, &'static str), Totals>,
+    /// Keys by estimated memory.
+    size_hist: [Totals; LOG2_BUCKETS],
+    /// Collections by element count (strings have no elements to count).
+    element_hist: [Totals; LOG2_BUCKETS],
     no_ttl: u64,
     ttl: [u64; TTL_BUCKETS.len()],
     by_bytes: TopN,
     by_elements: TopN,
     prefixes: HashMap<(usize, Vec<u8>), Totals>,
     untracked: Totals,
+    /// Keys without the delimiter: in no prefix.
+    unprefixed: Totals,
     top: usize,
 }
 
@@ -168,11 +214,15 @@ impl Analysis {
     fn prefixes_of(&mut self, key: &[u8], bytes: u64, elements: u64) {
         let d = &self.delimiter;
         if d.is_empty() || self.depth == 0 {
+            self.unprefixed.add(bytes, elements);
             return;
         }
         let mut end = 0;
         for level in 1..=self.depth {
             let Some(pos) = key[end..].windows(d.len()).position(|w| w == &d[..]) else {
+                if level == 1 {
+                    self.unprefixed.add(bytes, elements);
+                }
                 return;
             };
             end += pos + d.len();
@@ -215,7 +265,14 @@ impl Visitor for Analysis {
             .or_default()
             .add(m.bytes, m.elements);
         self.by_db.entry(e.db).or_default().add(m.bytes, m.elements);
-        *self.encodings.entry((m.type_name, m.encoding)).or_default() += 1;
+        self.encodings
+            .entry((m.type_name, m.encoding))
+            .or_default()
+            .add(m.bytes, m.elements);
+        self.size_hist[log2_bucket(m.bytes)].add(m.bytes, m.elements);
+        if m.type_name != "string" {
+            self.element_hist[log2_bucket(m.elements)].add(m.bytes, m.elements);
+        }
         match e.expire_ms {
             None => self.no_ttl += 1,
             Some(t) => {
@@ -288,36 +345,44 @@ pub fn analyze(
     selector: Selector,
     options: &AnalyzeOptions,
 ) -> crate::Result<Analysis> {
-    let mut a = Analysis {
-        sizer: Sizer::new(selector, options.target, options.alloc),
-        delimiter: options.delimiter.clone(),
-        depth: options.depth,
-        max_prefixes: options.max_prefixes,
-        now: now_ms(),
-        total: Totals::default(),
-        by_type: BTreeMap::new(),
-        by_db: BTreeMap::new(),
-        expires_by_db: BTreeMap::new(),
-        encodings: BTreeMap::new(),
-        no_ttl: 0,
-        ttl: [0; TTL_BUCKETS.len()],
-        by_bytes: TopN {
-            n: options.top,
-            heap: BinaryHeap::new(),
-        },
-        by_elements: TopN {
-            n: options.top,
-            heap: BinaryHeap::new(),
-        },
-        prefixes: HashMap::new(),
-        untracked: Totals::default(),
-        top: options.top,
-    };
+    let mut a = Analysis::new(selector, options);
     walk(path, Default::default(), &mut a)?;
     Ok(a)
 }
 
 impl Analysis {
+    /// An analysis before its walk: a [`Visitor`] to feed the records to.
+    fn new(selector: Selector, options: &AnalyzeOptions) -> Analysis {
+        Analysis {
+            sizer: Sizer::new(selector, options.target, options.alloc),
+            delimiter: options.delimiter.clone(),
+            depth: options.depth,
+            max_prefixes: options.max_prefixes,
+            now: now_ms(),
+            total: Totals::default(),
+            by_type: BTreeMap::new(),
+            by_db: BTreeMap::new(),
+            expires_by_db: BTreeMap::new(),
+            encodings: BTreeMap::new(),
+            size_hist: [Totals::default(); LOG2_BUCKETS],
+            element_hist: [Totals::default(); LOG2_BUCKETS],
+            no_ttl: 0,
+            ttl: [0; TTL_BUCKETS.len()],
+            by_bytes: TopN {
+                n: options.top,
+                heap: BinaryHeap::new(),
+            },
+            by_elements: TopN {
+                n: options.top,
+                heap: BinaryHeap::new(),
+            },
+            prefixes: HashMap::new(),
+            untracked: Totals::default(),
+            unprefixed: Totals::default(),
+            top: options.top,
+        }
+    }
+
     /// All keys analyzed.
     pub fn total(&self) -> Totals {
         self.total
@@ -334,6 +399,18 @@ impl Analysis {
         l.sort_by(|x, y| y.1.bytes.cmp(&x.1.bytes).then_with(|| x.0.cmp(&y.0)));
         l.truncate(self.top);
         l
+    }
+
+    /// Keys by estimated memory, one bucket per power of two, from the
+    /// first bucket with a key to the last.
+    pub fn size_histogram(&self) -> Vec<Bucket> {
+        buckets(&self.size_hist)
+    }
+
+    /// Collections (every type but strings) by element count, one bucket
+    /// per power of two, from the first bucket with a key to the last.
+    pub fn element_histogram(&self) -> Vec<Bucket> {
+        buckets(&self.element_hist)
     }
 
     fn levels(&self) -> Vec<Vec<(Vec<u8>, Totals)>> {
@@ -391,7 +468,7 @@ fn write_text(
         "\nencodings (in memory on the target, estimated; `info` shows those stored in the file):"
     )?;
     for ((ty, enc), n) in &a.encodings {
-        writeln!(out, "  {:<22} {n:>10}", format!("{ty}/{enc}"))?;
+        writeln!(out, "  {:<22} {:>10}", format!("{ty}/{enc}"), n.keys)?;
     }
     writeln!(out, "\nTTL:\n  {:<12} {:>10}", "no expiry", a.no_ttl)?;
     for ((name, _, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
@@ -487,7 +564,7 @@ fn write_json(
         }
         json::str(&mut o, &format!("{ty}/{enc}"));
         o.push(b':');
-        json::int(&mut o, n);
+        json::int(&mut o, n.keys);
     }
     json::raw(&mut o, "},\"ttl\":{\"none\":");
     json::int(&mut o, a.no_ttl);
@@ -498,6 +575,31 @@ fn write_json(
         json::int(&mut o, n);
     }
     o.push(b'}');
+    for (name, hist) in [
+        ("size_histogram", a.size_histogram()),
+        ("element_histogram", a.element_histogram()),
+    ] {
+        json::raw(&mut o, ",\"");
+        json::raw(&mut o, name);
+        json::raw(&mut o, "\":[");
+        for (i, b) in hist.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            json::raw(&mut o, "{\"min\":");
+            json::int(&mut o, b.min);
+            json::raw(&mut o, ",\"max\":");
+            json::int(&mut o, b.max);
+            json::raw(&mut o, ",\"keys\":");
+            json::int(&mut o, b.totals.keys);
+            json::raw(&mut o, ",\"bytes\":");
+            json::int(&mut o, b.totals.bytes);
+            json::raw(&mut o, ",\"elements\":");
+            json::int(&mut o, b.totals.elements);
+            o.push(b'}');
+        }
+        o.push(b']');
+    }
     for (name, top) in [
         ("top_by_bytes", &a.by_bytes),
         ("top_by_elements", &a.by_elements),

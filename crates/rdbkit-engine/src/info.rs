@@ -66,11 +66,16 @@ pub struct Info {
     /// Bytes read, and bytes after the checksum.
     pub end: Option<WalkEnd>,
     now_ms: i64,
+    /// Keys per type byte until [`Info::finish`] names them in `types` and
+    /// `encodings`: two map lookups by name a key were most of what the
+    /// facts added to the HTML report's analysis pass.
+    by_type: Vec<u64>,
 }
 
 impl Visitor for Info {
     fn header(&mut self, version: RdbVersion) -> crate::Result<()> {
         self.version = Some(version);
+        self.by_type = vec![0; 256];
         Ok(())
     }
 
@@ -88,11 +93,9 @@ impl Visitor for Info {
                     }
                 }
                 let kind = e.value.kind();
-                *self
-                    .types
-                    .entry(kind.map_or("unknown", |k| k.as_str()))
-                    .or_default() += 1;
-                *self.encodings.entry(e.value.encoding_name()).or_default() += 1;
+                if let Some(n) = self.by_type.get_mut(usize::from(e.value.ty().0)) {
+                    *n += 1;
+                }
                 // Only module values are decoded (for their type name): info
                 // reads no other value (decoding every string was a third of
                 // its time).
@@ -117,13 +120,41 @@ impl Visitor for Info {
     }
 }
 
+impl Info {
+    /// Nothing seen yet: a [`Visitor`] for a walk that does more than
+    /// [`info`] (the HTML report gathers the facts in its analysis pass).
+    /// After the walk, call [`Info::finish`] and fill in `end`.
+    pub fn new() -> Info {
+        Info {
+            now_ms: crate::select::now_ms(),
+            ..Default::default()
+        }
+    }
+
+    /// Fill in `types` and `encodings` from the keys counted so far.
+    pub fn finish(&mut self) {
+        let version = self.version.unwrap_or(RdbVersion(0));
+        for (ty, n) in self.by_type.iter_mut().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            let ty = rdbkit_parser::RdbType(ty as u8);
+            let kind = ty.kind_in(version).map_or("unknown", |k| k.as_str());
+            *self.types.entry(kind).or_default() += *n;
+            *self
+                .encodings
+                .entry(ty.name_in(version).unwrap_or("unknown"))
+                .or_default() += *n;
+            *n = 0;
+        }
+    }
+}
+
 /// Read the file at `path` (`-` for stdin).
 pub fn info(path: &str) -> crate::Result<Info> {
-    let mut info = Info {
-        now_ms: crate::select::now_ms(),
-        ..Default::default()
-    };
+    let mut info = Info::new();
     let end = walk(path, Default::default(), &mut info)?;
+    info.finish();
     info.end = Some(end);
     Ok(info)
 }

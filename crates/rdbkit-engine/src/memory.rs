@@ -135,6 +135,7 @@ pub struct Sizer {
     target: Option<Target>,
     alloc: Alloc,
     model: Option<Model>,
+    modelled: Option<Target>,
 }
 
 impl Sizer {
@@ -146,6 +147,7 @@ impl Sizer {
             target,
             alloc,
             model: None,
+            modelled: None,
         }
     }
 
@@ -154,9 +156,21 @@ impl Sizer {
         self.model.as_ref()
     }
 
+    /// The server whose memory is modelled (known once the header is read:
+    /// the one given, or the file's own release line).
+    pub fn modelled(&self) -> Option<Target> {
+        self.modelled
+    }
+
+    /// The allocator whose size classes the estimate rounds to.
+    pub fn alloc(&self) -> Alloc {
+        self.alloc
+    }
+
     /// The walk's header: the model to use.
     pub fn header(&mut self, version: rdbkit_parser::RdbVersion) {
         let t = self.target.unwrap_or_else(|| Target::for_rdb(version));
+        self.modelled = Some(t);
         self.model = Some(Model::new(t, self.alloc));
     }
 

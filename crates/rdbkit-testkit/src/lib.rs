@@ -15,6 +15,9 @@
 //!   real-server fixtures under `<workspace>/fixtures`.
 //! * [`hash_keys_file`] — a generated file of many small hashes, with a
 //!   damaged record placed where a test wants it.
+//! * [`browser`] — headless Chromium for the tests of the HTML report
+//!   (`scripts/install-browser.sh` installs it), and [`png`] to look at its
+//!   screenshots' pixels.
 //!
 //! ```no_run
 //! use rdbkit_testkit::{diff_logical, dump_logical, list_fixtures, Server, ServerKind};
@@ -25,11 +28,13 @@
 //! assert_eq!(diff_logical(&fx.expected().unwrap(), &live), Vec::<String>::new());
 //! ```
 
+pub mod browser;
 pub mod build;
 mod checker;
 mod files;
 mod logical;
 pub mod mutate;
+pub mod png;
 mod resp;
 mod server;
 

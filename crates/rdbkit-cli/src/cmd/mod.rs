@@ -31,7 +31,7 @@ pub(crate) fn run(cmd: Command, quiet: bool, out: &mut dyn Write) -> anyhow::Res
         Command::Filter(a) => filter::run(&a, quiet, out),
         Command::Split(a) => split::run(&a, quiet, out),
         Command::Merge(a) => merge::run(&a, quiet, out),
-        Command::Analyze(a) => analyze::run(&a, out),
+        Command::Analyze(a) => analyze::run(&a, quiet, out),
         Command::Completions(a) => completions::run(&a, out),
         Command::Man(a) => completions::run_man(&a, out),
     }
