@@ -269,10 +269,19 @@ pub fn file_packing(path: &str) -> crate::Result<Packing> {
     packing(&head[..n], path)
 }
 
-/// Whether `path` can be memory-mapped and walked in place (a plain file;
-/// not stdin, not a compressed file).
-pub fn mappable(path: &str) -> crate::Result<bool> {
-    Ok(path != "-" && file_packing(path)? == Packing::Plain)
+/// The memory map of `path` when it can be walked in place (a plain file),
+/// told by one look at its first bytes; `None` for stdin and gzip, which
+/// are streamed.
+pub fn open_plain(path: &str) -> crate::Result<Option<Mmap>> {
+    if path == "-" || file_packing(path)? == Packing::Gzip {
+        return Ok(None);
+    }
+    map(path).map(Some)
+}
+
+/// Map a file whose packing was looked at.
+fn map(path: &str) -> crate::Result<Mmap> {
+    rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
 }
 
 /// Walk `path` (`-` = stdin). A plain file is memory-mapped; stdin and gzip
@@ -290,26 +299,26 @@ pub fn walk(path: &str, options: ReaderOptions, v: &mut dyn Visitor) -> crate::R
             Packing::Plain => walk_reader(stdin, options, v),
         };
     }
-    if file_packing(path)? == Packing::Gzip {
-        let f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
-        let gz = flate2::bufread::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, f));
-        return walk_reader(gz, options, v).map_err(|e| match e {
-            // A damaged gzip stream is a damaged input too.
-            crate::Error::Io(io)
-                if matches!(
-                    io.kind(),
-                    io::ErrorKind::InvalidData
-                        | io::ErrorKind::InvalidInput
-                        | io::ErrorKind::UnexpectedEof
-                ) =>
-            {
-                crate::Error::Io(io).context(format!("{path}: the gzip stream is damaged"))
-            }
-            e => e,
-        });
+    if let Some(map) = open_plain(path)? {
+        return walk_map(&map, options, &mut ByRef(v));
     }
-    let map = open(path)?;
-    walk_map(&map, options, &mut ByRef(v))
+    // Not mapped: a gzip file, streamed.
+    let f = std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?;
+    let gz = flate2::bufread::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 20, f));
+    walk_reader(gz, options, v).map_err(|e| match e {
+        // A damaged gzip stream is a damaged input too.
+        crate::Error::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::InvalidData
+                    | io::ErrorKind::InvalidInput
+                    | io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            crate::Error::Io(io).context(format!("{path}: the gzip stream is damaged"))
+        }
+        e => e,
+    })
 }
 
 /// The version in the header of `path` (`-`: `None`, stdin can be read only
@@ -336,7 +345,7 @@ pub fn open(path: &str) -> crate::Result<Mmap> {
     if file_packing(path)? == Packing::Gzip {
         crate::error::bail!("{path} is gzip-compressed: it is read as a stream, not mapped");
     }
-    rdbkit_parser::mmap::open_mmap(path).with_context(|| format!("cannot open {path}"))
+    map(path)
 }
 
 /// Walk a memory-mapped file.

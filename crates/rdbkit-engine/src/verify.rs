@@ -824,8 +824,7 @@ impl Verdict {
 /// `Err` is for what is not the file's fault (it cannot be opened, a read
 /// fails); a damaged file is an `Ok` verdict with its [`Verdict::damage`].
 pub fn verify_file(path: &str) -> crate::Result<Verdict> {
-    if crate::source::mappable(path)? {
-        let map = crate::source::open(path)?;
+    if let Some(map) = crate::source::open_plain(path)? {
         let checked = match verify_split(&map)? {
             Split::Sound(v, end) => Some((*v, end)),
             Split::Whole => verify_parallel(&map)?,

@@ -466,8 +466,10 @@ pub fn export(
         walk(path, Default::default(), &mut v)?;
         return Ok(ExportSummary::default());
     }
-    if matches!(format, Format::Jsonl | Format::Json) && crate::source::mappable(path)? {
-        export_jsonl_parallel(path, sel, out, format == Format::Json)?;
+    if matches!(format, Format::Jsonl | Format::Json)
+        && let Some(map) = crate::source::open_plain(path)?
+    {
+        export_jsonl_parallel(&map, sel, out, format == Format::Json)?;
         return Ok(ExportSummary::default());
     }
     if format == Format::Json {
@@ -625,12 +627,11 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
 /// batches the selected keys and the text is made on every core, then
 /// written in file order.
 fn export_jsonl_parallel(
-    path: &str,
+    map: &rdbkit_parser::mmap::Mmap,
     sel: Selector,
     out: &mut dyn Write,
     document: bool,
 ) -> crate::Result<()> {
-    let map = crate::source::open(path)?;
     let spare = std::sync::Mutex::new(Vec::new());
     let work = |_: &mut (), batch: Vec<Entry<'_>>| {
         let text = spare
@@ -681,7 +682,7 @@ fn export_jsonl_parallel(
             if document {
                 ex.out.write_all(b"{\"dbs\":{")?;
             }
-            let walked = walk_map(&map, Default::default(), &mut ex);
+            let walked = walk_map(map, Default::default(), &mut ex);
             if ex.failed {
                 // A key failed to decode: nothing after it is written.
                 return walked.map(|_| ());
