@@ -40,6 +40,10 @@ pub(crate) enum Modules {
     Keep,
     /// Drop them (reported as losses).
     Drop,
+    /// For a target without modules: RedisJSON documents become strings
+    /// holding their JSON text (TTL kept, reported as losses of the module
+    /// type); other module data is dropped (reported).
+    JsonAsString,
 }
 
 /// Conversion flags shared by `convert`, `filter --target` and `verify --target`.
@@ -111,6 +115,7 @@ impl ConvOpts {
         o.modules = match self.modules.unwrap_or_default() {
             Modules::Keep => ModulePolicy::Keep,
             Modules::Drop => ModulePolicy::Drop,
+            Modules::JsonAsString => ModulePolicy::JsonAsString,
         };
         o.compress = !self.no_compress;
         Ok(o)

@@ -98,7 +98,5 @@ pub(crate) fn warn_if_nothing_selected(plan: &Plan, report: &rdbkit_writer::Repo
     }
 }
 
-/// `n` and the noun in the number it takes.
-pub(crate) fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+/// `n` and the noun in the number it takes (the writer's wording).
+pub(crate) use rdbkit_writer::count as plural;

@@ -51,6 +51,7 @@ pub mod lzf;
 #[cfg(feature = "mmap")]
 pub mod mmap;
 pub mod module;
+pub mod rejson;
 mod record;
 mod set;
 pub mod stream;
@@ -69,6 +70,7 @@ pub use item::{Item, parse_canonical_i64};
 pub use limits::Limits;
 pub use list::List;
 pub use module::{KeyMeta, ModuleAux, ModuleId, ModuleItem, ModuleValue};
+pub use rejson::{JsonDocument, JsonRoot, REJSON_TYPE_NAME, Undecodable};
 pub use record::{
     Checksum, Entry, Function, HEADER_LEN, RdbReader, ReaderOptions, Record, RecordKind,
     parse_header,

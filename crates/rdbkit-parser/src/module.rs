@@ -97,6 +97,11 @@ impl<'data> ModuleValue<'data> {
         self.items
     }
 
+    /// The limits the value was read with (for decoding its strings).
+    pub(crate) fn limits(&self) -> crate::Limits {
+        self.ctx.limits
+    }
+
     /// The items, decoded as far as the framing allows.
     pub fn items(&self) -> Result<Vec<ModuleItem<'data>>> {
         let mut input = Input::new(self.items, self.offset);

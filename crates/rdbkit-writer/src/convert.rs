@@ -241,6 +241,13 @@ pub enum ModulePolicy {
     Keep,
     /// Drop them (reported as losses).
     Drop,
+    /// For targets without modules: RedisJSON documents become string keys
+    /// holding the JSON text (expiry kept; each reported as a
+    /// [`LossKind::ModuleType`] loss), and every other module value and
+    /// module AUX record is dropped as with [`ModulePolicy::Drop`], so the
+    /// output needs no module. A RedisJSON value that does not decode is
+    /// dropped and reported, never guessed.
+    JsonAsString,
 }
 
 /// Options of a conversion.
@@ -495,7 +502,7 @@ impl Converter {
                         format!("module {name}: no module AUX data below RDB 9"),
                     );
                     self.dropped()
-                } else if self.options.modules == ModulePolicy::Drop {
+                } else if self.options.modules != ModulePolicy::Keep {
                     self.loss(
                         at,
                         None,
@@ -603,6 +610,12 @@ impl Converter {
             (None, false)
         };
 
+        if self.options.modules == ModulePolicy::JsonAsString
+            && e.value.kind() == Some(ValueKind::Module)
+        {
+            return self.module_as_string(at, key, &meta, e, out);
+        }
+
         let rule = type_rule(src, ty, target);
         let action = match rule {
             TypeRule::Copy => ValueAction::Copy,
@@ -695,6 +708,56 @@ impl Converter {
         };
         self.report.stats.keys_out += 1;
         self.rewrite(out, |w| w.write_planned_entry(key, &meta, &planned, &value))
+    }
+
+    /// [`ModulePolicy::JsonAsString`] on a module value: a RedisJSON
+    /// document becomes a string of its JSON text, anything else is dropped.
+    fn module_as_string<W: Write>(
+        &mut self,
+        at: u64,
+        key: &[u8],
+        meta: &EntryMeta<'_>,
+        e: &Entry<'_>,
+        out: &mut RdbWriter<W>,
+    ) -> Result<(), ConvertError> {
+        let Value::Module(m) = e.value.decode()? else {
+            return Err(unsupported(e.value.ty(), self.source, self.options.target));
+        };
+        let name = m.id.name();
+        match m.json() {
+            Some(Ok(doc)) => {
+                self.loss(
+                    at,
+                    Some(key),
+                    LossKind::ModuleType,
+                    format!(
+                        "module {name}: written as a string holding the JSON text ({} {})",
+                        doc.root,
+                        crate::report::count(doc.text.len() as u64, "byte", "bytes")
+                    ),
+                );
+                self.report.stats.keys_out += 1;
+                self.rewrite(out, |w| w.write_string(key, meta, &doc.text))
+            }
+            Some(Err(why)) => {
+                self.loss(
+                    at,
+                    Some(key),
+                    LossKind::ModuleValue,
+                    format!("module {name}: not decoded ({}), so not written as JSON text", why.reason),
+                );
+                self.dropped()
+            }
+            None => {
+                self.loss(
+                    at,
+                    Some(key),
+                    LossKind::ModuleValue,
+                    format!("module {name}: dropped by the module policy (only JSON documents become strings)"),
+                );
+                self.dropped()
+            }
+        }
     }
 
     /// A stream whose stored length is not its number of live entries:

@@ -38,6 +38,10 @@ pub enum LossKind {
     ModuleValue,
     /// A MODULE_AUX record dropped.
     ModuleAux,
+    /// A module value written as a plain type (a RedisJSON document as a
+    /// string holding its JSON text): the key is kept, its module type is
+    /// not.
+    ModuleType,
     /// A function library dropped (no functions below RDB 10).
     Function,
     /// Redis 8.6 key metadata dropped (the key is kept).
@@ -65,6 +69,7 @@ impl LossKind {
             LossKind::StreamNacks => "stream-nacks",
             LossKind::ModuleValue => "module-value",
             LossKind::ModuleAux => "module-aux",
+            LossKind::ModuleType => "module-type",
             LossKind::Function => "function",
             LossKind::KeyMetadata => "key-metadata",
             LossKind::SlotImport => "slot-import",
@@ -299,8 +304,14 @@ impl Report {
     }
 }
 
-/// `n` and the noun in the number it takes.
-fn count(n: u64, one: &str, many: &str) -> String {
+/// `n` and the noun in the number it takes, as every report and message
+/// of rdbkit words a count.
+///
+/// ```
+/// assert_eq!(rdbkit_writer::count(1, "key", "keys"), "1 key");
+/// assert_eq!(rdbkit_writer::count(0, "key", "keys"), "0 keys");
+/// ```
+pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 

@@ -32,8 +32,82 @@ impl Release {
     }
 }
 
-/// One name `--target` accepts: the RDB version its loader takes and the
-/// release line that runs it (a managed service's engine).
+/// A module whose data types a snapshot may hold (as MODULE_2 values and
+/// MODULE_AUX records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Module {
+    /// RedisJSON: JSON documents.
+    Json,
+    /// RedisBloom: Bloom and Cuckoo filters, Count-Min sketches, Top-K,
+    /// t-digest.
+    Bloom,
+    /// RedisTimeSeries.
+    TimeSeries,
+    /// RediSearch (the Redis Query Engine): index definitions.
+    Search,
+}
+
+impl Module {
+    /// The module's name as `MODULE LIST` shows it in Redis Stack.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Module::Json => "ReJSON",
+            Module::Bloom => "bf",
+            Module::TimeSeries => "timeseries",
+            Module::Search => "search",
+        }
+    }
+
+    /// The module that registers a 9-character module type name, from
+    /// [`MODULE_TYPES`]; `None` for a type no module here is known to own.
+    ///
+    /// ```
+    /// use rdbkit_writer::Module;
+    ///
+    /// assert_eq!(Module::of_type("ReJSON-RL"), Some(Module::Json));
+    /// assert_eq!(Module::of_type("MBbloomCF"), Some(Module::Bloom));
+    /// assert_eq!(Module::of_type("graphdata"), None);
+    /// ```
+    pub fn of_type(type_name: &str) -> Option<Module> {
+        MODULE_TYPES
+            .iter()
+            .find(|(t, _)| *t == type_name)
+            .map(|&(_, m)| m)
+    }
+}
+
+impl std::fmt::Display for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Module::Json => "RedisJSON",
+            Module::Bloom => "RedisBloom",
+            Module::TimeSeries => "RedisTimeSeries",
+            Module::Search => "RediSearch",
+        })
+    }
+}
+
+/// The module type names (as stored in module ids) of the modules of
+/// Redis Stack and Redis 8, each with the module that registers it: the
+/// names the modules pass to `RedisModule_CreateDataType`, as found in
+/// snapshots written by Redis Stack 7.4.1 (`fixtures/modules`).
+pub const MODULE_TYPES: &[(&str, Module)] = &[
+    ("ReJSON-RL", Module::Json),
+    ("MBbloom--", Module::Bloom),
+    ("MBbloomCF", Module::Bloom),
+    ("CMSk-TYPE", Module::Bloom),
+    ("TopK-TYPE", Module::Bloom),
+    ("TDIS-TYPE", Module::Bloom),
+    ("TSDB-TYPE", Module::TimeSeries),
+    ("ft_index0", Module::Search),
+    ("ft_invidx", Module::Search),
+    ("scdtype00", Module::Search),
+];
+
+/// One name `--target` accepts: the RDB version its loader takes, the
+/// release line that runs it (a managed service's engine) and the modules
+/// whose data it loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TargetSpec {
     /// The name, lower case (`redis-6.2`, `azure-premium`).
@@ -42,6 +116,9 @@ pub struct TargetSpec {
     pub rdb_version: RdbVersion,
     /// The server release the target runs.
     pub release: Release,
+    /// The modules the target has loaded, so that it loads their values
+    /// and AUX records; a plain server has none.
+    pub modules: &'static [Module],
 }
 
 const fn t(name: &'static str, rdb: u32, release: Release) -> TargetSpec {
@@ -49,6 +126,27 @@ const fn t(name: &'static str, rdb: u32, release: Release) -> TargetSpec {
         name,
         rdb_version: RdbVersion(rdb),
         release,
+        modules: &[],
+    }
+}
+
+const fn with_modules(spec: TargetSpec, modules: &'static [Module]) -> TargetSpec {
+    TargetSpec { modules, ..spec }
+}
+
+/// The modules of Redis Stack and of Azure Managed Redis: JSON, Bloom,
+/// time series and search.
+const STACK_MODULES: &[Module] = &[
+    Module::Json,
+    Module::Bloom,
+    Module::TimeSeries,
+    Module::Search,
+];
+
+impl TargetSpec {
+    /// Whether the target has `module` loaded.
+    pub fn has_module(&self, module: Module) -> bool {
+        self.modules.contains(&module)
     }
 }
 
@@ -70,15 +168,28 @@ pub const TARGETS: &[TargetSpec] = &[
     t("redis-8.2", 12, Release::redis(8, 2)),
     t("redis-8.4", 12, Release::redis(8, 4)),
     t("redis-8.6", 13, Release::redis(8, 6)),
+    // Redis Stack: the server with RedisJSON, RediSearch, RedisBloom and
+    // RedisTimeSeries loaded (redis.io, "Redis Stack"). The plain release
+    // names above are servers without modules: Redis 8's own packages build
+    // those types in, but a server built from source has them only with
+    // BUILD_WITH_MODULES, so the plain names promise nothing.
+    with_modules(t("redis-stack-7.2", 11, Release::redis(7, 2)), STACK_MODULES),
+    with_modules(t("redis-stack-7.4", 12, Release::redis(7, 4)), STACK_MODULES),
     t("valkey-7.2", 11, Release::valkey(7, 2)),
     t("valkey-8.0", 11, Release::valkey(8, 0)),
     t("valkey-8.1", 11, Release::valkey(8, 1)),
     t("valkey-9.0", 80, Release::valkey(9, 0)),
     t("valkey-9.1", 80, Release::valkey(9, 1)),
-    // Azure Cache for Redis Premium runs Redis 6.0.
+    // Azure Cache for Redis Premium runs Redis 6.0 without modules (Azure
+    // offers modules only on its Enterprise tiers: learn.microsoft.com,
+    // "Use Redis modules with Azure Cache for Redis").
     t("azure-premium", 9, Release::redis(6, 0)),
-    // Azure Managed Redis imports what Redis 7.2 loads.
-    t("azure-managed-redis", 11, Release::redis(7, 2)),
+    // Azure Managed Redis imports what Redis 7.2 loads and runs RediSearch,
+    // RedisJSON, RedisBloom and RedisTimeSeries (learn.microsoft.com, "Use
+    // Redis modules with Azure Managed Redis").
+    with_modules(t("azure-managed-redis", 11, Release::redis(7, 2)), STACK_MODULES),
+    // ElastiCache's JSON and Bloom types are its own implementations; no
+    // AWS document says they load RedisJSON or RedisBloom snapshot data.
     t("elasticache-valkey-7", 11, Release::valkey(7, 2)),
     t("elasticache-valkey-8", 11, Release::valkey(8, 0)),
 ];

@@ -24,6 +24,7 @@
 //! `max_deleted_entry_id` is 0-0 although its PEL names deleted entries (the
 //! XDEL of the placeholders sets it; XSETID cannot lower it back).
 
+use rdbkit_writer::count;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
@@ -802,11 +803,6 @@ impl Visitor for RespExporter<'_> {
         }
         Ok(true)
     }
-}
-
-/// `n` and the noun in the number it takes.
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 #[cfg(test)]
