@@ -185,6 +185,11 @@ impl RewriteArgs {
             same_version,
             cluster: self.cluster,
             keep_going: self.out.keep_going,
+            target_modules: self
+                .target
+                .as_deref()
+                .and_then(rdbkit_writer::lookup_target)
+                .map(|t| t.modules),
         })
     }
 }

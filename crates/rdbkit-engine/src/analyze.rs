@@ -33,7 +33,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::io::{self, Write};
 
-use rdbkit_parser::{DisplayBytes, Record};
+use rdbkit_parser::{DisplayBytes, JsonRoot, Record};
 
 use crate::json;
 use crate::memory::{Alloc, Sizer};
@@ -208,6 +208,10 @@ pub struct Analysis {
     /// Keys without the delimiter: in no prefix.
     unprefixed: Totals,
     top: usize,
+    /// RedisJSON documents by the kind of their root value.
+    json_roots: BTreeMap<JsonRoot, u64>,
+    /// RedisJSON values that did not decode.
+    json_not_decoded: u64,
 }
 
 impl Analysis {
@@ -319,6 +323,15 @@ impl Visitor for Analysis {
             self.by_elements.push(top(m.elements));
         }
         self.prefixes_of(&e.key, m.bytes, m.elements);
+        if e.value.kind() == Some(rdbkit_parser::ValueKind::Module)
+            && let rdbkit_parser::Value::Module(v) = e.value.decode()?
+        {
+            match v.json() {
+                Some(Ok(doc)) => *self.json_roots.entry(doc.root).or_default() += 1,
+                Some(Err(_)) => self.json_not_decoded += 1,
+                None => {}
+            }
+        }
         Ok(true)
     }
 }
@@ -380,7 +393,15 @@ impl Analysis {
             untracked: Totals::default(),
             unprefixed: Totals::default(),
             top: options.top,
+            json_roots: BTreeMap::new(),
+            json_not_decoded: 0,
         }
+    }
+
+    /// RedisJSON documents by the kind of their root value (`JSON.TYPE`
+    /// of `$`), and how many RedisJSON values did not decode.
+    pub fn json_documents(&self) -> (&BTreeMap<JsonRoot, u64>, u64) {
+        (&self.json_roots, self.json_not_decoded)
     }
 
     /// All keys analyzed.
@@ -474,6 +495,15 @@ fn write_text(
     for ((name, _, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
         writeln!(out, "  {name:<12} {n:>10}")?;
     }
+    if !a.json_roots.is_empty() || a.json_not_decoded > 0 {
+        writeln!(out, "\nJSON documents (RedisJSON), by root:")?;
+        for (root, n) in &a.json_roots {
+            writeln!(out, "  {:<12} {n:>10}", root.as_str())?;
+        }
+        if a.json_not_decoded > 0 {
+            writeln!(out, "  {:<12} {:>10}", "not decoded", a.json_not_decoded)?;
+        }
+    }
     for (title, top, unit) in [
         ("biggest keys by estimated memory", &a.by_bytes, "bytes"),
         ("biggest keys by element count", &a.by_elements, "elements"),
@@ -566,7 +596,18 @@ fn write_json(
         o.push(b':');
         json::int(&mut o, n.keys);
     }
-    json::raw(&mut o, "},\"ttl\":{\"none\":");
+    json::raw(&mut o, "},\"json_documents\":{");
+    for (i, (root, n)) in a.json_roots.iter().enumerate() {
+        if i > 0 {
+            o.push(b',');
+        }
+        json::str(&mut o, root.as_str());
+        o.push(b':');
+        json::int(&mut o, *n);
+    }
+    json::raw(&mut o, "},\"json_not_decoded\":");
+    json::int(&mut o, a.json_not_decoded);
+    json::raw(&mut o, ",\"ttl\":{\"none\":");
     json::int(&mut o, a.no_ttl);
     for ((_, name, _), n) in TTL_BUCKETS.iter().zip(a.ttl) {
         o.push(b',');

@@ -55,6 +55,16 @@ pub enum Error {
         /// The other databases and their key counts.
         dbs: Vec<(u64, u64)>,
     },
+    /// The output would hold module data (values or AUX records) of
+    /// modules the target does not have, so the target would refuse it.
+    #[error(
+        "the target has no module for this data in the output: {}; --modules json-as-string makes RedisJSON documents strings and drops the other module data, --modules drop drops it all (both report each key); nothing was written",
+        .types.join(", ")
+    )]
+    MissingModules {
+        /// The module types, with their modules (`ReJSON-RL (RedisJSON)`).
+        types: Vec<String>,
+    },
     /// An I/O failure (of a pipe, or of a file named by a [`Error::Context`]
     /// around it).
     #[error(transparent)]

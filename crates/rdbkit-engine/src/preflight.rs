@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 
 use rdbkit_parser::{RdbVersion, Record, RecordKind};
-use rdbkit_writer::{ConvertOptions, Converter, LossPolicy, Report};
+use rdbkit_writer::{ConvertOptions, Converter, LossPolicy, Module, ModulePolicy, Report};
 
 use crate::source::{Visitor, walk};
 
@@ -46,6 +46,10 @@ pub struct PreflightOptions {
     /// Estimate the memory of the loaded file on this release line (the
     /// model of [`crate::memory`]).
     pub memory: Option<crate::target::Target>,
+    /// The modules the target has loaded (the target registry's list,
+    /// [`rdbkit_writer::TargetSpec::modules`]); `None` when the target is
+    /// only an RDB version, whose modules nobody knows.
+    pub target_modules: Option<&'static [Module]>,
 }
 
 impl PreflightOptions {
@@ -56,7 +60,38 @@ impl PreflightOptions {
             convert,
             now_ms: crate::select::now_ms(),
             memory: None,
+            target_modules: None,
         }
+    }
+}
+
+/// The module data of one module type in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleUse {
+    /// The module type name (`ReJSON-RL`, `MBbloom--`, `ft_index0`).
+    pub type_name: String,
+    /// The module that registers the type, when known.
+    pub module: Option<Module>,
+    /// Keys holding values of the type.
+    pub values: u64,
+    /// MODULE_AUX records of the type.
+    pub aux: u64,
+}
+
+impl std::fmt::Display for ModuleUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.module {
+            Some(m) => write!(f, "{} ({m})", self.type_name)?,
+            None => write!(f, "{} (an unknown module)", self.type_name)?,
+        }
+        let mut parts = Vec::new();
+        if self.values > 0 {
+            parts.push(rdbkit_writer::count(self.values, "value", "values"));
+        }
+        if self.aux > 0 {
+            parts.push(rdbkit_writer::count(self.aux, "AUX record", "AUX records"));
+        }
+        write!(f, ": {}", parts.join(", "))
     }
 }
 
@@ -77,6 +112,12 @@ pub struct Preflight {
     pub expired: u64,
     /// The memory estimate, when asked for.
     pub memory: Option<MemoryEstimate>,
+    /// Every module type with data in the file.
+    pub modules: Vec<ModuleUse>,
+    /// The module types whose data the converted file would still hold
+    /// (`--modules keep`) and the target cannot load: its module list lacks
+    /// their module (empty when the target's modules are not known).
+    pub missing_modules: Vec<ModuleUse>,
 }
 
 impl Preflight {
@@ -126,7 +167,9 @@ impl Preflight {
     /// (as [`crate::rewrite::report_json`]), `keys_by_db`, `outside_db0`
     /// (`[{"db", "keys"}]`), `expired`, `now_ms`, `memory` (`null`, or
     /// `{"estimate", "keys", "keyspace", "startup", "max_memory", "fits",
-    /// "headroom_rule"}`), `padding` (advice, or `null`). `extra` members
+    /// "headroom_rule"}`), `padding` (advice, or `null`), `modules` and
+    /// `missing_modules` (`[{"type", "module", "values", "aux"}]`, `module`
+    /// `null` when unknown). `extra` members
     /// (name and raw JSON) are added at the end.
     pub fn to_json(
         &self,
@@ -210,6 +253,26 @@ impl Preflight {
             Some(p) => json::str(&mut o, p),
             None => json::raw(&mut o, "null"),
         }
+        for (name, list) in [
+            ("modules", &self.modules),
+            ("missing_modules", &self.missing_modules),
+        ] {
+            json::raw(&mut o, &format!(",\"{name}\":["));
+            for (i, u) in list.iter().enumerate() {
+                if i > 0 {
+                    o.push(b',');
+                }
+                json::raw(&mut o, "{\"type\":");
+                json::str(&mut o, &u.type_name);
+                json::raw(&mut o, ",\"module\":");
+                match u.module {
+                    Some(m) => json::str(&mut o, &m.to_string()),
+                    None => json::raw(&mut o, "null"),
+                }
+                json::raw(&mut o, &format!(",\"values\":{},\"aux\":{}}}", u.values, u.aux));
+            }
+            o.push(b']');
+        }
         for (k, v) in extra {
             json::raw(&mut o, &format!(",\"{k}\":{v}"));
         }
@@ -237,6 +300,7 @@ pub fn preflight_with(path: &str, options: &PreflightOptions) -> crate::Result<P
         dry.sizer = Some(crate::memory::Sizer::new(all, Some(t), Default::default()));
     }
     walk(path, Default::default(), &mut dry)?;
+    let (modules, missing_modules) = dry.module_uses(options);
     let (keys_by_db, expired, sized) = (
         std::mem::take(&mut dry.keys_by_db),
         dry.expired,
@@ -252,11 +316,13 @@ pub fn preflight_with(path: &str, options: &PreflightOptions) -> crate::Result<P
     Ok(Preflight {
         source,
         target,
-        loads_as_is: loads_as_is(source, target),
+        loads_as_is: loads_as_is(source, target) && missing_modules.is_empty(),
         report,
         keys_by_db,
         expired,
         memory,
+        modules,
+        missing_modules,
     })
 }
 
@@ -276,6 +342,8 @@ pub struct DryRun {
     expires: u64,
     sizer: Option<crate::memory::Sizer>,
     memory: u64,
+    /// Module type name → (values, AUX records).
+    modules: BTreeMap<String, (u64, u64)>,
 }
 
 impl DryRun {
@@ -291,7 +359,35 @@ impl DryRun {
             expires: 0,
             sizer: None,
             memory: 0,
+            modules: BTreeMap::new(),
         }
+    }
+
+    /// After the walk: every module type with data in the file, and those
+    /// whose data the output would keep (`--modules keep`) that the
+    /// target of `options` cannot load.
+    pub(crate) fn module_uses(
+        &mut self,
+        options: &PreflightOptions,
+    ) -> (Vec<ModuleUse>, Vec<ModuleUse>) {
+        let modules: Vec<ModuleUse> = std::mem::take(&mut self.modules)
+            .into_iter()
+            .map(|(type_name, (values, aux))| ModuleUse {
+                module: Module::of_type(&type_name),
+                type_name,
+                values,
+                aux,
+            })
+            .collect();
+        let missing = match options.target_modules {
+            Some(has) if options.convert.modules == ModulePolicy::Keep => modules
+                .iter()
+                .filter(|u| !u.module.is_some_and(|m| has.contains(&m)))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        };
+        (modules, missing)
     }
 
     /// The file's version and the report, once the walk is over.
@@ -316,7 +412,15 @@ impl Visitor for DryRun {
     }
 
     fn record(&mut self, rec: &Record<'_>) -> crate::Result<bool> {
+        if let RecordKind::ModuleAux(aux) = &rec.kind {
+            self.modules.entry(aux.id.name()).or_default().1 += 1;
+        }
         if let RecordKind::Entry(e) = &rec.kind {
+            if e.value.kind() == Some(rdbkit_parser::ValueKind::Module)
+                && let rdbkit_parser::Value::Module(m) = e.value.decode()?
+            {
+                self.modules.entry(m.id.name()).or_default().0 += 1;
+            }
             *self.keys_by_db.entry(e.db).or_insert(0) += 1;
             if let Some(t) = e.expire_ms {
                 self.expires += 1;

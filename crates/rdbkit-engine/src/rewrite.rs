@@ -66,6 +66,11 @@ pub struct Plan {
     /// Salvage mode: skip keys whose value does not decode, and stop at a
     /// damaged structure, still writing a valid output of what was read.
     pub keep_going: bool,
+    /// The modules the target has loaded (the target registry's list);
+    /// an output holding data of another module is refused
+    /// ([`Error::MissingModules`](crate::Error::MissingModules)), nothing
+    /// renamed. `None`: not known (a bare RDB version), nothing refused.
+    pub target_modules: Option<&'static [rdbkit_writer::Module]>,
 }
 
 /// Something salvage mode left out.
@@ -774,6 +779,7 @@ pub struct Finish {
 ///     same_version: false,
 ///     cluster: false,
 ///     keep_going: false,
+///     target_modules: None,
 /// };
 /// let done = rewrite(&[input.to_str().unwrap()], output.to_str().unwrap(), &plan, &Finish::default())?;
 /// assert_eq!((done.report.stats.keys_in, done.report.stats.keys_out), (2, 1));
@@ -837,6 +843,23 @@ pub fn rewrite(
                 .collect();
             if plan.cluster && !others.is_empty() {
                 return Err(crate::Error::Cluster { dbs: others });
+            }
+            if let Some(has) = plan.target_modules {
+                let missing: Vec<String> = outcome
+                    .report
+                    .required_modules()
+                    .into_iter()
+                    .filter(|t| {
+                        !rdbkit_writer::Module::of_type(t).is_some_and(|m| has.contains(&m))
+                    })
+                    .map(|t| match rdbkit_writer::Module::of_type(t) {
+                        Some(m) => format!("{t} ({m})"),
+                        None => format!("{t} (an unknown module)"),
+                    })
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(crate::Error::MissingModules { types: missing });
+                }
             }
             out.commit(
                 finish.pad,

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use rdbkit_parser::RdbVersion;
+use rdbkit_writer::Module;
 
 /// Redis or Valkey.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,9 @@ pub struct Target {
     pub major: u32,
     /// Minor version.
     pub minor: u32,
+    /// The modules it has loaded (the writer's target registry; none for a
+    /// plain release line).
+    pub modules: &'static [Module],
 }
 
 impl Target {
@@ -38,6 +42,7 @@ impl Target {
             flavor: Flavor::Redis,
             major,
             minor,
+            modules: &[],
         }
     }
 
@@ -46,6 +51,7 @@ impl Target {
             flavor: Flavor::Valkey,
             major,
             minor,
+            modules: &[],
         }
     }
 
@@ -63,6 +69,7 @@ impl Target {
             },
             major: r.major,
             minor: r.minor,
+            modules: spec.modules,
         })
     }
 
@@ -92,6 +99,11 @@ impl Target {
             Flavor::Redis => (self.major, self.minor) >= (major, minor),
             Flavor::Valkey => (7, 2) >= (major, minor),
         }
+    }
+
+    /// Whether the target loads the data of `module`.
+    pub fn has_module(&self, module: Module) -> bool {
+        self.modules.contains(&module)
     }
 
     /// True for Valkey.

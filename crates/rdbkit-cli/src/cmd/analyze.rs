@@ -8,6 +8,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use rdbkit_engine::analyze::html::{HtmlOptions, report};
+use rdbkit_engine::preflight::PreflightOptions;
 use rdbkit_engine::analyze::{AnalyzeOptions, analyze};
 use rdbkit_engine::memory::Alloc;
 use rdbkit_engine::output::{Output, check_destination};
@@ -91,10 +92,14 @@ pub(crate) fn run(args: &Args, quiet: bool, out: &mut dyn Write) -> anyhow::Resu
     // Refuse a bad destination before the pass, not after it.
     check_destination(std::path::Path::new(html))?;
     let preflight = match &args.target {
-        Some(t) => Some(ConvertOptions::new(
-            crate::flags::resolve_target(Some(t), None)?
-                .ok_or_else(|| anyhow::anyhow!("no target"))?,
-        )),
+        Some(t) => {
+            let mut p = PreflightOptions::new(ConvertOptions::new(
+                crate::flags::resolve_target(Some(t), None)?
+                    .ok_or_else(|| anyhow::anyhow!("no target"))?,
+            ));
+            p.target_modules = rdbkit_writer::lookup_target(t).map(|s| s.modules);
+            Some(p)
+        }
         None => None,
     };
     let mut page = Output::create(html, &[&args.file])?;

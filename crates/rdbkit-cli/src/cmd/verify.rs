@@ -58,6 +58,11 @@ fn run_preflight(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if let Some(t) = &args.now {
         options.now_ms = parse_time(t)?;
     }
+    options.target_modules = args
+        .target
+        .as_deref()
+        .and_then(rdbkit_writer::lookup_target)
+        .map(|t| t.modules);
     if max_memory.is_some() {
         let release = match &args.target {
             Some(t) => Target::parse(t)?,
@@ -130,11 +135,24 @@ fn run_preflight(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
     if let Some(p) = padding {
         writeln!(out, "padding: {p}")?;
     }
+    if !p.missing_modules.is_empty() {
+        let what: Vec<String> = p.missing_modules.iter().map(|u| u.to_string()).collect();
+        writeln!(
+            out,
+            "modules: the target does not load this module data: {}; --modules json-as-string makes JSON documents strings and drops the rest, --modules drop drops it all (both report each key)",
+            what.join("; ")
+        )?;
+    }
     if refused {
         return Ok(ExitCode::from(code));
     }
     if p.loads_as_is {
         writeln!(out, "{target}: the file loads as it is")?;
+    } else if !p.missing_modules.is_empty() {
+        writeln!(
+            out,
+            "{target}: the file does not load: module data the target has no module for (above)"
+        )?;
     } else if report.is_lossless() {
         writeln!(
             out,

@@ -59,11 +59,10 @@ use std::io::{self, Write};
 
 use base64::Engine as _;
 use rdbkit_parser::{Checksum, RdbVersion, Record};
-use rdbkit_writer::ConvertOptions;
 
 use super::{Analysis, AnalyzeOptions, Bucket, TTL_BUCKETS, Totals, human};
 use crate::info::Info;
-use crate::preflight::{DryRun, Preflight, loads_as_is};
+use crate::preflight::{DryRun, Preflight, PreflightOptions, loads_as_is};
 use crate::select::Selector;
 use crate::source::{Visitor, walk};
 
@@ -132,30 +131,34 @@ pub fn report(
     path: &str,
     selector: Selector,
     options: &AnalyzeOptions,
-    preflight: Option<ConvertOptions>,
+    preflight: Option<PreflightOptions>,
 ) -> crate::Result<Report> {
-    let target = preflight.as_ref().map(|o| o.target);
+    let target = preflight.as_ref().map(|o| o.convert.target);
     let mut g = Gather {
         analysis: Analysis::new(selector, options),
         facts: Info::new(),
-        dry: preflight.map(DryRun::new),
+        // The expired keys are counted by the facts, at their own time.
+        dry: preflight.as_ref().map(|o| DryRun::new(o.convert.clone())),
     };
     let end = walk(path, Default::default(), &mut g)?;
     g.facts.finish();
     g.facts.end = Some(end);
-    let preflight = match (g.dry, target) {
-        (Some(dry), Some(target)) => {
+    let preflight = match (g.dry, target, preflight) {
+        (Some(mut dry), Some(target), Some(options)) => {
+            let (modules, missing_modules) = dry.module_uses(&options);
             let (source, report) = dry.finish()?;
             Some(Preflight {
                 source,
                 target,
-                loads_as_is: loads_as_is(source, target),
+                loads_as_is: loads_as_is(source, target) && missing_modules.is_empty(),
                 report,
                 // The same walk's facts count the keys per database and
                 // the expired ones.
                 keys_by_db: g.facts.dbs.iter().map(|(db, d)| (*db, d.keys)).collect(),
                 expired: g.facts.dbs.values().map(|d| d.expired).sum(),
                 memory: None,
+                modules,
+                missing_modules,
             })
         }
         _ => None,

@@ -34,9 +34,52 @@ pub enum Format {
     RdbtoolsJson,
 }
 
-/// Append one key as a JSON object (no trailing newline).
-pub fn entry_json(out: &mut Vec<u8>, e: &Entry<'_>, with_db: bool) -> crate::Result<()> {
+/// Append one key as a JSON object (no trailing newline). A RedisJSON
+/// document is written as itself, with `"type":"json"`; a RedisJSON value
+/// that does not decode stays opaque like any module value, and the reason
+/// is returned (and written in the object as `not_decoded`).
+pub fn entry_json(
+    out: &mut Vec<u8>,
+    e: &Entry<'_>,
+    with_db: bool,
+) -> crate::Result<Option<rdbkit_parser::Undecodable>> {
     entry_json_spilling(out, e, with_db, &mut |_| Ok(()))
+}
+
+/// The RedisJSON values an export left opaque: how many, and the first
+/// one's key and reason.
+#[derive(Debug, Default)]
+struct Opaque {
+    n: u64,
+    first: Option<String>,
+}
+
+impl Opaque {
+    fn add(&mut self, key: &[u8], why: Option<rdbkit_parser::Undecodable>) {
+        if let Some(why) = why {
+            self.n += 1;
+            self.first
+                .get_or_insert_with(|| format!("key {}: {why}", rdbkit_parser::DisplayBytes(key)));
+        }
+    }
+
+    fn merge(&mut self, other: Opaque) {
+        self.n += other.n;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
+    }
+
+    fn summary(self) -> ExportSummary {
+        let mut s = ExportSummary::default();
+        if let Some(first) = self.first {
+            s.warnings.push(format!(
+                "{} not decoded, exported opaque (module, encver, base64 items); first: {first}",
+                rdbkit_writer::count(self.n, "RedisJSON value", "RedisJSON values")
+            ));
+        }
+        s
+    }
 }
 
 /// Text buffered before [`entry_json_spilling`] hands it to its `spill`.
@@ -53,7 +96,7 @@ fn entry_json_spilling(
     e: &Entry<'_>,
     with_db: bool,
     spill: &mut dyn FnMut(&mut Vec<u8>) -> crate::Result<()>,
-) -> crate::Result<()> {
+) -> crate::Result<Option<rdbkit_parser::Undecodable>> {
     let mut spill = |out: &mut Vec<u8>| {
         if out.len() >= SPILL {
             spill(out)
@@ -62,6 +105,11 @@ fn entry_json_spilling(
         }
     };
     let value = e.value.decode()?;
+    let json_doc = match &value {
+        Value::Module(m) => m.json(),
+        _ => None,
+    };
+    let mut not_decoded = None;
     out.push(b'{');
     if with_db {
         json::raw(out, "\"db\":");
@@ -71,7 +119,10 @@ fn entry_json_spilling(
     json::raw(out, "\"key\":");
     json::bytes(out, &e.key);
     json::raw(out, ",\"type\":");
-    json::str(out, value.kind().as_str());
+    match json_doc {
+        Some(Ok(_)) => json::str(out, "json"),
+        _ => json::str(out, value.kind().as_str()),
+    }
     json::raw(out, ",\"expire_ms\":");
     match e.expire_ms {
         Some(t) => json::int(out, t),
@@ -139,16 +190,29 @@ fn entry_json_spilling(
             out.push(b']');
         }
         Value::Stream(s) => stream_json(out, s)?,
-        Value::Module(m) => {
-            json::raw(out, "{\"module\":");
-            json::str(out, &m.id.name());
-            json::raw(out, ",\"encver\":");
-            json::int(out, m.id.encver());
-            // Opaque module items: always base64 so they round-trip exactly.
-            json::raw(out, ",\"raw\":");
-            json::base64(out, m.raw_items());
-            out.push(b'}');
-        }
+        Value::Module(m) => match json_doc {
+            Some(Ok(doc)) => {
+                // Checked to be one JSON value; a raw line break can only be
+                // a blank between tokens (strings hold none), and a JSON line
+                // must have none.
+                out.extend(doc.text.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+            }
+            other => {
+                json::raw(out, "{\"module\":");
+                json::str(out, &m.id.name());
+                json::raw(out, ",\"encver\":");
+                json::int(out, m.id.encver());
+                // Opaque module items: always base64 so they round-trip exactly.
+                json::raw(out, ",\"raw\":");
+                json::base64(out, m.raw_items());
+                if let Some(Err(why)) = other {
+                    json::raw(out, ",\"not_decoded\":");
+                    json::str(out, &why.reason);
+                    not_decoded = Some(why);
+                }
+                out.push(b'}');
+            }
+        },
     }
     if !field_ttls.is_empty() {
         json::raw(out, ",\"field_expire_ms\":[");
@@ -165,7 +229,7 @@ fn entry_json_spilling(
         out.push(b']');
     }
     out.push(b'}');
-    Ok(())
+    Ok(not_decoded)
 }
 
 fn id(out: &mut Vec<u8>, id: StreamId) {
@@ -301,6 +365,7 @@ struct Exporter<'a> {
     nfunctions: usize,
     db: Option<u64>,
     in_db: bool,
+    opaque: Opaque,
 }
 
 impl Visitor for Exporter<'_> {
@@ -313,18 +378,23 @@ impl Visitor for Exporter<'_> {
                 if rec.raw.len() > HUGE && self.format == Format::Jsonl {
                     self.out.write_all(&self.buf)?;
                     self.buf.clear();
-                    huge_entry(self.out, e)?;
+                    let why = huge_entry(self.out, e)?;
+                    self.opaque.add(&e.key, why);
                     return Ok(true);
                 }
                 match self.format {
                     Format::Jsonl => {
-                        if let Err(err) = entry_json(&mut self.buf, e, true) {
-                            self.buf.truncate(mark);
-                            self.out.write_all(&self.buf)?;
-                            self.buf.clear();
-                            return Err(
-                                err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)))
-                            );
+                        match entry_json(&mut self.buf, e, true) {
+                            Ok(why) => self.opaque.add(&e.key, why),
+                            Err(err) => {
+                                self.buf.truncate(mark);
+                                self.out.write_all(&self.buf)?;
+                                self.buf.clear();
+                                return Err(err.context(format!(
+                                    "key {}",
+                                    rdbkit_parser::DisplayBytes(&e.key)
+                                )));
+                            }
                         }
                         self.buf.push(b'\n');
                     }
@@ -346,11 +416,14 @@ impl Visitor for Exporter<'_> {
                         } else {
                             self.buf.push(b',');
                         }
-                        if let Err(err) = entry_json(&mut self.buf, e, false) {
-                            self.buf.truncate(mark);
-                            self.out.write_all(&self.buf)?;
-                            self.buf.clear();
-                            return Err(err);
+                        match entry_json(&mut self.buf, e, false) {
+                            Ok(why) => self.opaque.add(&e.key, why),
+                            Err(err) => {
+                                self.buf.truncate(mark);
+                                self.out.write_all(&self.buf)?;
+                                self.buf.clear();
+                                return Err(err);
+                            }
                         }
                     }
                 }
@@ -469,8 +542,8 @@ pub fn export(
     if matches!(format, Format::Jsonl | Format::Json)
         && let Some(map) = crate::source::open_plain(path)?
     {
-        export_jsonl_parallel(&map, sel, out, format == Format::Json)?;
-        return Ok(ExportSummary::default());
+        let opaque = export_jsonl_parallel(&map, sel, out, format == Format::Json)?;
+        return Ok(opaque.summary());
     }
     if format == Format::Json {
         out.write_all(b"{\"dbs\":{")?;
@@ -484,6 +557,7 @@ pub fn export(
         nfunctions: 0,
         db: None,
         in_db: false,
+        opaque: Opaque::default(),
     };
     walk(path, Default::default(), &mut ex)?;
     ex.out.write_all(&ex.buf)?;
@@ -495,7 +569,7 @@ pub fn export(
         ex.out.write_all(&ex.functions)?;
         ex.out.write_all(b"]}\n")?;
     }
-    Ok(ExportSummary::default())
+    Ok(ex.opaque.summary())
 }
 
 /// Keys per batch, and input bytes per batch, whichever comes first.
@@ -511,6 +585,8 @@ struct Lines {
     /// One JSON document: where each run of keys of one database starts in
     /// `text` (its keys are separated by commas).
     runs: Vec<(u64, usize)>,
+    /// RedisJSON values left opaque.
+    opaque: Opaque,
 }
 
 /// The walking side of the parallel JSON-lines export.
@@ -526,6 +602,8 @@ struct ParExporter<'p, 'w, 'o, 'd> {
     /// One JSON document instead of lines: the database open in it, and
     /// the function libraries, written after the databases.
     json: Option<JsonDoc>,
+    /// RedisJSON values left opaque, over the batches taken.
+    opaque: Opaque,
 }
 
 /// The state of one JSON document written from batches.
@@ -545,6 +623,7 @@ impl ParExporter<'_, '_, '_, '_> {
 
     fn take(&mut self, mut lines: Lines) -> crate::Result<()> {
         self.batches.taken();
+        self.opaque.merge(std::mem::take(&mut lines.opaque));
         match &mut self.json {
             None => self.out.write_all(&lines.text)?,
             Some(doc) => {
@@ -605,7 +684,8 @@ impl<'d> MapVisitor<'d> for ParExporter<'_, '_, '_, 'd> {
                 while let Some(lines) = self.pool.next() {
                     self.take(lines)?;
                 }
-                huge_entry(self.out, &e).inspect_err(|_| self.failed = true)?;
+                let why = huge_entry(self.out, &e).inspect_err(|_| self.failed = true)?;
+                self.opaque.add(&e.key, why);
                 return Ok(true);
             }
             if let Some(batch) = self.batches.push(rec.offset, size, e) {
@@ -631,7 +711,7 @@ fn export_jsonl_parallel(
     sel: Selector,
     out: &mut dyn Write,
     document: bool,
-) -> crate::Result<()> {
+) -> crate::Result<Opaque> {
     let spare = std::sync::Mutex::new(Vec::new());
     let work = |_: &mut (), batch: Vec<Entry<'_>>| {
         let text = spare
@@ -643,6 +723,7 @@ fn export_jsonl_parallel(
             text,
             error: None,
             runs: Vec::new(),
+            opaque: Opaque::default(),
         };
         for e in &batch {
             let (mark, runs) = (lines.text.len(), lines.runs.len());
@@ -653,12 +734,15 @@ fn export_jsonl_parallel(
                     lines.runs.push((e.db, lines.text.len()));
                 }
             }
-            if let Err(err) = entry_json(&mut lines.text, e, !document) {
-                lines.text.truncate(mark);
-                lines.runs.truncate(runs);
-                lines.error =
-                    Some(err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
-                break;
+            match entry_json(&mut lines.text, e, !document) {
+                Ok(why) => lines.opaque.add(&e.key, why),
+                Err(err) => {
+                    lines.text.truncate(mark);
+                    lines.runs.truncate(runs);
+                    lines.error =
+                        Some(err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key))));
+                    break;
+                }
             }
             if !document {
                 lines.text.push(b'\n');
@@ -669,7 +753,7 @@ fn export_jsonl_parallel(
     parallel::with_pool(
         || (),
         &work,
-        |pool| -> crate::Result<()> {
+        |pool| -> crate::Result<Opaque> {
             let mut ex = ParExporter {
                 pool,
                 out,
@@ -678,6 +762,7 @@ fn export_jsonl_parallel(
                 spare: &spare,
                 failed: false,
                 json: document.then(JsonDoc::default),
+                opaque: Opaque::default(),
             };
             if document {
                 ex.out.write_all(b"{\"dbs\":{")?;
@@ -685,7 +770,7 @@ fn export_jsonl_parallel(
             let walked = walk_map(map, Default::default(), &mut ex);
             if ex.failed {
                 // A key failed to decode: nothing after it is written.
-                return walked.map(|_| ());
+                return walked.map(|_| Opaque::default());
             }
             // Keys read before a damaged record are still written.
             ex.submit_rest();
@@ -701,7 +786,7 @@ fn export_jsonl_parallel(
                 ex.out.write_all(&doc.functions)?;
                 ex.out.write_all(b"]}\n")?;
             }
-            Ok(())
+            Ok(std::mem::take(&mut ex.opaque))
         },
     )
     .0
@@ -711,7 +796,10 @@ fn export_jsonl_parallel(
 /// same export into nothing checks that it succeeds (a damaged value leaves
 /// no partial line, as for any other key), then the line is written out
 /// element by element.
-fn huge_entry(out: &mut dyn Write, e: &Entry<'_>) -> crate::Result<()> {
+fn huge_entry(
+    out: &mut dyn Write,
+    e: &Entry<'_>,
+) -> crate::Result<Option<rdbkit_parser::Undecodable>> {
     let fail =
         |err: crate::Error| err.context(format!("key {}", rdbkit_parser::DisplayBytes(&e.key)));
     let mut buf = Vec::with_capacity(SPILL + SPILL / 4);
@@ -721,7 +809,7 @@ fn huge_entry(out: &mut dyn Write, e: &Entry<'_>) -> crate::Result<()> {
     })
     .map_err(fail)?;
     buf.clear();
-    entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
+    let why = entry_json_spilling(&mut buf, e, true, &mut |b: &mut Vec<u8>| {
         out.write_all(b)?;
         b.clear();
         Ok(())
@@ -729,5 +817,5 @@ fn huge_entry(out: &mut dyn Write, e: &Entry<'_>) -> crate::Result<()> {
     .map_err(fail)?;
     buf.push(b'\n');
     out.write_all(&buf)?;
-    Ok(())
+    Ok(why)
 }

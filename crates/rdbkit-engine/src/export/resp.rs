@@ -13,7 +13,8 @@
 //! | key expiry | `PEXPIREAT` after the value (a past time makes the server drop the key, as a loading master does) |
 //! | function library | `FUNCTION LOAD REPLACE` (7.0+) |
 //! | database | `SELECT` when it changes |
-//! | module value | skipped with a warning (no command rebuilds an opaque module value) |
+//! | RedisJSON document | `DEL`, `JSON.SET key $ json` when the target has RedisJSON (`--target redis-stack-7.4`, `azure-managed-redis`) |
+//! | other module value | skipped with a warning (no command rebuilds an opaque module value) |
 //!
 //! A PEL may name entries that were deleted from the stream (XDEL leaves
 //! them pending). XCLAIM only creates PEL entries for IDs that exist, so such
@@ -222,7 +223,13 @@ impl<'a> RespExporter<'a> {
         };
         let t = self.target();
         match e.value.kind() {
-            Some(ValueKind::Module) => self.lose_module(rec, e),
+            Some(ValueKind::Module) => {
+                if let Value::Module(m) = e.value.decode()?
+                    && let Err(why) = self.module_json(&m)
+                {
+                    self.lose_module(rec, e, why);
+                }
+            }
             Some(ValueKind::Stream) if !t.has_streams() => self.lose_stream(rec, e),
             // Only the hash encodings that hold field TTLs are decoded.
             Some(ValueKind::Hash)
@@ -250,15 +257,34 @@ impl<'a> RespExporter<'a> {
         Ok(())
     }
 
-    fn lose_module(&mut self, rec: &Record<'_>, e: &Entry<'_>) {
+    /// The JSON text of a module value this target can take as `JSON.SET`,
+    /// or why the value cannot be exported as commands.
+    fn module_json<'d>(
+        &self,
+        m: &rdbkit_parser::ModuleValue<'d>,
+    ) -> Result<std::borrow::Cow<'d, [u8]>, String> {
+        let name = m.id.name();
+        match m.json() {
+            None => Err(format!(
+                "module {name}: no command recreates an opaque module value (--restore carries it)"
+            )),
+            Some(_) if !self.target().has_module(rdbkit_writer::Module::Json) => Err(format!(
+                "module {name}: {} has no RedisJSON for JSON.SET (--target names one that has, e.g. redis-stack-7.4)",
+                self.target()
+            )),
+            Some(Err(why)) => Err(format!("module {name}: not decoded: {}", why.reason)),
+            Some(Ok(doc)) => Ok(doc.text),
+        }
+    }
+
+    fn lose_module(&mut self, rec: &Record<'_>, e: &Entry<'_>, why: String) {
         self.stats.modules_skipped += 1;
         self.losses.add(
             rec.offset,
             e.db,
             Some(&e.key),
             LossKind::ModuleValue,
-            "module value: no command recreates an opaque module value (--restore carries it)"
-                .into(),
+            why,
         );
     }
 
@@ -420,10 +446,16 @@ impl<'a> RespExporter<'a> {
 
     fn entry(&mut self, rec: &Record<'_>, e: &Entry<'_>) -> crate::Result<()> {
         let value = e.value.decode()?;
-        if matches!(value, Value::Module(_)) {
-            self.lose_module(rec, e);
-            return Ok(());
-        }
+        let json = match &value {
+            Value::Module(m) => match self.module_json(m) {
+                Ok(text) => Some(text),
+                Err(why) => {
+                    self.lose_module(rec, e, why);
+                    return Ok(());
+                }
+            },
+            _ => None,
+        };
         if matches!(value, Value::Stream(_)) && !self.target().has_streams() {
             self.lose_stream(rec, e);
             return Ok(());
@@ -503,7 +535,16 @@ impl<'a> RespExporter<'a> {
                 }
             }
             Value::Stream(s) => self.stream(key, s)?,
-            Value::Module(_) => unreachable!("skipped above"),
+            Value::Module(_) => {
+                // Only a value with JSON text gets here (the others were
+                // skipped above).
+                if let Some(text) = &json {
+                    self.start_key("JSON.SET", key);
+                    self.cmd.arg(b"$");
+                    self.cmd.arg(text);
+                    self.send()?;
+                }
+            }
         }
         if let Some(t) = e.expire_ms {
             self.start_key("PEXPIREAT", key);
@@ -739,7 +780,7 @@ impl<'a> RespExporter<'a> {
         }
         if s.modules_skipped > 0 {
             w.push(format!(
-                "{} skipped: no command recreates an opaque module value",
+                "{} skipped: no command recreates them on {t} (RedisJSON documents become JSON.SET for a target with RedisJSON)",
                 count(s.modules_skipped, "module value", "module values")
             ));
         }
