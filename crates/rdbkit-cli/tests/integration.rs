@@ -14,6 +14,7 @@ mod filter_split_merge;
 mod import_day;
 mod loader_differential;
 mod loader_rules;
+mod modules;
 mod report_html;
 mod targets;
 mod verify;

@@ -269,7 +269,10 @@ impl Preflight {
                     Some(m) => json::str(&mut o, &m.to_string()),
                     None => json::raw(&mut o, "null"),
                 }
-                json::raw(&mut o, &format!(",\"values\":{},\"aux\":{}}}", u.values, u.aux));
+                json::raw(
+                    &mut o,
+                    &format!(",\"values\":{},\"aux\":{}}}", u.values, u.aux),
+                );
             }
             o.push(b']');
         }

@@ -51,8 +51,8 @@ pub mod lzf;
 #[cfg(feature = "mmap")]
 pub mod mmap;
 pub mod module;
-pub mod rejson;
 mod record;
+pub mod rejson;
 mod set;
 pub mod stream;
 mod streaming;
@@ -70,11 +70,11 @@ pub use item::{Item, parse_canonical_i64};
 pub use limits::Limits;
 pub use list::List;
 pub use module::{KeyMeta, ModuleAux, ModuleId, ModuleItem, ModuleValue};
-pub use rejson::{JsonDocument, JsonRoot, REJSON_TYPE_NAME, Undecodable};
 pub use record::{
     Checksum, Entry, Function, HEADER_LEN, RdbReader, ReaderOptions, Record, RecordKind,
     parse_header,
 };
+pub use rejson::{JsonDocument, JsonRoot, REJSON_TYPE_NAME, Undecodable};
 pub use set::Set;
 pub use stream::{
     Consumer, ConsumerGroup, PendingEntry, Stream, StreamEntry, StreamId, StreamIdmp, StreamNode,

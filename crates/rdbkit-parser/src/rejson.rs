@@ -138,9 +138,7 @@ impl<'data> ModuleValue<'data> {
 fn decode<'data>(m: &ModuleValue<'data>) -> Result<JsonDocument<'data>, Undecodable> {
     let encver = m.id.encver();
     let fail = |reason: String| Undecodable { encver, reason };
-    let items = m
-        .items()
-        .map_err(|e| fail(format!("module items: {e}")))?;
+    let items = m.items().map_err(|e| fail(format!("module items: {e}")))?;
     let limits = m.limits();
     let text_of = |s: &RawString<'data>| -> Result<Cow<'data, [u8]>, Undecodable> {
         s.decode(&limits)
@@ -162,9 +160,15 @@ fn decode<'data>(m: &ModuleValue<'data>) -> Result<JsonDocument<'data>, Undecoda
             let rest_ok = if encver == 3 {
                 rest.is_empty()
             } else {
+                // RedisJSON reads the two strings only after a non-zero
+                // UINT, and the server then wants the EOF item.
                 match rest {
                     [ModuleItem::Uint(0)] => true,
-                    [ModuleItem::Uint(_), ModuleItem::String(_), ModuleItem::String(_)] => true,
+                    [
+                        ModuleItem::Uint(n),
+                        ModuleItem::String(_),
+                        ModuleItem::String(_),
+                    ] => *n > 0,
                     _ => false,
                 }
             };
@@ -469,8 +473,7 @@ impl Validator<'_> {
             // At the start of a value.
             self.blank();
             let kind = match self.peek() {
-                Some(b'{') | Some(b'[') => {
-                    let c = self.s[self.i];
+                Some(c @ (b'{' | b'[')) => {
                     self.i += 1;
                     if open.len() >= MAX_DEPTH {
                         return Err(format!("JSON text: nesting deeper than {MAX_DEPTH} levels"));
@@ -574,9 +577,7 @@ impl Validator<'_> {
                 Some(b'\\') => {
                     self.i += 1;
                     match self.peek() {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => {
-                            self.i += 1
-                        }
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 1,
                         Some(b'u') => {
                             self.i += 1;
                             for _ in 0..4 {
@@ -593,7 +594,7 @@ impl Validator<'_> {
                 Some(_) => self.i += 1,
             }
         }
-        if let Err(e) = std::str::from_utf8(&self.s[start..self.i]) {
+        if let Err(e) = std::str::from_utf8(self.s.get(start..self.i).unwrap_or_default()) {
             self.i = start + e.valid_up_to();
             return self.fail("UTF-8 text");
         }
@@ -644,7 +645,10 @@ mod tests {
     #[test]
     fn validator_takes_json_and_names_the_byte_otherwise() {
         for (t, root) in [
-            (&br#"{"a":[1,2.5e-3,-0,true,false,null,"x\u00e9\n"],"b":{}}"#[..], JsonRoot::Object),
+            (
+                &br#"{"a":[1,2.5e-3,-0,true,false,null,"x\u00e9\n"],"b":{}}"#[..],
+                JsonRoot::Object,
+            ),
             (b" [ ] ", JsonRoot::Array),
             (b"\"s\"", JsonRoot::String),
             (b"9007199254740993", JsonRoot::Number),
@@ -732,11 +736,27 @@ mod tests {
     fn broken_encver_0_trees_are_refused_with_the_item() {
         let l = crate::Limits::default();
         let cases: [(&[ModuleItem<'_>], &str); 6] = [
-            (&[ModuleItem::Uint(NODE_ARRAY), ModuleItem::Uint(2), ModuleItem::Uint(NODE_NULL)], "the items end"),
+            (
+                &[
+                    ModuleItem::Uint(NODE_ARRAY),
+                    ModuleItem::Uint(2),
+                    ModuleItem::Uint(NODE_NULL),
+                ],
+                "the items end",
+            ),
             (&[ModuleItem::Uint(0x3)], "node type 0x3"),
-            (&[ModuleItem::Uint(NODE_NULL), ModuleItem::Uint(NODE_NULL)], "after the end"),
-            (&[ModuleItem::Uint(NODE_DICT), ModuleItem::Uint(1), s(b"k")], "object member"),
-            (&[ModuleItem::Uint(NODE_NUMBER), ModuleItem::Double(f64::NAN)], "no JSON form"),
+            (
+                &[ModuleItem::Uint(NODE_NULL), ModuleItem::Uint(NODE_NULL)],
+                "after the end",
+            ),
+            (
+                &[ModuleItem::Uint(NODE_DICT), ModuleItem::Uint(1), s(b"k")],
+                "object member",
+            ),
+            (
+                &[ModuleItem::Uint(NODE_NUMBER), ModuleItem::Double(f64::NAN)],
+                "no JSON form",
+            ),
             (&[ModuleItem::Uint(NODE_STRING), s(b"\xff")], "not UTF-8"),
         ];
         for (items, want) in cases {

@@ -154,6 +154,76 @@ pub fn stream_v1(ms: u64, values: &[&[u8]], length: u64) -> Vec<u8> {
     body
 }
 
+/// One module item: its `RDB_MODULE_OPCODE_*` and payload.
+#[derive(Debug, Clone, Copy)]
+pub enum ModItem<'a> {
+    /// SINT (saved as a length, two's complement).
+    Sint(i64),
+    /// UINT.
+    Uint(u64),
+    /// DOUBLE (8 bytes, little-endian).
+    Double(f64),
+    /// STRING.
+    Str(&'a [u8]),
+}
+
+fn module_items(name: &str, encver: u16, items: &[ModItem<'_>]) -> Vec<u8> {
+    use rdbkit_parser::format::{
+        RDB_MODULE_OPCODE_DOUBLE, RDB_MODULE_OPCODE_EOF, RDB_MODULE_OPCODE_SINT,
+        RDB_MODULE_OPCODE_STRING, RDB_MODULE_OPCODE_UINT,
+    };
+    let id = rdbkit_parser::ModuleId::from_name(name, encver)
+        .unwrap_or_else(|| panic!("{name:?} is not a 9-character module type name"));
+    let mut v = len(id.0);
+    for it in items {
+        match *it {
+            ModItem::Sint(n) => {
+                v.extend(len(RDB_MODULE_OPCODE_SINT));
+                v.extend(len(n as u64));
+            }
+            ModItem::Uint(n) => {
+                v.extend(len(RDB_MODULE_OPCODE_UINT));
+                v.extend(len(n));
+            }
+            ModItem::Double(d) => {
+                v.extend(len(RDB_MODULE_OPCODE_DOUBLE));
+                v.extend_from_slice(&d.to_le_bytes());
+            }
+            ModItem::Str(s) => {
+                v.extend(len(RDB_MODULE_OPCODE_STRING));
+                v.extend(string(s));
+            }
+        }
+    }
+    v.extend(len(RDB_MODULE_OPCODE_EOF));
+    v
+}
+
+/// The body of a MODULE_2 value (type 7): the id of module type `name`
+/// with `encver`, the items, the EOF item.
+pub fn module_value(name: &str, encver: u16, items: &[ModItem<'_>]) -> Vec<u8> {
+    module_items(name, encver, items)
+}
+
+/// A whole MODULE_AUX record (opcode 247) of module type `name`, written
+/// after the keyspace (`when` 2).
+pub fn module_aux(name: &str, encver: u16, items: &[ModItem<'_>]) -> Vec<u8> {
+    let mut v = vec![rdbkit_parser::format::RDB_OPCODE_MODULE_AUX.0];
+    let body = module_items(name, encver, items);
+    // The id, then `UINT when`, then the items.
+    let id_len = len(rdbkit_parser::ModuleId::from_name(name, encver).map_or(0, |i| i.0)).len();
+    v.extend_from_slice(&body[..id_len]);
+    v.extend(len(rdbkit_parser::format::RDB_MODULE_OPCODE_UINT));
+    v.extend(len(2));
+    v.extend_from_slice(&body[id_len..]);
+    v
+}
+
+/// A RedisJSON value as RedisJSON 2.2+ saves it (encver 3): the JSON text.
+pub fn rejson_value(json: &[u8]) -> Vec<u8> {
+    module_value("ReJSON-RL", 3, &[ModItem::Str(json)])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

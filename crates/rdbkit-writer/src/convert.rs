@@ -744,7 +744,10 @@ impl Converter {
                     at,
                     Some(key),
                     LossKind::ModuleValue,
-                    format!("module {name}: not decoded ({}), so not written as JSON text", why.reason),
+                    format!(
+                        "module {name}: not decoded ({}), so not written as JSON text",
+                        why.reason
+                    ),
                 );
                 self.dropped()
             }

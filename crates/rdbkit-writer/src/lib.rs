@@ -84,8 +84,9 @@ pub use convert::{
 };
 pub use crc::Crc64Writer;
 pub use error::{ConvertError, Result, WriteError};
-pub use report::{count, Loss, LossKind, Note, NoteKind, Report, Stats};
+pub use report::{Loss, LossKind, Note, NoteKind, Report, Stats, count};
 pub use target::{
-    MODULE_TYPES, Module, Release, TARGETS, TargetSpec, lookup_target, target_from_name, unknown_target_message,
+    MODULE_TYPES, Module, Release, TARGETS, TargetSpec, lookup_target, target_from_name,
+    unknown_target_message,
 };
 pub use writer::{EntryMeta, RdbWriter, WriterOptions, is_supported_target};

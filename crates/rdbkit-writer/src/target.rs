@@ -173,8 +173,14 @@ pub const TARGETS: &[TargetSpec] = &[
     // names above are servers without modules: Redis 8's own packages build
     // those types in, but a server built from source has them only with
     // BUILD_WITH_MODULES, so the plain names promise nothing.
-    with_modules(t("redis-stack-7.2", 11, Release::redis(7, 2)), STACK_MODULES),
-    with_modules(t("redis-stack-7.4", 12, Release::redis(7, 4)), STACK_MODULES),
+    with_modules(
+        t("redis-stack-7.2", 11, Release::redis(7, 2)),
+        STACK_MODULES,
+    ),
+    with_modules(
+        t("redis-stack-7.4", 12, Release::redis(7, 4)),
+        STACK_MODULES,
+    ),
     t("valkey-7.2", 11, Release::valkey(7, 2)),
     t("valkey-8.0", 11, Release::valkey(8, 0)),
     t("valkey-8.1", 11, Release::valkey(8, 1)),
@@ -187,7 +193,10 @@ pub const TARGETS: &[TargetSpec] = &[
     // Azure Managed Redis imports what Redis 7.2 loads and runs RediSearch,
     // RedisJSON, RedisBloom and RedisTimeSeries (learn.microsoft.com, "Use
     // Redis modules with Azure Managed Redis").
-    with_modules(t("azure-managed-redis", 11, Release::redis(7, 2)), STACK_MODULES),
+    with_modules(
+        t("azure-managed-redis", 11, Release::redis(7, 2)),
+        STACK_MODULES,
+    ),
     // ElastiCache's JSON and Bloom types are its own implementations; no
     // AWS document says they load RedisJSON or RedisBloom snapshot data.
     t("elasticache-valkey-7", 11, Release::valkey(7, 2)),

@@ -8,10 +8,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use rdbkit_engine::analyze::html::{HtmlOptions, report};
-use rdbkit_engine::preflight::PreflightOptions;
 use rdbkit_engine::analyze::{AnalyzeOptions, analyze};
 use rdbkit_engine::memory::Alloc;
 use rdbkit_engine::output::{Output, check_destination};
+use rdbkit_engine::preflight::PreflightOptions;
 use rdbkit_engine::select::{Selection, Selector};
 use rdbkit_engine::target::Target;
 use rdbkit_writer::ConvertOptions;

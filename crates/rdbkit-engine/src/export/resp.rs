@@ -279,13 +279,8 @@ impl<'a> RespExporter<'a> {
 
     fn lose_module(&mut self, rec: &Record<'_>, e: &Entry<'_>, why: String) {
         self.stats.modules_skipped += 1;
-        self.losses.add(
-            rec.offset,
-            e.db,
-            Some(&e.key),
-            LossKind::ModuleValue,
-            why,
-        );
+        self.losses
+            .add(rec.offset, e.db, Some(&e.key), LossKind::ModuleValue, why);
     }
 
     fn lose_stream(&mut self, rec: &Record<'_>, e: &Entry<'_>) {
