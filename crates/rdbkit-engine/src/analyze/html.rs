@@ -1306,6 +1306,15 @@ fn preflight_section(o: &mut String, p: &Preflight, name: Option<&str>) {
     };
     let (class, verdict) = if p.loads_as_is {
         ("ok", format!("{target} loads the file as it is."))
+    } else if !p.missing_modules.is_empty() {
+        let what: Vec<String> = p.missing_modules.iter().map(|u| u.to_string()).collect();
+        (
+            "bad",
+            format!(
+                "{target} does not load the file: it has no module for {}; convert with --modules json-as-string (JSON documents become strings, the rest is dropped) or --modules drop.",
+                what.join("; ")
+            ),
+        )
     } else if r.is_lossless() {
         (
             "warn",
