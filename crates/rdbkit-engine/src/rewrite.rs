@@ -73,6 +73,31 @@ pub struct Plan {
     pub target_modules: Option<&'static [rdbkit_writer::Module]>,
 }
 
+impl Plan {
+    /// Refuse an output whose module data (the report's "needs module"
+    /// notes) the target has no module for, when the target's modules are
+    /// known ([`Plan::target_modules`]).
+    pub fn check_modules(&self, report: &Report) -> crate::Result<()> {
+        let Some(has) = self.target_modules else {
+            return Ok(());
+        };
+        let missing: Vec<String> = report
+            .required_modules()
+            .into_iter()
+            .filter_map(|t| match rdbkit_writer::Module::of_type(t) {
+                Some(m) if has.contains(&m) => None,
+                Some(m) => Some(format!("{t} ({m})")),
+                None => Some(format!("{t} (an unknown module)")),
+            })
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(crate::Error::MissingModules { types: missing })
+        }
+    }
+}
+
 /// Something salvage mode left out.
 #[derive(Debug, Clone)]
 pub struct Skipped {
@@ -844,23 +869,7 @@ pub fn rewrite(
             if plan.cluster && !others.is_empty() {
                 return Err(crate::Error::Cluster { dbs: others });
             }
-            if let Some(has) = plan.target_modules {
-                let missing: Vec<String> = outcome
-                    .report
-                    .required_modules()
-                    .into_iter()
-                    .filter(|t| {
-                        !rdbkit_writer::Module::of_type(t).is_some_and(|m| has.contains(&m))
-                    })
-                    .map(|t| match rdbkit_writer::Module::of_type(t) {
-                        Some(m) => format!("{t} ({m})"),
-                        None => format!("{t} (an unknown module)"),
-                    })
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(crate::Error::MissingModules { types: missing });
-                }
-            }
+            plan.check_modules(&outcome.report)?;
             out.commit(
                 finish.pad,
                 |_| Ok(()),
@@ -1034,6 +1043,9 @@ pub fn split(
         }
         let report = merged.ok_or_else(|| crate::Error::Internal("no output".into()))?;
         return Err(ConvertError::Lossy(Box::new(report)).into());
+    }
+    for ((plan, _), report) in parts.iter().zip(&reports) {
+        plan.check_modules(report)?;
     }
     // Every output is checked before any is renamed.
     let mut verified = Vec::with_capacity(outputs.len());
