@@ -15,6 +15,7 @@ mod import_day;
 mod loader_differential;
 mod loader_rules;
 mod modules;
+mod modules_servers;
 mod report_html;
 mod targets;
 mod verify;

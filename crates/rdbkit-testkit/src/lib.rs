@@ -33,6 +33,7 @@ pub mod build;
 mod checker;
 mod files;
 mod logical;
+mod modules;
 pub mod mutate;
 pub mod png;
 mod resp;
@@ -44,8 +45,9 @@ pub use logical::{
     DiffOptions, FORMAT, Fixture, dec, diff_logical, diff_logical_with, dump_logical, enc,
     fixtures_dir, list_fixtures, load_fixture_json, parse_score, score_repr, try_dump_logical,
 };
+pub use modules::{diff_views, module_fixture_rdb, module_fixture_views, module_views};
 pub use resp::{Cmd, Conn, Reply, RespError, ToArg, read_reply};
 pub use server::{
-    LoadError, RdbHeader, START_TIMEOUT, Server, ServerKind, install_all, install_script,
-    STACK_MODULES, modules_dir, servers_dir, workspace_root,
+    LoadError, RdbHeader, STACK_MODULES, START_TIMEOUT, Server, ServerKind, install_all,
+    install_script, modules_dir, servers_dir, workspace_root,
 };
