@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "install test servers (Redis 6.0/6.2/7.0/8.2, Valkey 8.1/9.1)"
+step "install test servers (Redis 6.0/6.2/7.0/8.2, Valkey 8.1/9.1, Redis Stack 7.4.1)"
 scripts/install-servers.sh
 
 step "install headless Chromium (the HTML report's browser tests)"
