@@ -317,7 +317,7 @@ pub fn check_value(raw: &RawValue<'_>, input_len: usize) {
         Value::List(l) => {
             if let Some(nodes) = l.nodes() {
                 for n in nodes {
-                    let _ = (n.container(), n.data().len());
+                    let _ = (n.container(), n.data().map(|d| d.len()));
                 }
             }
             match l.iter() {

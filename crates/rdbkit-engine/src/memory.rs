@@ -652,7 +652,8 @@ impl Model {
         node: &ListNode<'_>,
         s: &mut Scan,
     ) -> crate::Result<(u64, u64, u64, bool)> {
-        let data = node.data();
+        let bytes = node.data()?;
+        let data: &[u8] = &bytes;
         let (mut zl, mut lp, mut n, mut prev) = (0u64, 0u64, 0u64, 0u64);
         let mut add = |it: Item<'_>, s: &mut Scan| {
             s.largest = s.largest.max(it.len() as u64);

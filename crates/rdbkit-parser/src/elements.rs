@@ -19,6 +19,7 @@ use crate::intset::IntsetEntries;
 use crate::item::Item;
 use crate::limits::Limits;
 use crate::listpack::{Listpack, ListpackEntries};
+use crate::string::RawString;
 use crate::ziplist::{Ziplist, ZiplistEntries};
 use crate::zipmap::ZipmapEntries;
 
@@ -37,12 +38,51 @@ pub enum NodeContainer {
 #[derive(Clone, Debug)]
 pub struct ListNode<'data> {
     container: NodeContainer,
-    blob: Blob<'data>,
+    stored: Stored<'data>,
 }
+
+/// A node's bytes: decompressed when the list was decoded, or, past
+/// [`EAGER_BYTES`] of decompressed nodes in one list, still compressed
+/// (checked, and decompressed again each time the node is read), so that a
+/// list of gigabytes does not sit in memory decompressed: servers store
+/// nearly every quicklist node LZF-compressed.
+#[derive(Clone, Debug)]
+enum Stored<'data> {
+    Blob(Blob<'data>),
+    Lzf {
+        raw: RawString<'data>,
+        offset: u64,
+        limits: Limits,
+    },
+}
+
+/// Decompressed node bytes one list keeps; the nodes after are read
+/// compressed, one at a time.
+pub(crate) const EAGER_BYTES: u64 = 16 << 20;
 
 impl<'data> ListNode<'data> {
     pub(crate) fn new(container: NodeContainer, blob: Blob<'data>) -> Self {
-        ListNode { container, blob }
+        ListNode {
+            container,
+            stored: Stored::Blob(blob),
+        }
+    }
+
+    /// A node kept LZF-compressed (already checked to decompress).
+    pub(crate) fn compressed(
+        container: NodeContainer,
+        raw: RawString<'data>,
+        offset: u64,
+        limits: Limits,
+    ) -> Self {
+        ListNode {
+            container,
+            stored: Stored::Lzf {
+                raw,
+                offset,
+                limits,
+            },
+        }
     }
 
     /// The node's container.
@@ -50,20 +90,51 @@ impl<'data> ListNode<'data> {
         self.container
     }
 
-    /// The node's bytes (decompressed).
-    pub fn data(&self) -> &[u8] {
-        &self.blob.data
+    /// The node's bytes, decompressed (borrowed unless the node is one of
+    /// those a giant list keeps compressed).
+    pub fn data(&self) -> Result<Cow<'_, [u8]>> {
+        match &self.stored {
+            Stored::Blob(b) => Ok(Cow::Borrowed(&b.data)),
+            Stored::Lzf { raw, limits, .. } => {
+                raw.decode(limits).map(|d| Cow::Owned(d.into_owned()))
+            }
+        }
     }
 
     fn elems(&self) -> Result<Node<'_>> {
-        let b = &self.blob;
+        let (data, offset) = match &self.stored {
+            Stored::Blob(b) => (&b.data, b.offset),
+            Stored::Lzf {
+                raw,
+                offset,
+                limits,
+            } => return self.buffered(&raw.decode(limits)?, *offset),
+        };
         Ok(match self.container {
-            NodeContainer::Ziplist => Node::Ziplist(Ziplist::parse(&b.data, b.offset)?.entries()),
-            NodeContainer::Listpack => {
-                Node::Listpack(Listpack::parse(&b.data, b.offset)?.entries())
-            }
-            NodeContainer::Plain => Node::Single(&b.data),
+            NodeContainer::Ziplist => Node::Ziplist(Ziplist::parse(data, offset)?.entries()),
+            NodeContainer::Listpack => Node::Listpack(Listpack::parse(data, offset)?.entries()),
+            NodeContainer::Plain => Node::Single(data),
         })
+    }
+
+    /// The elements of a node read from its compressed form, as owned
+    /// items (the decompressed bytes are gone once they are copied out).
+    fn buffered(&self, data: &[u8], offset: u64) -> Result<Node<'static>> {
+        let mut items = Vec::new();
+        match self.container {
+            NodeContainer::Ziplist => {
+                for it in Ziplist::parse(data, offset)?.entries() {
+                    items.push(it?.into_owned());
+                }
+            }
+            NodeContainer::Listpack => {
+                for it in Listpack::parse(data, offset)?.entries() {
+                    items.push(it?.into_owned());
+                }
+            }
+            NodeContainer::Plain => items.push(Item::Bytes(Cow::Owned(data.to_vec()))),
+        }
+        Ok(Node::Buffered(items.into_iter()))
     }
 }
 
@@ -90,6 +161,8 @@ pub(crate) enum Node<'a> {
     Listpack(ListpackEntries<'a>),
     /// A PLAIN node: one raw element.
     Single(&'a [u8]),
+    /// A node read from its compressed form: its elements, copied out.
+    Buffered(std::vec::IntoIter<Item<'static>>),
     /// Between nodes.
     None,
 }
@@ -206,6 +279,7 @@ fn next_in_nodes<'a>(
                 *cur = Node::None;
                 return Some(Ok(Item::Bytes(Cow::Borrowed(b))));
             }
+            Node::Buffered(items) => items.next().map(Ok),
             Node::None => match nodes.next()?.elems() {
                 Ok(n) => {
                     *cur = n;

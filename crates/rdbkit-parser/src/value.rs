@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use crate::body::{Blob, Plain};
-use crate::elements::{ListNode, NodeContainer};
+use crate::elements::{EAGER_BYTES, ListNode, NodeContainer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::*;
 use crate::hash::{Hash, HashRepr};
@@ -22,6 +22,7 @@ use crate::list::{List, ListRepr};
 use crate::module::{self, ModuleValue};
 use crate::set::{Set, SetRepr};
 use crate::stream::{self, Stream};
+use crate::string::RawString;
 use crate::zset::{ZSet, ZSetRepr};
 
 /// A value as stored: its type id and the exact bytes of its body.
@@ -320,6 +321,7 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
         RDB_TYPE_LIST_QUICKLIST | RDB_TYPE_LIST_QUICKLIST_2 => {
             let n = i.count("quicklist node count", 1, limits.max_elements)?;
             let mut nodes = Vec::with_capacity((n as usize).min(1024));
+            let mut eager = 0u64;
             for _ in 0..n {
                 let container = if raw.ty == RDB_TYPE_LIST_QUICKLIST {
                     NodeContainer::Ziplist
@@ -339,14 +341,25 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
                         }
                     }
                 };
-                let b = blob(i, "quicklist node")?;
-                if b.data.is_empty() && container == NodeContainer::Plain {
+                let offset = i.offset();
+                let raw = i.string("quicklist node")?;
+                if raw.is_empty() && container == NodeContainer::Plain {
                     return Err(Error::new(
-                        b.offset,
+                        offset,
                         ErrorKind::invalid("quicklist node", "empty plain node"),
                     ));
                 }
-                nodes.push(ListNode::new(container, b));
+                if matches!(raw, RawString::Lzf { .. }) {
+                    eager += raw.len();
+                }
+                if matches!(raw, RawString::Lzf { .. }) && eager > EAGER_BYTES {
+                    // The same check decoding makes, without keeping the bytes.
+                    raw.check(&limits)?;
+                    nodes.push(ListNode::compressed(container, raw, offset, limits));
+                } else {
+                    let data = raw.decode(&limits)?;
+                    nodes.push(ListNode::new(container, Blob { data, offset }));
+                }
             }
             list(ListRepr::Quicklist(nodes))
         }

@@ -510,3 +510,102 @@ fn oldest_forms_without_checksum() {
     assert_eq!(scores, vec![f64::NEG_INFINITY, 1.5, f64::INFINITY]);
     assert_eq!(e[1].expire_ms, Some(99));
 }
+
+/// An LZF-stored RDB string: `0xC3`, compressed length, length, bytes.
+fn lzf_string(data: &[u8]) -> Vec<u8> {
+    let mut c = Vec::new();
+    lzf::compress(data, &mut c).expect("compressible");
+    let mut out = vec![0xC3];
+    out.extend(build::len(c.len() as u64));
+    out.extend(build::len(data.len() as u64));
+    out.extend(c);
+    out
+}
+
+/// A list of more compressed nodes than a list keeps decompressed: the
+/// nodes past that budget are read from their compressed form (as owned
+/// elements), with the same elements, in order, and the same checks.
+#[test]
+fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
+    const NODES: usize = 1_100;
+    const PER: usize = 800;
+    let mut body = build::len(NODES as u64 + 1);
+    let elem = |n: usize, i: usize| format!("node{n:05}-element{i:04}");
+    for n in 0..NODES {
+        let owned: Vec<String> = (0..PER).map(|i| elem(n, i)).collect();
+        let lp = listpack(&owned.iter().map(|s| E::S(s.as_bytes())).collect::<Vec<_>>());
+        body.extend(build::len(2)); // PACKED
+        body.extend(lzf_string(&lp));
+    }
+    // A compressed PLAIN node last.
+    let plain = vec![b'p'; 5000];
+    body.extend(build::len(1));
+    body.extend(lzf_string(&plain));
+    let file = Rdb::new(11)
+        .bytes(&build::entry(
+            format::RDB_TYPE_LIST_QUICKLIST_2.0,
+            b"big",
+            &body,
+        ))
+        .finish();
+    const { assert!(NODES * PER * 22 > 16 << 20, "more than the eager budget") };
+    let e = entries(&file);
+    let Value::List(l) = e[0].value.decode().unwrap() else {
+        panic!("a list")
+    };
+    let mut n = 0usize;
+    for (k, it) in l.iter().unwrap().enumerate() {
+        let it = it.unwrap();
+        if k < NODES * PER {
+            assert_eq!(
+                it.to_bytes(),
+                elem(k / PER, k % PER).as_bytes(),
+                "element {k}"
+            );
+        } else {
+            assert_eq!(it.to_bytes(), &plain[..]);
+        }
+        n += 1;
+    }
+    assert_eq!(n, NODES * PER + 1);
+    let nodes = l.nodes().unwrap();
+    assert_eq!(nodes.last().unwrap().data().unwrap().as_ref(), &plain[..]);
+    // The first nodes were kept decompressed, the last ones compressed.
+    assert!(matches!(
+        nodes[0].data().unwrap(),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    assert!(matches!(
+        nodes[NODES - 1].data().unwrap(),
+        std::borrow::Cow::Owned(_)
+    ));
+
+    // A late node whose stream does not give its stated length is refused
+    // when the list is decoded, as an early one is.
+    let mut body = build::len(NODES as u64);
+    for n in 0..NODES {
+        let owned: Vec<String> = (0..PER).map(|i| elem(n, i)).collect();
+        let lp = listpack(&owned.iter().map(|s| E::S(s.as_bytes())).collect::<Vec<_>>());
+        body.extend(build::len(2));
+        if n == NODES - 1 {
+            let mut c = Vec::new();
+            lzf::compress(&lp, &mut c).unwrap();
+            body.push(0xC3);
+            body.extend(build::len(c.len() as u64));
+            body.extend(build::len(lp.len() as u64 + 5));
+            body.extend(c);
+        } else {
+            body.extend(lzf_string(&lp));
+        }
+    }
+    let file = Rdb::new(11)
+        .bytes(&build::entry(
+            format::RDB_TYPE_LIST_QUICKLIST_2.0,
+            b"big",
+            &body,
+        ))
+        .finish();
+    let e = entries(&file);
+    let err = e[0].value.decode().unwrap_err().to_string();
+    assert!(err.contains("LZF") || err.contains("lzf"), "{err}");
+}
