@@ -3,6 +3,11 @@
 RediSearch, RedisBloom and RedisTimeSeries), through ordinary commands:
 
     scripts/install-servers.sh && scripts/gen-module-fixtures.py
+    scripts/gen-module-fixtures.py --views-only
+
+The first form writes a new snapshot; --views-only keeps the committed
+modules.rdb (its bytes are what the tests hold on to) and only records its
+views again, for when scripts/module_views.py learns to read more.
 
 writes fixtures/modules/redis-stack-7.4.1/modules.rdb (the server's SAVE)
 and modules.json (its logical contents as scripts/module_views.py reads
@@ -128,9 +133,32 @@ def write_data(c):
     c.cmd("SELECT", 0)
 
 
+def write_views(views):
+    with open(os.path.join(OUT, "modules.json"), "w") as f:
+        json.dump(views, f, indent=1, sort_keys=True, ensure_ascii=False)
+        f.write("\n")
+
+
+def views_only():
+    d = tempfile.mkdtemp()
+    try:
+        p, _ = start(d, 7803, os.path.join(OUT, "modules.rdb"))
+        views = module_views.dump(7803)
+        p.terminate()
+        p.wait()
+        write_views(views)
+        print(f"wrote {OUT}/modules.json (views of the committed modules.rdb)")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if not os.path.exists(os.path.join(STACK, "redis-server")):
         sys.exit(f"no Redis Stack in {STACK}: run scripts/install-servers.sh")
+    if sys.argv[1:] == ["--views-only"]:
+        return views_only()
+    if sys.argv[1:]:
+        sys.exit(__doc__)
     os.makedirs(OUT, exist_ok=True)
     d1, d2 = tempfile.mkdtemp(), tempfile.mkdtemp()
     try:
@@ -148,9 +176,7 @@ def main():
         if again != first:
             sys.exit("the saved file, loaded again, does not hold what was written")
         shutil.copy(rdb, os.path.join(OUT, "modules.rdb"))
-        with open(os.path.join(OUT, "modules.json"), "w") as f:
-            json.dump(again, f, indent=1, sort_keys=True, ensure_ascii=False)
-            f.write("\n")
+        write_views(again)
         print(f"wrote {OUT}/modules.rdb ({os.path.getsize(os.path.join(OUT, 'modules.rdb'))} bytes) and modules.json")
     finally:
         shutil.rmtree(d1, ignore_errors=True)

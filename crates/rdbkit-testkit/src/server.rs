@@ -139,23 +139,44 @@ impl ServerKind {
         servers_dir().join(self.name()).join(self.binary_name())
     }
 
+    /// The six of [`ServerKind::ALL`] and the Stack: what the install script installs.
+    const EVERY: [ServerKind; 7] = [
+        ServerKind::Redis60,
+        ServerKind::Redis62,
+        ServerKind::Redis70,
+        ServerKind::Valkey81,
+        ServerKind::Redis82,
+        ServerKind::Valkey91,
+        ServerKind::RedisStack74,
+    ];
+
     /// The binary's path, after making sure it works: the first call in a
-    /// process checks all six binaries (`--version` must report the expected
-    /// version) and runs `scripts/install-servers.sh` once if any is missing
-    /// or broken (e.g. a shared library gone).
+    /// process checks every binary (`--version` must report the expected
+    /// version; the Stack's modules and OpenSSL 1.1 must be beside it) and
+    /// runs `scripts/install-servers.sh` once if any is missing or broken
+    /// (e.g. a shared library gone). Each kind is then judged on its own, so
+    /// a Stack that could not be installed fails only the tests that use it.
     pub fn ensure_installed(self) -> Result<PathBuf, String> {
-        static INSTALL: OnceLock<Result<(), String>> = OnceLock::new();
-        let every = ServerKind::ALL.iter().chain([&ServerKind::RedisStack74]);
-        INSTALL
+        static INSTALL: OnceLock<Option<Result<(), String>>> = OnceLock::new();
+        static CHECKED: [OnceLock<Result<(), String>>; 7] = [const { OnceLock::new() }; 7];
+        let script = INSTALL.get_or_init(|| {
+            if ServerKind::EVERY.iter().all(|k| k.check_binary().is_ok()) {
+                None
+            } else {
+                Some(run_install_script())
+            }
+        });
+        let slot = ServerKind::EVERY
+            .iter()
+            .position(|&k| k == self)
+            .expect("EVERY lists every kind");
+        CHECKED[slot]
             .get_or_init(|| {
-                if every.clone().all(|k| k.check_binary().is_ok()) {
-                    return Ok(());
-                }
-                run_install_script()?;
-                every
-                    .clone()
-                    .try_for_each(|k| k.check_binary())
-                    .map_err(|e| format!("after running {}: {e}", install_script().display()))
+                self.check_binary().map_err(|e| match script {
+                    None => e,
+                    Some(Ok(())) => format!("after running {}: {e}", install_script().display()),
+                    Some(Err(out)) => format!("{e}\n{out}"),
+                })
             })
             .clone()?;
         Ok(self.binary_path())
@@ -166,6 +187,18 @@ impl ServerKind {
         let path = self.binary_path();
         if !is_executable(&path) {
             return Err(format!("{} is not installed", path.display()));
+        }
+        if self == ServerKind::RedisStack74 {
+            let libs = modules_dir();
+            let needed = StackModule::ALL
+                .iter()
+                .map(|m| m.file_name())
+                .chain(["libssl.so.1.1", "libcrypto.so.1.1"]);
+            for f in needed {
+                if !libs.join(f).is_file() {
+                    return Err(format!("{} is missing", libs.join(f).display()));
+                }
+            }
         }
         let out = Command::new(&path)
             .arg("--version")
@@ -189,7 +222,11 @@ impl ServerKind {
 
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let flavor = if self.is_valkey() { "Valkey" } else { "Redis" };
+        let flavor = match self {
+            ServerKind::RedisStack74 => "Redis Stack",
+            k if k.is_valkey() => "Valkey",
+            _ => "Redis",
+        };
         write!(f, "{flavor} {}", self.version())
     }
 }
@@ -215,13 +252,65 @@ pub fn modules_dir() -> PathBuf {
     servers_dir().join("redis-stack-7.4").join("lib")
 }
 
-/// The module files [`Server::start_with_modules`] loads, in load order.
+/// The module files [`Server::start_with_modules`] loads, in load order
+/// (the file names of [`StackModule::ALL`]).
 pub const STACK_MODULES: [&str; 4] = [
     "rejson.so",
     "redisearch.so",
     "redisbloom.so",
     "redistimeseries.so",
 ];
+
+/// One of the four modules of Redis Stack 7.4.1, installed in [`modules_dir`].
+/// All four also load into Redis 8.2.3, Valkey 8.1.8 and Valkey 9.1.2; into
+/// Redis 7.0.15 all but RediSearch (its initialization fails); into Redis
+/// 6.2.14 only RedisBloom and RedisTimeSeries (RedisJSON aborts the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StackModule {
+    /// RedisJSON 2.8.3 (`JSON.*`; data type `ReJSON-RL`).
+    Json,
+    /// RediSearch 2.10.5 (`FT.*`; keeps its index definitions in module AUX records).
+    Search,
+    /// RedisBloom 2.8.2 (`BF.*`, `CF.*`, `CMS.*`, `TOPK.*`, `TDIGEST.*`).
+    Bloom,
+    /// RedisTimeSeries 1.12.2 (`TS.*`; data type `TSDB-TYPE`).
+    TimeSeries,
+}
+
+impl StackModule {
+    /// All four, in the order Redis Stack loads them.
+    pub const ALL: [StackModule; 4] = [
+        StackModule::Json,
+        StackModule::Search,
+        StackModule::Bloom,
+        StackModule::TimeSeries,
+    ];
+
+    /// The shared object's file name: `rejson.so`, ...
+    pub fn file_name(self) -> &'static str {
+        match self {
+            StackModule::Json => "rejson.so",
+            StackModule::Search => "redisearch.so",
+            StackModule::Bloom => "redisbloom.so",
+            StackModule::TimeSeries => "redistimeseries.so",
+        }
+    }
+
+    /// The name `MODULE LIST` reports once it is loaded: `ReJSON`, `search`, `bf`, `timeseries`.
+    pub fn module_name(self) -> &'static str {
+        match self {
+            StackModule::Json => "ReJSON",
+            StackModule::Search => "search",
+            StackModule::Bloom => "bf",
+            StackModule::TimeSeries => "timeseries",
+        }
+    }
+
+    /// `<modules_dir()>/<file_name()>`.
+    pub fn path(self) -> PathBuf {
+        modules_dir().join(self.file_name())
+    }
+}
 
 /// `<workspace>/scripts/install-servers.sh`.
 pub fn install_script() -> PathBuf {
@@ -371,6 +460,7 @@ impl Drop for TempDir {
 #[derive(Debug)]
 pub struct Server {
     kind: ServerKind,
+    modules: Vec<StackModule>,
     port: u16,
     child: Child,
     dir: TempDir,
@@ -394,7 +484,12 @@ impl Server {
         rdb: Option<&Path>,
         extra_args: &[&str],
     ) -> Result<Server, LoadError> {
-        Server::start_inner(kind, rdb, extra_args, kind == ServerKind::RedisStack74)
+        let modules: &[StackModule] = if kind == ServerKind::RedisStack74 {
+            &StackModule::ALL
+        } else {
+            &[]
+        };
+        Server::start_inner(kind, rdb, extra_args, modules)
     }
 
     /// Like [`Server::start_with`], with Redis Stack 7.4.1's four modules
@@ -406,14 +501,26 @@ impl Server {
         rdb: Option<&Path>,
         extra_args: &[&str],
     ) -> Result<Server, LoadError> {
-        Server::start_inner(kind, rdb, extra_args, true)
+        Server::start_inner(kind, rdb, extra_args, &StackModule::ALL)
+    }
+
+    /// Like [`Server::start_with`], with exactly `modules` loaded into
+    /// `kind` (none: no module, even for [`ServerKind::RedisStack74`]), in
+    /// the order given. [`Server::modules`] tells which.
+    pub fn start_with_chosen_modules(
+        kind: ServerKind,
+        rdb: Option<&Path>,
+        modules: &[StackModule],
+        extra_args: &[&str],
+    ) -> Result<Server, LoadError> {
+        Server::start_inner(kind, rdb, extra_args, modules)
     }
 
     fn start_inner(
         kind: ServerKind,
         rdb: Option<&Path>,
         extra_args: &[&str],
-        modules: bool,
+        modules: &[StackModule],
     ) -> Result<Server, LoadError> {
         let fail = |what: String| LoadError {
             kind,
@@ -422,6 +529,10 @@ impl Server {
             log_tail: String::new(),
         };
         let bin = kind.ensure_installed().map_err(fail)?;
+        if !modules.is_empty() {
+            // The module files come with the Stack.
+            ServerKind::RedisStack74.ensure_installed().map_err(fail)?;
+        }
         let dir = TempDir::new("rdbkit-server")
             .map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
         if let Some(rdb) = rdb {
@@ -436,6 +547,7 @@ impl Server {
                 Ok(()) => {
                     return Ok(Server {
                         kind,
+                        modules: modules.to_vec(),
                         port,
                         child,
                         dir,
@@ -465,6 +577,11 @@ impl Server {
     /// Which server this is.
     pub fn kind(&self) -> ServerKind {
         self.kind
+    }
+
+    /// The modules it was started with (`--loadmodule`), in load order.
+    pub fn modules(&self) -> &[StackModule] {
+        &self.modules
     }
 
     /// The TCP port on 127.0.0.1.
@@ -522,7 +639,7 @@ fn spawn(
     dir: &Path,
     port: u16,
     extra_args: &[&str],
-    modules: bool,
+    modules: &[StackModule],
 ) -> io::Result<Child> {
     let out = fs::File::create(dir.join(STDOUT_FILE))?;
     let err = out.try_clone()?;
@@ -548,14 +665,12 @@ fn spawn(
         &log,
     ];
     let libs = modules_dir();
-    let module_paths: Vec<String> = STACK_MODULES
+    let module_paths: Vec<String> = modules
         .iter()
-        .map(|m| libs.join(m).to_string_lossy().into_owned())
+        .map(|m| m.path().to_string_lossy().into_owned())
         .collect();
-    if modules {
-        for m in &module_paths {
-            args.extend_from_slice(&["--loadmodule", m]);
-        }
+    for m in &module_paths {
+        args.extend_from_slice(&["--loadmodule", m]);
     }
     args.extend_from_slice(extra_args);
     Command::new(bin)
