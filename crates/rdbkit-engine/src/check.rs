@@ -200,21 +200,11 @@ fn giant_members<H: MemberHash>(
     value: &Value<'_>,
     at: u64,
     hasher: &H,
-    behind: Option<&dyn Fn(usize)>,
 ) -> Result<Option<u64>, Error> {
     let mut log = KeyLog::with_budget(GIANT_BUDGET);
     let mut failed = false;
-    let mut k = 0u32;
     let n = members(value, |item| {
         failed = log.push(hasher.member(item)).is_err();
-        k = k.wrapping_add(1);
-        // Now and then, say how far the walk has read (a member read in
-        // place is where it is stored).
-        if k.is_multiple_of(1 << 16)
-            && let (Some(b), Item::Bytes(std::borrow::Cow::Borrowed(s))) = (behind, item)
-        {
-            b(s.as_ptr() as usize);
-        }
         !failed
     })?;
     let Some(n) = n.filter(|_| !failed) else {
@@ -254,19 +244,6 @@ pub fn check_value_with<H: MemberHash>(
     v: &RawValue<'_>,
     m: &mut MemberCheck<H>,
 ) -> Result<u64, Error> {
-    check_value_behind(v, m, None)
-}
-
-/// [`check_value_with`] that, while it walks a giant value (a million
-/// members or more), calls `behind` now and then with the address in
-/// memory up to which it has read the value's bytes, so that the caller can
-/// give back a mapped input's pages behind it (a hash of 12 M fields is
-/// 300 MB of the file).
-pub fn check_value_behind<H: MemberHash>(
-    v: &RawValue<'_>,
-    m: &mut MemberCheck<H>,
-    behind: Option<&dyn Fn(usize)>,
-) -> Result<u64, Error> {
     let at = v.offset();
     // Strings (most keys of most files) are checked without building a
     // `Value` (returned through memory, it cost a store-forwarding stall
@@ -302,7 +279,7 @@ pub fn check_value_behind<H: MemberHash>(
             let hint = stored_len(v, &value);
             let giant = if m.giant == 0 { GIANT } else { m.giant };
             if hint >= giant
-                && let Some(n) = giant_members(&value, at, &m.hasher, behind)?
+                && let Some(n) = giant_members(&value, at, &m.hasher)?
             {
                 n
             } else {

@@ -24,7 +24,7 @@
 
 use rdbkit_parser::{Checksum, Error, RawValue, Record, RecordKind};
 
-use crate::check::{MemberCheck, check_value, check_value_behind, check_value_with, invalid};
+use crate::check::{MemberCheck, check_value, check_value_with, invalid};
 use crate::keyhash::{HashSet64, IdHasher, IdSet};
 use crate::keylog::KeyLog;
 use crate::parallel::{self, Batcher, Pool};
@@ -357,9 +357,6 @@ struct Checker {
     io: Option<std::io::Error>,
 }
 
-/// What a check keeps mapped behind where it reads inside a giant value.
-const RELEASE_SLACK: usize = 1 << 20;
-
 /// Keys per batch, and input bytes per batch, whichever comes first.
 const BATCH_KEYS: usize = 2048;
 const BATCH_BYTES: usize = 1 << 20;
@@ -420,23 +417,9 @@ impl<'d> MapVisitor<'d> for ParVerifier<'_, '_, 'd> {
 fn verify_parallel(map: &rdbkit_parser::mmap::Mmap) -> crate::Result<Option<(Verifier, WalkEnd)>> {
     let ids = IdHasher::default();
     let threads = parallel::workers() + 1;
-    let base = map.as_ptr() as usize;
     let work = |st: &mut Checker, batch: Vec<Job<'_>>| -> bool {
         for j in &batch {
-            // A giant value's pages are given back behind the check as it
-            // goes (the walk gives pages back only between records).
-            let from = std::cell::Cell::new(usize::try_from(j.value.offset()).unwrap_or(usize::MAX));
-            let behind = |addr: usize| {
-                if let Some(off) = addr.checked_sub(base)
-                    && off <= map.len()
-                {
-                    let upto = off.saturating_sub(RELEASE_SLACK);
-                    if upto > from.get() {
-                        from.set(rdbkit_parser::mmap::release_behind(map, from.get(), upto));
-                    }
-                }
-            };
-            if check_value_behind(&j.value, &mut st.members, Some(&behind)).is_err() {
+            if check_value_with(&j.value, &mut st.members).is_err() {
                 return true;
             }
             if st.io.is_none()
