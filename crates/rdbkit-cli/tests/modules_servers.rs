@@ -249,3 +249,72 @@ fn json_as_string_loads_on_servers_without_modules() {
         }
     }
 }
+
+/// `export --format resp --target redis-stack-7.4` through a real
+/// `redis-cli --pipe` into an empty Redis Stack: every JSON document comes
+/// back with `JSON.GET` equal (its exact text too), with its expiry; the
+/// other module values are skipped and named.
+#[test]
+fn resp_json_set_rebuilds_the_documents_on_redis_stack() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let src = module_fixture_rdb();
+    let want = module_fixture_views().unwrap();
+    let o = run(&[
+        "export",
+        p(&src),
+        "--format",
+        "resp",
+        "--target",
+        "redis-stack-7.4",
+        "--on-loss",
+        "warn",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("module values skipped"),
+        "{}",
+        text(&o.stderr)
+    );
+    let resp = o.stdout;
+    let server = Server::start(ServerKind::RedisStack74, None).unwrap();
+    let cli = rdbkit_testkit::servers_dir().join("redis-cli/redis-cli");
+    let mut child = Command::new(&cli)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port().to_string(),
+            "--pipe",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&resp).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        text(&out.stdout).contains("errors: 0,"),
+        "{}",
+        text(&out.stdout)
+    );
+    let got = module_views(&server).unwrap();
+    let mut n = 0;
+    for (db, keys) in want["dbs"].as_object().unwrap() {
+        for (key, k) in keys.as_object().unwrap() {
+            let g = &got["dbs"][db][key];
+            match k["type"].as_str().unwrap() {
+                "ReJSON-RL" => {
+                    assert_eq!(g, k, "db {db} {key}");
+                    n += 1;
+                }
+                "string" | "hash" | "list" | "set" | "zset" => assert_eq!(g, k, "db {db} {key}"),
+                _ => assert!(g.is_null(), "db {db} {key}: skipped, not rebuilt"),
+            }
+        }
+    }
+    assert_eq!(n, 40);
+}

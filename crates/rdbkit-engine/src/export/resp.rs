@@ -25,7 +25,6 @@
 //! `max_deleted_entry_id` is 0-0 although its PEL names deleted entries (the
 //! XDEL of the placeholders sets it; XSETID cannot lower it back).
 
-use rdbkit_writer::count;
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 
@@ -33,7 +32,7 @@ use rdbkit_parser::ValueKind;
 use rdbkit_parser::format::RDB_OPCODE_EOF;
 use rdbkit_parser::{DisplayBytes, Entry, Function, Item, Record, RecordKind, StreamId, Value};
 use rdbkit_parser::{RdbReader, RdbVersion, ReaderOptions};
-use rdbkit_writer::{ConvertOptions, Converter, Loss, LossKind, LossPolicy};
+use rdbkit_writer::{ConvertOptions, Converter, Loss, LossKind, LossPolicy, count};
 
 use crate::ResultExt as _;
 
