@@ -43,7 +43,7 @@ pub struct ListNode<'data> {
 
 /// A node's bytes: decompressed when the list was decoded, or, past
 /// [`EAGER_BYTES`] of decompressed nodes in one list, still compressed
-/// (checked, and decompressed again each time the node is read), so that a
+/// (decompressed, and so checked, each time the node is read), so that a
 /// list of gigabytes does not sit in memory decompressed: servers store
 /// nearly every quicklist node LZF-compressed.
 #[derive(Clone, Debug)]
@@ -68,7 +68,7 @@ impl<'data> ListNode<'data> {
         }
     }
 
-    /// A node kept LZF-compressed (already checked to decompress).
+    /// A node kept LZF-compressed.
     pub(crate) fn compressed(
         container: NodeContainer,
         raw: RawString<'data>,
@@ -295,6 +295,60 @@ fn next_in_nodes<'a>(
     }
 }
 
+/// [`Elements::try_for_each_checked`] over quicklist nodes: each node's
+/// elements in place, those of a node kept compressed from one scratch
+/// buffer.
+fn walk_nodes<'a>(
+    nodes: std::slice::Iter<'a, ListNode<'a>>,
+    f: &mut impl FnMut(&Item<'_>) -> bool,
+) -> Result<Option<u64>> {
+    let mut n = 0u64;
+    let mut scratch = Vec::new();
+    for node in nodes {
+        let (data, offset): (&[u8], u64) = match &node.stored {
+            Stored::Blob(b) => (&b.data, b.offset),
+            Stored::Lzf {
+                raw,
+                offset,
+                limits,
+            } => (raw.decode_into(limits, &mut scratch)?, *offset),
+        };
+        match node.container {
+            NodeContainer::Plain => {
+                n += 1;
+                if !f(&Item::Bytes(Cow::Borrowed(data))) {
+                    return Ok(None);
+                }
+            }
+            NodeContainer::Ziplist => {
+                for it in Ziplist::parse(data, offset)?.entries() {
+                    n += 1;
+                    if !f(&it?) {
+                        return Ok(None);
+                    }
+                }
+            }
+            NodeContainer::Listpack => {
+                let mut e = Listpack::parse(data, offset)?.entries();
+                loop {
+                    let it = match e.next_fast() {
+                        Some(it) => it,
+                        None => match e.next() {
+                            Some(r) => r?,
+                            None => break,
+                        },
+                    };
+                    n += 1;
+                    if !f(&it) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+    Ok(Some(n))
+}
+
 /// Iterator over the elements of a list or set, each checked as it is reached.
 /// It stops after the first error.
 #[derive(Debug)]
@@ -312,11 +366,24 @@ impl<'a> Elements<'a> {
     /// checks [`Iterator::next`] makes but faster (no element is returned
     /// through memory). `Ok(None)`: `f` stopped the walk; otherwise the
     /// number of elements.
+    ///
+    /// The elements of a quicklist node kept compressed are handed to `f`
+    /// from one scratch buffer (hence `f` takes elements of any lifetime),
+    /// not copied out one by one as the iterator must.
     #[inline]
     pub fn try_for_each_checked(
         &mut self,
-        mut f: impl FnMut(&Item<'a>) -> bool,
+        mut f: impl FnMut(&Item<'_>) -> bool,
     ) -> Result<Option<u64>> {
+        if let Elems::Nodes {
+            nodes,
+            cur: Node::None,
+        } = &mut self.inner
+        {
+            let nodes = std::mem::replace(nodes, [].iter());
+            self.inner = Elems::Done;
+            return walk_nodes(nodes, &mut f);
+        }
         let mut n = 0u64;
         let done = self.inner.walk(&self.limits, |item| {
             n += 1;

@@ -353,8 +353,7 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
                     eager += raw.len();
                 }
                 if matches!(raw, RawString::Lzf { .. }) && eager > EAGER_BYTES {
-                    // The same check decoding makes, without keeping the bytes.
-                    raw.check(&limits)?;
+                    // Checked when it is read (decompressing it is the check).
                     nodes.push(ListNode::compressed(container, raw, offset, limits));
                 } else {
                     let data = raw.decode(&limits)?;

@@ -568,6 +568,25 @@ fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
         n += 1;
     }
     assert_eq!(n, NODES * PER + 1);
+    // The walk that hands out elements in place gives the same ones.
+    let (mut seen, mut good) = (0usize, Vec::new());
+    let walked = l
+        .iter()
+        .unwrap()
+        .try_for_each_checked(|it| {
+            if seen % 100_003 == 0 {
+                good.push(it.to_bytes().into_owned());
+            }
+            seen += 1;
+            true
+        })
+        .unwrap();
+    assert_eq!(walked, Some((NODES * PER + 1) as u64));
+    let want: Vec<Vec<u8>> = (0..NODES * PER)
+        .step_by(100_003)
+        .map(|k| elem(k / PER, k % PER).into_bytes())
+        .collect();
+    assert_eq!(good, want);
     let nodes = l.nodes().unwrap();
     assert_eq!(nodes.last().unwrap().data().unwrap().as_ref(), &plain[..]);
     // The first nodes were kept decompressed, the last ones compressed.
@@ -581,7 +600,8 @@ fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
     ));
 
     // A late node whose stream does not give its stated length is refused
-    // when the list is decoded, as an early one is.
+    // when it is read (an early one when the list is decoded), by the
+    // iterator and by the checked walk alike.
     let mut body = build::len(NODES as u64);
     for n in 0..NODES {
         let owned: Vec<String> = (0..PER).map(|i| elem(n, i)).collect();
@@ -606,6 +626,16 @@ fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
         ))
         .finish();
     let e = entries(&file);
-    let err = e[0].value.decode().unwrap_err().to_string();
+    let Value::List(l) = e[0].value.decode().unwrap() else {
+        panic!("a list")
+    };
+    let err = l.iter().unwrap().find_map(|r| r.err()).unwrap().to_string();
     assert!(err.contains("LZF") || err.contains("lzf"), "{err}");
+    let err2 = l
+        .iter()
+        .unwrap()
+        .try_for_each_checked(|_| true)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, err2);
 }
