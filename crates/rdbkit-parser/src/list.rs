@@ -54,7 +54,10 @@ impl<'data> List<'data> {
     pub fn len(&self) -> Result<u64> {
         match &self.repr {
             ListRepr::Linked(p) => Ok(p.len),
-            _ => count_ok(self.iter()?),
+            // The checked walk: no element of a node kept compressed is
+            // copied out just to be counted.
+            ListRepr::Quicklist(_) => Ok(self.iter()?.try_for_each_checked(|_| true)?.unwrap_or(0)),
+            ListRepr::Ziplist(_) => count_ok(self.iter()?),
         }
     }
 

@@ -177,6 +177,54 @@ fn perr<T>(r: rdbkit_parser::Result<T>) -> Result<T> {
     r.map_err(WriteError::from)
 }
 
+/// A LIST body from a list's checked walk, which hands out the elements of
+/// a giant list's compressed nodes from one buffer instead of copying each
+/// out: the same checks as [`write_elements_body`].
+fn write_list_body<W: Write + ?Sized>(
+    w: &mut W,
+    n: u64,
+    l: &rdbkit_parser::List<'_>,
+    opts: StringOptions,
+) -> Result<()> {
+    if n == 0 {
+        return Err(WriteError::invalid(
+            "list or set",
+            "empty collections must not be written (loaders skip or mishandle them)",
+        ));
+    }
+    write_len(w, n, opts.target)?;
+    let mut seen = 0u64;
+    let mut failed = None;
+    l.iter()?.try_for_each_checked(|it| {
+        seen += 1;
+        let r = if seen > n {
+            Err(WriteError::invalid(
+                "list or set",
+                format!("more elements than the {n} announced"),
+            ))
+        } else {
+            write_item(w, it, opts)
+        };
+        match r {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if seen != n {
+        return Err(WriteError::invalid(
+            "list or set",
+            format!("{seen} elements, {n} announced"),
+        ));
+    }
+    Ok(())
+}
+
 /// Write the body of `value` as planned.
 pub(crate) fn write_planned<W: Write + ?Sized>(
     w: &mut W,
@@ -186,7 +234,7 @@ pub(crate) fn write_planned<W: Write + ?Sized>(
 ) -> Result<()> {
     match (value, planned) {
         (Value::String(s), Planned::String) => crate::string::write_string(w, s, opts),
-        (Value::List(l), Planned::List(n)) => write_elements_body(w, *n, l.iter()?.map(perr), opts),
+        (Value::List(l), Planned::List(n)) => write_list_body(w, *n, l, opts),
         (Value::Set(s), Planned::Set(n)) => write_elements_body(w, *n, s.iter()?.map(perr), opts),
         (Value::ZSet(z), Planned::ZSet(ty, n)) => {
             write_zset_body(w, *ty, *n, z.iter()?.map(perr), opts)
