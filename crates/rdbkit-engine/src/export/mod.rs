@@ -134,12 +134,25 @@ fn entry_json_spilling(
         Value::String(s) => json::bytes(out, s),
         Value::List(l) => {
             out.push(b'[');
-            for (i, item) in l.iter()?.enumerate() {
-                if i > 0 {
+            // The checked walk: a giant list's compressed nodes are read
+            // from one buffer, no element copied out.
+            let (mut first, mut failed) = (true, None);
+            l.iter()?.try_for_each_checked(|item| {
+                if !first {
                     out.push(b',');
                 }
-                json::item(out, &item?);
-                spill(out)?;
+                first = false;
+                json::item(out, item);
+                match spill(out) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        failed = Some(e);
+                        false
+                    }
+                }
+            })?;
+            if let Some(e) = failed {
+                return Err(e);
             }
             out.push(b']');
         }
