@@ -58,8 +58,9 @@ pub enum Error {
     /// The output would hold module data (values or AUX records) of
     /// modules the target does not have, so the target would refuse it.
     #[error(
-        "the target has no module for this data in the output: {}; --modules json-as-string makes RedisJSON documents strings and drops the other module data, --modules drop drops it all (both report each key); nothing was written",
-        .types.join(", ")
+        "the target has no module for this data in the output: {}; {}; nothing was written",
+        .types.join(", "),
+        crate::preflight::MODULE_CHOICES
     )]
     MissingModules {
         /// The module types, with their modules (`ReJSON-RL (RedisJSON)`).

@@ -78,12 +78,13 @@ pub struct ModuleUse {
     pub aux: u64,
 }
 
+/// What to do about module data a target cannot load: the two
+/// `--modules` choices, as every message words them.
+pub const MODULE_CHOICES: &str = "--modules json-as-string makes RedisJSON documents strings and drops the other module data, --modules drop drops it all (both report each key)";
+
 impl std::fmt::Display for ModuleUse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.module {
-            Some(m) => write!(f, "{} ({m})", self.type_name)?,
-            None => write!(f, "{} (an unknown module)", self.type_name)?,
-        }
+        f.write_str(&Module::describe_type(&self.type_name))?;
         let mut parts = Vec::new();
         if self.values > 0 {
             parts.push(rdbkit_writer::count(self.values, "value", "values"));
@@ -385,7 +386,7 @@ impl DryRun {
         let missing = match options.target_modules {
             Some(has) if options.convert.modules == ModulePolicy::Keep => modules
                 .iter()
-                .filter(|u| !u.module.is_some_and(|m| has.contains(&m)))
+                .filter(|u| !Module::type_loads(&u.type_name, has))
                 .cloned()
                 .collect(),
             _ => Vec::new(),

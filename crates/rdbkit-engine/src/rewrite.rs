@@ -84,11 +84,8 @@ impl Plan {
         let missing: Vec<String> = report
             .required_modules()
             .into_iter()
-            .filter_map(|t| match rdbkit_writer::Module::of_type(t) {
-                Some(m) if has.contains(&m) => None,
-                Some(m) => Some(format!("{t} ({m})")),
-                None => Some(format!("{t} (an unknown module)")),
-            })
+            .filter(|t| !rdbkit_writer::Module::type_loads(t, has))
+            .map(rdbkit_writer::Module::describe_type)
             .collect();
         if missing.is_empty() {
             Ok(())

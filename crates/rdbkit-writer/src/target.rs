@@ -75,6 +75,29 @@ impl Module {
             .find(|(t, _)| *t == type_name)
             .map(|&(_, m)| m)
     }
+
+    /// Whether a server with `modules` loaded loads data of the module type
+    /// `type_name` (a type of no known module: no).
+    ///
+    /// ```
+    /// use rdbkit_writer::Module;
+    ///
+    /// assert!(Module::type_loads("ReJSON-RL", &[Module::Json]));
+    /// assert!(!Module::type_loads("MBbloom--", &[Module::Json]));
+    /// assert!(!Module::type_loads("graphdata", &[Module::Json]));
+    /// ```
+    pub fn type_loads(type_name: &str, modules: &[Module]) -> bool {
+        Module::of_type(type_name).is_some_and(|m| modules.contains(&m))
+    }
+
+    /// A module type as reports name it: `ReJSON-RL (RedisJSON)`, or
+    /// `graphdata (an unknown module)`.
+    pub fn describe_type(type_name: &str) -> String {
+        match Module::of_type(type_name) {
+            Some(m) => format!("{type_name} ({m})"),
+            None => format!("{type_name} (an unknown module)"),
+        }
+    }
 }
 
 impl std::fmt::Display for Module {

@@ -139,8 +139,9 @@ fn run_preflight(args: &Args, out: &mut dyn Write) -> anyhow::Result<ExitCode> {
         let what: Vec<String> = p.missing_modules.iter().map(|u| u.to_string()).collect();
         writeln!(
             out,
-            "modules: the target does not load this module data: {}; --modules json-as-string makes JSON documents strings and drops the rest, --modules drop drops it all (both report each key)",
-            what.join("; ")
+            "modules: the target does not load this module data: {}; {}",
+            what.join("; "),
+            rdbkit_engine::preflight::MODULE_CHOICES
         )?;
     }
     if refused {

@@ -1311,8 +1311,9 @@ fn preflight_section(o: &mut String, p: &Preflight, name: Option<&str>) {
         (
             "bad",
             format!(
-                "{target} does not load the file: it has no module for {}; convert with --modules json-as-string (JSON documents become strings, the rest is dropped) or --modules drop.",
-                what.join("; ")
+                "{target} does not load the file: it has no module for {}; {}.",
+                what.join("; "),
+                crate::preflight::MODULE_CHOICES
             ),
         )
     } else if r.is_lossless() {
