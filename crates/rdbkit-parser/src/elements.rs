@@ -391,6 +391,27 @@ impl<'a> Elements<'a> {
         })?;
         Ok(done.then_some(n))
     }
+
+    /// [`Elements::try_for_each_checked`] for an `f` that can fail: the
+    /// walk stops at `f`'s first error and returns it; otherwise the number
+    /// of elements.
+    pub fn for_each_checked<E: From<crate::Error>>(
+        &mut self,
+        mut f: impl FnMut(&Item<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        let mut failed = None;
+        let n = self.try_for_each_checked(|item| match f(item) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        })?;
+        match (failed, n) {
+            (Some(e), _) => Err(e),
+            (None, n) => Ok(n.unwrap_or(0)),
+        }
+    }
 }
 
 impl<'a> Iterator for Elements<'a> {

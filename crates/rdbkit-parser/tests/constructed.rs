@@ -587,6 +587,31 @@ fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
         .map(|k| elem(k / PER, k % PER).into_bytes())
         .collect();
     assert_eq!(good, want);
+    // The fallible walk stops at the first error of `f` and returns it.
+    let mut k = 0u64;
+    let stopped = l.iter().unwrap().for_each_checked(|_| {
+        k += 1;
+        if k == 850_000 {
+            Err(Error::new(
+                7,
+                ErrorKind::Invalid {
+                    what: "test",
+                    reason: "stop".into(),
+                },
+            ))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(stopped.unwrap_err().to_string().contains("stop"));
+    assert_eq!(k, 850_000);
+    assert_eq!(
+        l.iter()
+            .unwrap()
+            .for_each_checked(|_| Ok::<(), Error>(()))
+            .unwrap(),
+        (NODES * PER + 1) as u64
+    );
     let nodes = l.nodes().unwrap();
     assert_eq!(nodes.last().unwrap().data().unwrap().as_ref(), &plain[..]);
     // The first nodes were kept decompressed, the last ones compressed.

@@ -194,28 +194,16 @@ fn write_list_body<W: Write + ?Sized>(
     }
     write_len(w, n, opts.target)?;
     let mut seen = 0u64;
-    let mut failed = None;
-    l.iter()?.try_for_each_checked(|it| {
+    l.iter()?.for_each_checked(|it| {
         seen += 1;
-        let r = if seen > n {
-            Err(WriteError::invalid(
+        if seen > n {
+            return Err(WriteError::invalid(
                 "list or set",
                 format!("more elements than the {n} announced"),
-            ))
-        } else {
-            write_item(w, it, opts)
-        };
-        match r {
-            Ok(()) => true,
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
+            ));
         }
+        write_item(w, it, opts)
     })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
     if seen != n {
         return Err(WriteError::invalid(
             "list or set",

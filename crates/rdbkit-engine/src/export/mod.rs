@@ -136,24 +136,15 @@ fn entry_json_spilling(
             out.push(b'[');
             // The checked walk: a giant list's compressed nodes are read
             // from one buffer, no element copied out.
-            let (mut first, mut failed) = (true, None);
-            l.iter()?.try_for_each_checked(|item| {
+            let mut first = true;
+            l.iter()?.for_each_checked(|item| {
                 if !first {
                     out.push(b',');
                 }
                 first = false;
                 json::item(out, item);
-                match spill(out) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
-                }
+                spill(out)
             })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
             out.push(b']');
         }
         Value::Set(s) => {
