@@ -84,3 +84,33 @@ fn rand_suffix() -> u64 {
     );
     h.finish()
 }
+
+/// Pipe `resp` into a real `redis-cli --pipe` (Debian's redis-tools 7.0.15,
+/// installed by `scripts/install-servers.sh`) connected to `server`, and
+/// return what it said.
+pub(crate) fn redis_cli_pipe(server: &rdbkit_testkit::Server, resp: Vec<u8>) -> Output {
+    use std::io::Write;
+    let cli = rdbkit_testkit::servers_dir().join("redis-cli/redis-cli");
+    if !cli.exists() {
+        rdbkit_testkit::install_all().unwrap();
+    }
+    let mut child = Command::new(&cli)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port().to_string(),
+            "--pipe",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Written from another thread: redis-cli replies while it reads.
+    let writer = std::thread::spawn(move || stdin.write_all(&resp).unwrap());
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}

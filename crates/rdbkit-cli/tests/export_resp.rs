@@ -4,7 +4,6 @@
 
 use std::io::{BufReader, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 
 use rdbkit_testkit::{Reply, Server, ServerKind, diff_logical, dump_logical, read_reply};
 use serde_json::Value;
@@ -152,10 +151,6 @@ fn resp_rebuilds_fixtures_on_valkey_9_1() {
 /// `scripts/install-servers.sh`) accepts the output and reports no errors.
 #[test]
 fn resp_through_real_redis_cli_pipe() {
-    let cli = rdbkit_testkit::servers_dir().join("redis-cli/redis-cli");
-    if !cli.exists() {
-        rdbkit_testkit::install_all().unwrap();
-    }
     for (name, kind) in [
         ("redis-8.2.3", ServerKind::Redis82),
         ("valkey-9.1.2", ServerKind::Redis70),
@@ -163,23 +158,7 @@ fn resp_through_real_redis_cli_pipe() {
     ] {
         let resp = export_resp(name, kind.name());
         let server = Server::start(kind, None).unwrap_or_else(|e| panic!("{e}"));
-        let mut child = Command::new(&cli)
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &server.port().to_string(),
-                "--pipe",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let writer = std::thread::spawn(move || stdin.write_all(&resp).unwrap());
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
+        let out = redis_cli_pipe(&server, resp);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{name}: {text}");
         assert!(text.contains("errors: 0,"), "{name}: {text}");

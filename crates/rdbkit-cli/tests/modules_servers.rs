@@ -256,8 +256,6 @@ fn json_as_string_loads_on_servers_without_modules() {
 /// other module values are skipped and named.
 #[test]
 fn resp_json_set_rebuilds_the_documents_on_redis_stack() {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
     let src = module_fixture_rdb();
     let want = module_fixture_views().unwrap();
     let o = run(&[
@@ -278,24 +276,8 @@ fn resp_json_set_rebuilds_the_documents_on_redis_stack() {
     );
     let resp = o.stdout;
     let server = Server::start(ServerKind::RedisStack74, None).unwrap();
-    let cli = rdbkit_testkit::servers_dir().join("redis-cli/redis-cli");
-    let mut child = Command::new(&cli)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port().to_string(),
-            "--pipe",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&resp).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let out = redis_cli_pipe(&server, resp);
+    assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(
         text(&out.stdout).contains("errors: 0,"),
         "{}",

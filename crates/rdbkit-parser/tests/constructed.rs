@@ -513,11 +513,16 @@ fn oldest_forms_without_checksum() {
 
 /// An LZF-stored RDB string: `0xC3`, compressed length, length, bytes.
 fn lzf_string(data: &[u8]) -> Vec<u8> {
+    lzf_string_claiming(data, data.len() as u64)
+}
+
+/// [`lzf_string`] that claims `len` decompressed bytes, right or not.
+fn lzf_string_claiming(data: &[u8], len: u64) -> Vec<u8> {
     let mut c = Vec::new();
     lzf::compress(data, &mut c).expect("compressible");
     let mut out = vec![0xC3];
     out.extend(build::len(c.len() as u64));
-    out.extend(build::len(data.len() as u64));
+    out.extend(build::len(len));
     out.extend(c);
     out
 }
@@ -531,11 +536,14 @@ fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
     const PER: usize = 800;
     let mut body = build::len(NODES as u64 + 1);
     let elem = |n: usize, i: usize| format!("node{n:05}-element{i:04}");
-    for n in 0..NODES {
+    // Node n's listpack: PER strings.
+    let node = |n: usize| {
         let owned: Vec<String> = (0..PER).map(|i| elem(n, i)).collect();
-        let lp = listpack(&owned.iter().map(|s| E::S(s.as_bytes())).collect::<Vec<_>>());
+        listpack(&owned.iter().map(|s| E::S(s.as_bytes())).collect::<Vec<_>>())
+    };
+    for n in 0..NODES {
         body.extend(build::len(2)); // PACKED
-        body.extend(lzf_string(&lp));
+        body.extend(lzf_string(&node(n)));
     }
     // A compressed PLAIN node last.
     let plain = vec![b'p'; 5000];
@@ -629,19 +637,11 @@ fn giant_compressed_quicklists_read_their_late_nodes_compressed() {
     // iterator and by the checked walk alike.
     let mut body = build::len(NODES as u64);
     for n in 0..NODES {
-        let owned: Vec<String> = (0..PER).map(|i| elem(n, i)).collect();
-        let lp = listpack(&owned.iter().map(|s| E::S(s.as_bytes())).collect::<Vec<_>>());
+        let lp = node(n);
+        // The last node claims 5 bytes more than its stream gives.
+        let claimed = lp.len() as u64 + if n == NODES - 1 { 5 } else { 0 };
         body.extend(build::len(2));
-        if n == NODES - 1 {
-            let mut c = Vec::new();
-            lzf::compress(&lp, &mut c).unwrap();
-            body.push(0xC3);
-            body.extend(build::len(c.len() as u64));
-            body.extend(build::len(lp.len() as u64 + 5));
-            body.extend(c);
-        } else {
-            body.extend(lzf_string(&lp));
-        }
+        body.extend(lzf_string_claiming(&lp, claimed));
     }
     let file = Rdb::new(11)
         .bytes(&build::entry(
