@@ -349,10 +349,13 @@ fn decode<'data>(raw: &RawValue<'data>) -> Result<Value<'data>> {
                         ErrorKind::invalid("quicklist node", "empty plain node"),
                     ));
                 }
-                if matches!(raw, RawString::Lzf { .. }) {
+                // Only LZF nodes cost memory once decoded (the others are
+                // borrowed from the input).
+                let lzf = matches!(raw, RawString::Lzf { .. });
+                if lzf {
                     eager += raw.len();
                 }
-                if matches!(raw, RawString::Lzf { .. }) && eager > EAGER_BYTES {
+                if lzf && eager > EAGER_BYTES {
                     // Checked when it is read (decompressing it is the check).
                     nodes.push(ListNode::compressed(container, raw, offset, limits));
                 } else {
